@@ -34,9 +34,17 @@ def epochs_for_multiplier(multiplier: np.ndarray | float) -> np.ndarray:
     return 1.0 - MUENNIGHOFF_R_STAR_D * np.log(1.0 - (m - 1.0) / MUENNIGHOFF_R_STAR_D)
 
 
-def log10_raw_stock(indexed_pages: np.ndarray, bytes_per_page: np.ndarray, bytes_per_token: np.ndarray) -> np.ndarray:
+# A byte-level BPE token covers at least one byte. The paper's reflected-lognormal prior for bytes per token
+# (6 − LogNormal, [C2]) puts ~0.1% of its mass at or below zero; those draws are raised to this floor.
+MIN_BYTES_PER_TOKEN = 1.0
+
+
+def log10_raw_stock(
+    indexed_pages: np.ndarray, bytes_per_page: np.ndarray, bytes_per_token: np.ndarray
+) -> np.ndarray:
     """log10 tokens of the raw indexed web at the anchor date ([P2] Eq. 1 without growth)."""
-    return np.log10(indexed_pages) + np.log10(bytes_per_page) - np.log10(bytes_per_token)
+    per_token = np.maximum(bytes_per_token, MIN_BYTES_PER_TOKEN)
+    return np.log10(indexed_pages) + np.log10(bytes_per_page) - np.log10(per_token)
 
 
 def log10_growth_prior(grid: np.ndarray, yearly_factor: np.ndarray, anchor: float) -> np.ndarray:

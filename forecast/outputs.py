@@ -1,0 +1,95 @@
+"""Writing run outputs: atomically, with the seed, hashes and package versions that make them reproducible.
+
+Everything is written into a staging folder beside the output folder and moved into place only when the run
+has succeeded, so a failed or interrupted run leaves the previous outputs intact and no temporary files behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import xarray as xr
+
+from forecast import __version__
+
+# Packages whose versions are recorded with every output (they change draws or their meaning).
+RECORDED_PACKAGES = ("pymc", "pytensor", "arviz", "numpy", "scipy", "pandas", "xarray", "plotly", "pydantic")
+STAGING_PREFIX = ".forecast-staging-"
+# Version of the layout of posterior.nc; a file with another value is refused when loaded back.
+POSTERIOR_FORMAT_VERSION = 1
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of Python, forecast and the packages that shape the results."""
+    versions = {"python": platform.python_version(), "forecast": __version__}
+    for name in RECORDED_PACKAGES:
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def canonical_json(value: Any) -> str:
+    """JSON with sorted keys and no whitespace variation: the input of every hash."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@contextmanager
+def staged_output(out_dir: Path) -> Iterator[Path]:
+    """Yield a staging folder; on success move its contents into `out_dir`, on any exit remove it."""
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out_dir.parent))
+    try:
+        yield staging
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for item in sorted(staging.iterdir()):
+            target = out_dir / item.name
+            if item.is_dir():
+                if target.exists():
+                    shutil.rmtree(target)
+                os.replace(item, target)
+            else:
+                os.replace(item, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def write_summary(path: Path, summary: pd.DataFrame) -> None:
+    """summary.csv: fixed column order, fixed float format, so identical runs give identical bytes."""
+    summary.to_csv(path, index=False, float_format="%.6f", lineterminator="\n")
+
+
+def write_json(path: Path, value: dict[str, Any]) -> None:
+    path.write_text(json.dumps(value, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
+
+
+def write_posterior(
+    path: Path,
+    idata: xr.DataTree,
+    exhaustion: xr.Dataset,
+    bands: xr.Dataset,
+    attrs: dict[str, str],
+) -> None:
+    """posterior.nc: the fitted posterior plus exhaustion draws and bands, with run metadata as attributes."""
+    tree = idata.copy()
+    tree["exhaustion"] = xr.DataTree(exhaustion)
+    tree["bands"] = xr.DataTree(bands)
+    tree.attrs.update({**attrs, "posterior_format_version": str(POSTERIOR_FORMAT_VERSION)})
+    tree.to_netcdf(path, engine="netcdf4")

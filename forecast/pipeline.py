@@ -1,0 +1,215 @@
+"""One run, end to end: validate → fit (or reuse the cached fit) → scenarios → outputs.
+
+Every input is validated before anything is sampled; the fit is keyed by a hash of everything it depends on, so
+scenario-only changes reuse it; outputs are written atomically (`forecast.outputs.staged_output`).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from forecast import cache
+from forecast.config import Config, config_hash, fit_key, resolve
+from forecast.data import DataBundle, load_bundle
+from forecast.draws import flatten
+from forecast.errors import ConvergenceError
+from forecast.fit import Diagnostics, diagnose, posterior_arrays, sample_posterior
+from forecast.model import FitPriors, NormalPriorValues, build_model, fit_data_from_frames
+from forecast.outputs import (
+    canonical_json,
+    package_versions,
+    sha256_text,
+    staged_output,
+    write_json,
+    write_posterior,
+    write_summary,
+)
+from forecast.provenance import verify
+from forecast.scenarios import (
+    ScenarioResult,
+    bands_dataset,
+    exhaustion_dataset,
+    probability_table,
+    project_scenario,
+    summary_table,
+)
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class RunResult:
+    """What a run produced, in memory (the same as what it wrote)."""
+
+    config: Config
+    bundle: DataBundle
+    idata: xr.DataTree
+    diagnostics: Diagnostics
+    results: list[ScenarioResult]
+    exhaustion: xr.Dataset
+    bands: xr.Dataset
+    summary: pd.DataFrame
+    probabilities: pd.DataFrame
+    metadata: dict[str, Any]
+    timings: dict[str, float] = field(default_factory=dict)
+    fit_reused: bool = False
+
+
+@contextmanager
+def _timed(timings: dict[str, float], stage: str, progress: Progress | None) -> Iterator[None]:
+    if progress:
+        progress(stage)
+    start = time.perf_counter()
+    yield
+    timings[stage] = round(time.perf_counter() - start, 3)
+
+
+def fit_priors(config: Config) -> FitPriors:
+    """The frontier priors of the config as model values."""
+    fit = config.fit
+    return FitPriors(
+        dataset_level=NormalPriorValues(fit.dataset_level_2024.mean, fit.dataset_level_2024.sd),
+        dataset_growth=NormalPriorValues(fit.dataset_growth.mean, fit.dataset_growth.sd),
+        compute_level=NormalPriorValues(fit.compute_level_2024.mean, fit.compute_level_2024.sd),
+        compute_growth=NormalPriorValues(fit.compute_growth.mean, fit.compute_growth.sd),
+        leak_extra_sd=fit.leak_extra_sd_oom,
+    )
+
+
+def fit_hash(config: Config, bundle: DataBundle) -> str:
+    """Hash of everything the posterior depends on: fit-relevant data, fit config, seed, sampler, versions."""
+    versions = package_versions()
+    key = {
+        "data": {name: bundle.sha256[name] for name in ("training_runs.csv", "web_growth.csv")},
+        "config": fit_key(config),
+        "versions": {k: versions[k] for k in ("forecast", "pymc", "pytensor", "numpy")},
+    }
+    return sha256_text(canonical_json(key))
+
+
+def fit_posterior(
+    config: Config, bundle: DataBundle, use_cache: bool = True, progress: Progress | None = None
+) -> tuple[xr.DataTree, bool]:
+    """The posterior for this config and data: from the cache when its key matches, else sampled."""
+    key = fit_hash(config, bundle)
+    if use_cache:
+        cached = cache.load(key, progress)
+        if cached is not None:
+            return cached, True
+    data = fit_data_from_frames(bundle.runs, bundle.web_growth, leak_rows=config.fit.leak_rows)
+    model = build_model(data, fit_priors(config))
+    idata = sample_posterior(model, config.sampler, config.seed)
+    if use_cache:
+        cache.store(key, idata)
+    return idata, False
+
+
+def project_all(config: Config, bundle: DataBundle, idata: xr.DataTree) -> list[ScenarioResult]:
+    """Exhaustion draws of every scenario from one posterior."""
+    posterior = flatten(posterior_arrays(idata))
+    return [project_scenario(s, posterior, bundle.stock_priors, config.seed) for s in resolve(config)]
+
+
+def run_metadata(config: Config, bundle: DataBundle, key: str) -> dict[str, Any]:
+    """Seed, hashes and versions recorded with every output."""
+    return {
+        "seed": config.seed,
+        "config_hash": config_hash(config),
+        "data_hash": bundle.fingerprint,
+        "data_files_sha256": dict(bundle.sha256),
+        "fit_hash": key,
+        "versions": package_versions(),
+        "sampler": config.sampler.model_dump(mode="json"),
+        "config": config.model_dump(mode="json"),
+    }
+
+
+def run_pipeline(
+    config: Config,
+    data_dir: Path = Path("data"),
+    out_dir: Path = Path("reports"),
+    strict: bool = False,
+    use_cache: bool = True,
+    progress: Progress | None = None,
+    write_report: bool = True,
+) -> RunResult:
+    """Validate, fit, project and write all outputs for `config`; raise before writing on any bad input."""
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    with _timed(timings, "validate", progress):
+        verify(Path(data_dir))
+        bundle = load_bundle(Path(data_dir), cutoff=config.data.cutoff)
+        resolve(config)
+    with _timed(timings, "fit", progress):
+        idata, reused = fit_posterior(config, bundle, use_cache=use_cache, progress=progress)
+        diagnostics = diagnose(idata)
+    if strict and not diagnostics.converged:
+        raise ConvergenceError("sampling did not converge: " + "; ".join(diagnostics.problems()))
+    with _timed(timings, "scenarios", progress):
+        results = project_all(config, bundle, idata)
+        exhaustion = exhaustion_dataset(results, config.sampler.chains, config.sampler.draws)
+        bands = bands_dataset(results)
+        summary = summary_table(exhaustion)
+        last = int(max(r.horizon for r in results))
+        probabilities = probability_table(exhaustion, np.arange(2024, last))
+    metadata = run_metadata(config, bundle, fit_hash(config, bundle))
+    result = RunResult(
+        config=config,
+        bundle=bundle,
+        idata=idata,
+        diagnostics=diagnostics,
+        results=results,
+        exhaustion=exhaustion,
+        bands=bands,
+        summary=summary,
+        probabilities=probabilities,
+        metadata=metadata,
+        timings=timings,
+        fit_reused=reused,
+    )
+    with _timed(timings, "write", progress), staged_output(Path(out_dir)) as staging:
+        write_summary(staging / "summary.csv", summary)
+        probabilities.to_csv(staging / "p_exhausted_by_year.csv", float_format="%.4f", lineterminator="\n")
+        write_posterior(
+            staging / "posterior.nc",
+            idata,
+            exhaustion,
+            bands,
+            {
+                "config_json": json.dumps(metadata["config"], sort_keys=True),
+                "config_hash": metadata["config_hash"],
+                "data_hash": metadata["data_hash"],
+                "fit_hash": metadata["fit_hash"],
+                "seed": str(config.seed),
+                "versions_json": json.dumps(metadata["versions"], sort_keys=True),
+            },
+        )
+        if write_report:
+            from forecast.report import write_report as render
+
+            result.metadata["figures"] = render(result, staging)
+        timings["total"] = round(time.perf_counter() - started, 3)
+        write_json(
+            staging / "run.json",
+            {
+                **{k: v for k, v in metadata.items() if k != "config"},
+                **diagnostics.as_dict(),
+                "converged": diagnostics.converged,
+                "convergence_problems": diagnostics.problems(),
+                "fit_reused_from_cache": reused,
+                "wall_time_seconds": timings,
+                "scenarios": [r.name for r in results],
+                "figures": result.metadata.get("figures", {}),
+            },
+        )
+    return result
