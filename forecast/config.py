@@ -474,7 +474,7 @@ class SamplerSettings(_Model):
     tune: Integer = Field(1000, ge=0, description="Tuning (warm-up) steps per chain, discarded.")
     chains: Integer = Field(4, ge=1, description="Independent chains (>= 4 recommended for R-hat).")
     target_accept: Number = Field(
-        0.95,
+        0.98,
         gt=0,
         lt=1,
         description="NUTS target acceptance rate; higher = smaller steps, fewer divergences.",
