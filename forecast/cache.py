@@ -41,7 +41,7 @@ def load(key: str, note: Callable[[str], None] | None = None) -> xr.DataTree | N
         idata = idata.load() if hasattr(idata, "load") else idata
         if idata.attrs.get(KEY_ATTR) != key or "posterior" not in idata.children:
             raise ValueError("key mismatch")
-    except Exception as error:  # noqa: BLE001 - any unreadable entry is ignored, never trusted
+    except Exception as error:
         if note:
             note(f"ignoring cache entry {path.name}: {type(error).__name__}")
         return None

@@ -1,0 +1,804 @@
+"""Plotly figures of a run: small builder functions, each taking a `RunResult` and returning a `go.Figure`.
+
+The builders read only summaries that the run already holds (yearly quantile bands, probability tables,
+histograms of posterior draws), so the figures stay small enough to embed in one HTML file. They are also usable
+from a notebook:
+
+    from forecast import figures
+    figures.fan_chart(result).show()
+
+`build_all` returns every figure of the report by name (the names are also the PNG file names).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.colors import qualitative
+from plotly.subplots import make_subplots
+
+from forecast import published
+from forecast.model import (
+    ADOPTION_MIDPOINT_PRIOR,
+    ADOPTION_RATE_PRIOR,
+    ANCHOR_YEAR,
+    COMPUTE_WINDOW_START,
+)
+
+if TYPE_CHECKING:
+    from forecast.pipeline import RunResult
+
+# ----------------------------------------------------------------------------------------------------
+# Style
+# ----------------------------------------------------------------------------------------------------
+
+SCENARIO_COLORS: tuple[str, ...] = tuple(qualitative.D3)
+STOCK_COLOR = "#3a3a3a"
+PUBLISHED_COLOR = "#b8860b"  # dark goldenrod: the paper's own numbers, wherever they appear
+MODEL_COLOR = "#1f77b4"
+TEMPLATE = "plotly_white"
+FONT = {"family": "system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif", "size": 13}
+# The fan chart starts with at most this many scenarios shown; the rest are one legend click away.
+MAX_VISIBLE_SCENARIOS = 4
+SOURCE_CHARS = 90  # hover text: sources are truncated to this many characters
+LABEL_CHARS = 60  # stock-estimate row labels
+# Stock-estimate categories that are token *equivalents* of non-text data ([P2] App. D), left out of the
+# text-stock cross-check.
+NON_TEXT_CATEGORIES = frozenset({"images", "video", "other"})
+HISTOGRAM_BINS = 40
+PRIOR_GRID_POINTS = 200
+FRONTIER_GRID_POINTS = 60
+
+
+@dataclass(frozen=True)
+class ParameterInfo:
+    """How a fitted parameter is labelled, and its prior density on a grid."""
+
+    name: str
+    label: str
+    unit: str
+
+
+KEY_PARAMETERS: tuple[ParameterInfo, ...] = (
+    ParameterInfo("dataset_level", "Frontier dataset size at 2024-01-01", "log10 tokens"),
+    ParameterInfo("dataset_growth", "Frontier dataset growth", "orders of magnitude per year"),
+    ParameterInfo("compute_level", "Frontier training compute at 2024-01-01", "log10 FLOP"),
+    ParameterInfo("compute_growth", "Frontier compute growth", "orders of magnitude per year"),
+    ParameterInfo("adoption_rate", "Internet adoption rate (logistic slope)", "per year"),
+    ParameterInfo("adoption_midpoint", "Internet adoption midpoint", "year"),
+)
+
+
+def _rgba(color: str, alpha: float) -> str:
+    """'#rrggbb' or 'rgb(r, g, b)' → 'rgba(r, g, b, alpha)'."""
+    if color.startswith("#"):
+        r, g, b = (int(color[i : i + 2], 16) for i in (1, 3, 5))
+    else:
+        r, g, b = (int(float(part)) for part in color[color.index("(") + 1 : color.index(")")].split(",")[:3])
+    return f"rgba({r}, {g}, {b}, {alpha})"
+
+
+def scenario_color(index: int) -> str:
+    """Colour of the scenario at position `index` (the same in every figure)."""
+    return SCENARIO_COLORS[index % len(SCENARIO_COLORS)]
+
+
+def _layout(
+    fig: go.Figure, title: str, subtitle: str | None = None, height: int = 560, top: int | None = None
+) -> go.Figure:
+    fig.update_layout(
+        template=TEMPLATE,
+        font=FONT,
+        title={"text": title, "subtitle": {"text": subtitle or ""}, "x": 0.01, "xanchor": "left"},
+        height=height,
+        margin={"l": 80, "r": 30, "t": top or (90 if subtitle else 70), "b": 70},
+        hoverlabel={"namelength": -1},
+    )
+    return fig
+
+
+def _truncate(text: Any, limit: int) -> str:
+    text = "" if text is None or (isinstance(text, float) and math.isnan(text)) else str(text)
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _fmt_tokens(value: float) -> str:
+    return "—" if value is None or not np.isfinite(value) else f"{value:.2g}"
+
+
+# ----------------------------------------------------------------------------------------------------
+# Helpers on a RunResult
+# ----------------------------------------------------------------------------------------------------
+
+
+def scenario_names(result: RunResult) -> list[str]:
+    """Scenario names in run order."""
+    return [str(name) for name in result.bands["scenario"].values]
+
+
+def scenario_scalings(result: RunResult) -> dict[str, str | None]:
+    """Scenario name → its demand model ('historical', 'compute', 'mixture'), from the resolved config."""
+    from forecast.config import resolve
+
+    try:
+        return {s.name: s.scaling for s in resolve(result.config)}
+    except Exception:  # a figure must not fail because the config cannot be re-resolved
+        return dict.fromkeys(scenario_names(result))
+
+
+def headline_scenarios(result: RunResult, limit: int = MAX_VISIBLE_SCENARIOS) -> list[str]:
+    """Scenarios shown by default where showing all would clutter: those with a published counterpart, else
+    the first `limit`."""
+    names = scenario_names(result)
+    scalings = scenario_scalings(result)
+    matched = [n for n in names if published.counterpart(n, scalings.get(n)) is not None]
+    return (matched or names)[:limit]
+
+
+def _band(result: RunResult, variable: str, scenario: str) -> pd.DataFrame:
+    """Yearly quantiles of one band variable for one scenario (rows year, columns quantile), NaN rows dropped."""
+    da = result.bands[variable].sel(scenario=scenario)
+    frame = pd.DataFrame(
+        da.values, index=result.bands["year"].values.astype(float), columns=result.bands["quantile"].values
+    )
+    return frame.dropna(how="all")
+
+
+def _q(frame: pd.DataFrame, quantile: float) -> np.ndarray:
+    column = min(frame.columns, key=lambda q: abs(float(q) - quantile))
+    return frame[column].to_numpy(dtype=float)
+
+
+def _is_leak(runs: pd.DataFrame) -> pd.Series:
+    flags = runs["flags"].fillna("").astype(str).str.split(";")
+    return (runs["tokens_basis"].astype(str) == "leak") | flags.apply(lambda f: "leak" in f)
+
+
+def _fit_members(result: RunResult, coord: str) -> set[str] | None:
+    """Names of the runs the fit used for one likelihood (from the observed-data coordinates), if known."""
+    try:
+        return {str(v) for v in result.idata["observed_data"][coord].values}
+    except (KeyError, AttributeError, TypeError):
+        return None
+
+
+def _exhaustion_x_max(result: RunResult, names: Sequence[str]) -> float:
+    """Right end of time axes: a few years past the latest 95th percentile of the given scenarios."""
+    summary = result.summary.set_index("scenario")
+    horizon = float(np.nanmax(result.exhaustion["horizon"].values))
+    ends = [float(summary.loc[n, "q95"]) for n in names if n in summary.index]
+    finite = [e for e in ends if np.isfinite(e)]
+    if len(finite) < len(ends) or not finite:
+        return horizon
+    return float(min(horizon, max(2032.0, math.ceil(max(finite)) + 4)))
+
+
+def _band_traces(
+    x: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+    *,
+    name: str,
+    color: str,
+    alpha: float,
+    group: str,
+    visible: bool | str,
+    hover_unit: str = "tokens",
+) -> list[go.Scatter]:
+    """A filled band between `low` and `high` (two traces: an invisible upper edge, then the filled lower)."""
+    upper = go.Scatter(
+        x=x,
+        y=high,
+        mode="lines",
+        line={"width": 0},
+        name=f"{name} (upper)",
+        legendgroup=group,
+        showlegend=False,
+        visible=visible,
+        hovertemplate=f"{name}<br>%{{x:.0f}}: upper %{{y:.3g}} {hover_unit}<extra></extra>",
+    )
+    lower = go.Scatter(
+        x=x,
+        y=low,
+        mode="lines",
+        line={"width": 0},
+        fill="tonexty",
+        fillcolor=_rgba(color, alpha),
+        name=name,
+        legendgroup=group,
+        showlegend=False,
+        visible=visible,
+        hovertemplate=f"{name}<br>%{{x:.0f}}: lower %{{y:.3g}} {hover_unit}<extra></extra>",
+    )
+    return [upper, lower]
+
+
+def _stock_groups(result: RunResult) -> list[list[str]]:
+    """Scenarios grouped by identical effective-stock bands (scenarios share the stock unless they change it)."""
+    groups: list[tuple[np.ndarray, list[str]]] = []
+    for name in scenario_names(result):
+        values = np.nan_to_num(result.bands["stock_effective"].sel(scenario=name).values, nan=-1.0)
+        for reference, members in groups:
+            if reference.shape == values.shape and np.allclose(reference, values, rtol=1e-9):
+                members.append(name)
+                break
+        else:
+            groups.append((values, [name]))
+    return [members for _, members in groups]
+
+
+def _recorded_run_traces(
+    result: RunResult,
+    value_column: str,
+    unit: str,
+    coord: str,
+    xaxis: str = "x",
+    yaxis: str = "y",
+    mark_leaks: bool = True,
+) -> list[go.Scatter]:
+    """Recorded training runs as points: used in the frontier fit, not used (below the frontier), and (for
+    token counts, where the `leak` flag applies) leaked figures."""
+    runs = result.bundle.runs
+    runs = runs[runs[value_column].notna() & (runs[value_column] > 0)].copy()
+    members = _fit_members(result, coord)
+    leak = _is_leak(runs) if mark_leaks else pd.Series(False, index=runs.index)
+    in_fit = runs["model"].astype(str).isin(members) if members is not None else pd.Series(True, runs.index)
+    hover = (
+        "<b>%{customdata[0]}</b><br>%{customdata[1]}<br>"
+        f"{'Dataset' if unit == 'tokens' else 'Compute'}: %{{y:.3g}} {unit}<br>"
+        "Published: %{customdata[2]}<br>Tokens counted: %{customdata[3]}<br>"
+        "Reliability: %{customdata[4]}<br>Flags: %{customdata[5]}<br>Source: %{customdata[6]}<extra></extra>"
+    )
+    categories = (
+        ("Recorded run, frontier candidate (in fit)", ~leak & in_fit, "circle", 1.0),
+        ("Recorded run, below frontier (not in fit)", ~leak & ~in_fit, "circle-open", 0.7),
+        ("Leaked figure (down-weighted in fit)", leak, "x", 1.0),
+    )
+    traces = []
+    for name, mask, symbol, opacity in categories:
+        rows = runs[mask]
+        if rows.empty:
+            continue
+        custom = np.column_stack(
+            [
+                rows["model"].astype(str),
+                rows["organization"].fillna("").astype(str),
+                rows["publication_date"].dt.strftime("%Y-%m-%d"),
+                rows["tokens_basis"].fillna("").astype(str),
+                rows["reliability"].fillna("").astype(str).map({"P": "P (primary)", "S": "S (secondary)"}),
+                rows["flags"].fillna("none").astype(str),
+                rows["source"].map(lambda s: _truncate(s, SOURCE_CHARS)),
+            ]
+        )
+        traces.append(
+            go.Scatter(
+                x=rows["decimal_year"].to_numpy(dtype=float),
+                y=rows[value_column].to_numpy(dtype=float),
+                mode="markers",
+                name=name,
+                marker={"symbol": symbol, "size": 8, "color": "#222222", "opacity": opacity, "line": {"width": 1}},
+                customdata=custom,
+                hovertemplate=hover,
+                legendgroup=name,
+                xaxis=xaxis,
+                yaxis=yaxis,
+            )
+        )
+    return traces
+
+
+# ----------------------------------------------------------------------------------------------------
+# Figures
+# ----------------------------------------------------------------------------------------------------
+
+
+def fan_chart(result: RunResult, visible: Sequence[str] | None = None) -> go.Figure:
+    """Projected frontier dataset (median and 10–90% band per scenario) against the effective stock of public
+    human text (median, 10–90% and 5–95% bands), with the recorded training runs, tokens on a log axis."""
+    names = scenario_names(result)
+    shown = list(visible) if visible is not None else headline_scenarios(result)
+    fig = go.Figure()
+    years = result.bands["year"].values.astype(float)
+
+    groups = _stock_groups(result)
+    for i, members in enumerate(groups):
+        label = "Effective stock" if len(groups) == 1 else f"Effective stock ({', '.join(members)})"
+        group = f"stock-{i}"
+        vis: bool | str = True if i == 0 else "legendonly"
+        band = _band(result, "stock_effective", members[0])
+        x = band.index.to_numpy(dtype=float)
+        fig.add_traces(
+            _band_traces(
+                x, _q(band, 0.05), _q(band, 0.95), name=f"{label} 5–95%", color=STOCK_COLOR, alpha=0.12,
+                group=group, visible=vis,
+            )
+            + _band_traces(
+                x, _q(band, 0.10), _q(band, 0.90), name=f"{label} 10–90%", color=STOCK_COLOR, alpha=0.18,
+                group=group, visible=vis,
+            )
+        )  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=_q(band, 0.5),
+                mode="lines",
+                line={"color": STOCK_COLOR, "width": 3},
+                name=label,
+                legendgroup=group,
+                visible=vis,
+                hovertemplate=f"{label}<br>%{{x:.0f}}: median %{{y:.3g}} tokens<extra></extra>",
+            )
+        )
+
+    for index, name in enumerate(names):
+        color = scenario_color(index)
+        vis = True if name in shown else "legendonly"
+        band = _band(result, "demand_tokens", name)
+        x = band.index.to_numpy(dtype=float)
+        fig.add_traces(
+            _band_traces(
+                x, _q(band, 0.10), _q(band, 0.90), name=f"Dataset {name} 10–90%", color=color, alpha=0.15,
+                group=name, visible=vis,
+            )
+        )  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=_q(band, 0.5),
+                mode="lines",
+                line={"color": color, "width": 2},
+                name=f"Dataset: {name}",
+                legendgroup=name,
+                visible=vis,
+                hovertemplate=f"{name}<br>%{{x:.0f}}: median %{{y:.3g}} tokens<extra></extra>",
+            )
+        )
+
+    fig.add_traces(_recorded_run_traces(result, "dataset_tokens", "tokens", "dataset_run"))
+
+    x_max = _exhaustion_x_max(result, shown)
+    runs = result.bundle.runs
+    lows = [runs["dataset_tokens"][runs["dataset_tokens"] > 0].min()]
+    in_view = years <= x_max
+    # Top of the view: an order of magnitude above the stock's 95th percentile (the crossing is what matters;
+    # the fast scenarios' cones run off the top, zoom out to see them).
+    stock_top = float(np.nanmax(result.bands["stock_effective"].values[:, in_view, -1]))
+    y_range = [math.log10(float(np.nanmin(lows))) - 0.3, math.log10(stock_top) + 1.0]
+    first = float(runs.loc[runs["dataset_tokens"] > 0, "decimal_year"].min())
+    fig.update_xaxes(title_text="Year", range=[math.floor(first) - 0.5, x_max], dtick=2)
+    fig.update_yaxes(title_text="Tokens (log scale)", type="log", range=y_range, exponentformat="power")
+    fig.update_layout(
+        legend={
+            "groupclick": "togglegroup",
+            "traceorder": "normal",
+            "title": {"text": "Lines: medians; shading: 10–90%<br>(stock also 5–95%). Click to show/hide."},
+        }
+    )
+    return _layout(
+        fig,
+        "Largest training dataset vs. effective stock of public human text",
+        "Projections start 2024-01-01; recorded runs are developer-reported token counts. "
+        "Click legend entries to show or hide scenarios.",
+        height=640,
+    )
+
+
+def probability_chart(result: RunResult) -> go.Figure:
+    """P(stock exhausted by the end of each year) per scenario, in percent, with a line at 50%."""
+    fig = go.Figure()
+    table = result.probabilities
+    years = np.asarray(table.columns, dtype=int)
+    for index, name in enumerate(scenario_names(result)):
+        if name not in table.index:
+            continue
+        fig.add_trace(
+            go.Scatter(
+                # P(by the end of year Y) is the probability at the date Y + 1 (1 January of the next year).
+                x=years + 1.0,
+                y=100.0 * table.loc[name].to_numpy(dtype=float),
+                customdata=years,
+                mode="lines",
+                line={"color": scenario_color(index), "width": 2},
+                name=name,
+                hovertemplate=f"{name}<br>by end of %{{customdata}}: %{{y:.0f}}%<extra></extra>",
+            )
+        )
+    fig.add_hline(
+        y=50,
+        line={"dash": "dash", "color": "#777777", "width": 1},
+        annotation_text="50% (median date)",
+        annotation_position="top left",
+    )
+    x_max = _exhaustion_x_max(result, scenario_names(result))
+    fig.update_xaxes(title_text="Date (year)", range=[float(years.min()), x_max], dtick=2)
+    fig.update_yaxes(title_text="P(exhausted by date) (%)", range=[0, 100], ticksuffix="%")
+    return _layout(
+        fig,
+        "Probability that the largest dataset has reached the effective stock, by date",
+        "Share of posterior paths whose first crossing is before the date; censored paths never cross.",
+    )
+
+
+def _stock_point(result: RunResult, scenario: str, year: float) -> dict[str, tuple[float, float, float]]:
+    """(median, 5%, 95%) of raw, quality-filtered and effective stock at `year`."""
+    out = {}
+    for stage in ("stock_raw", "stock_quality", "stock_effective"):
+        band = _band(result, stage, scenario)
+        nearest = band.index[np.argmin(np.abs(band.index.to_numpy(dtype=float) - year))]
+        row = band.loc[nearest]
+        out[stage] = (
+            float(row.iloc[int(np.argmin(np.abs(row.index - 0.5)))]),
+            float(row.iloc[int(np.argmin(np.abs(row.index - 0.05)))]),
+            float(row.iloc[int(np.argmin(np.abs(row.index - 0.95)))]),
+        )
+    return out
+
+
+STAGE_LABELS = {
+    "stock_raw": "Raw indexed web",
+    "stock_quality": "Quality-filtered",
+    "stock_effective": "Effective (with repetition)",
+}
+
+
+def stock_decomposition(result: RunResult, scenario: str | None = None) -> go.Figure:
+    """Raw → quality-filtered → effective stock at 2024 and at the median exhaustion year of `scenario` (default:
+    the first), medians with 90% intervals on a log axis, beside the paper's published 2024 figures."""
+    scenario = scenario or scenario_names(result)[0]
+    start = float(result.bands["year"].values.min())
+    summary = result.summary.set_index("scenario")
+    median = float(summary.loc[scenario, "median"]) if scenario in summary.index else float("nan")
+    years: list[tuple[float, str]] = [(start, f"{start:.0f}")]
+    if np.isfinite(median) and round(median) > start:
+        years.append((float(round(median)), f"{round(median)} (median exhaustion, {scenario})"))
+    fig = go.Figure()
+    categories = list(STAGE_LABELS.values())
+    for i, (year, label) in enumerate(years):
+        points = _stock_point(result, scenario, year)
+        med = np.array([points[s][0] for s in STAGE_LABELS])
+        lo = np.array([points[s][1] for s in STAGE_LABELS])
+        hi = np.array([points[s][2] for s in STAGE_LABELS])
+        fig.add_trace(
+            go.Scatter(
+                x=categories,
+                y=med,
+                mode="markers",
+                marker={"size": 11, "color": MODEL_COLOR if i == 0 else "#d62728", "symbol": "circle"},
+                error_y={"type": "data", "array": hi - med, "arrayminus": med - lo, "thickness": 2, "width": 8},
+                name=f"This forecast, {label}: median, 5–95%",
+                customdata=np.column_stack([lo, hi]),
+                hovertemplate="%{x}<br>median %{y:.3g} tokens<br>90%: %{customdata[0]:.3g} – "
+                "%{customdata[1]:.3g}<extra></extra>",
+            )
+        )
+    paper = [
+        (STAGE_LABELS["stock_raw"], published.INDEXED_WEB_2024),
+        (STAGE_LABELS["stock_effective"], published.EFFECTIVE_STOCK_2024),
+    ]
+    fig.add_trace(
+        go.Scatter(
+            x=[c for c, _ in paper],
+            y=[p.median for _, p in paper],
+            mode="markers",
+            marker={"size": 11, "color": PUBLISHED_COLOR, "symbol": "diamond"},
+            error_y={
+                "type": "data",
+                "array": [p.high - p.median for _, p in paper],
+                "arrayminus": [p.median - p.low for _, p in paper],
+                "thickness": 2,
+                "width": 8,
+            },
+            name=f"{published.PAPER}, 2024: median and published interval",
+            customdata=[[p.interval, p.low, p.high, p.source] for _, p in paper],
+            hovertemplate="%{x}<br>median %{y:.3g} tokens<br>%{customdata[0]}: %{customdata[1]:.3g} – "
+            "%{customdata[2]:.3g}<br>%{customdata[3]}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        scattermode="group", scattergap=0.5, legend={"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0}
+    )
+    fig.update_xaxes(title_text="Stage (each applies one adjustment to the one before)")
+    fig.update_yaxes(title_text="Tokens (log scale)", type="log", exponentformat="power", dtick="D2")
+    return _layout(
+        fig,
+        "Stock of public human text: raw → quality-filtered → effective",
+        f"Scenario {scenario}; error bars: 90% intervals (paper: raw 95%, effective 90%).",
+        height=600,
+    )
+
+
+def _estimate_rows(result: RunResult) -> pd.DataFrame:
+    """Published text-stock estimates with a token figure, one point each (central, or the midpoint of a range)."""
+    est = result.bundle.stock_estimates
+    rows = est[
+        (est["stock_or_flow"] == "stock")
+        & ~est["category"].isin(NON_TEXT_CATEGORIES)
+        & est[["tokens_low", "tokens_central", "tokens_high"]].notna().any(axis=1)
+    ].copy()
+    has_range = rows["tokens_low"].notna() & rows["tokens_high"].notna()
+    midpoint = np.sqrt(rows["tokens_low"] * rows["tokens_high"])
+    rows["point"] = rows["tokens_central"].fillna(midpoint.where(has_range))
+    rows["point"] = rows["point"].fillna(rows["tokens_low"]).fillna(rows["tokens_high"])
+    rows["is_midpoint"] = rows["tokens_central"].isna() & has_range
+    rows["author"] = rows["source"].astype(str).str.split(r"[,(;]", regex=True).str[0].str.strip()
+    rows["label"] = [
+        f"{_truncate(item, LABEL_CHARS)} — {_truncate(author, 24)}"
+        for item, author in zip(rows["item"], rows["author"], strict=True)
+    ]
+    return rows.sort_values("point").reset_index(drop=True)
+
+
+def stock_estimates_chart(result: RunResult, scenario: str | None = None) -> go.Figure:
+    """Published estimates of text stocks (tokens, log axis) with their intervals, beside this forecast's 2024
+    effective stock: the estimates disagree by orders of magnitude, which is why the stock is a wide prior."""
+    rows = _estimate_rows(result)
+    scenario = scenario or scenario_names(result)[0]
+    start = float(result.bands["year"].values.min())
+    ours = _stock_point(result, scenario, start)
+    fig = go.Figure()
+    eff_med, eff_lo, eff_hi = ours["stock_effective"]
+    fig.add_vrect(x0=eff_lo, x1=eff_hi, fillcolor=_rgba(MODEL_COLOR, 0.10), line_width=0, layer="below")
+    fig.add_vline(x=eff_med, line={"color": MODEL_COLOR, "width": 1, "dash": "dot"})
+    scopes = {"public": "#2ca02c", "private": "#9467bd", "public+private": "#8c564b"}
+    for scope, color in scopes.items():
+        part = rows[rows["scope"] == scope]
+        if part.empty:
+            continue
+        lo = (part["point"] - part["tokens_low"]).where(part["tokens_low"].notna(), 0.0)
+        hi = (part["tokens_high"] - part["point"]).where(part["tokens_high"].notna(), 0.0)
+        fig.add_trace(
+            go.Scatter(
+                x=part["point"],
+                y=part["label"],
+                mode="markers",
+                marker={
+                    "color": color,
+                    "size": 9,
+                    "symbol": np.where(part["is_midpoint"], "diamond-open", "circle").tolist(),
+                },
+                error_x={"type": "data", "array": hi, "arrayminus": lo, "thickness": 1.5, "width": 4},
+                name=f"Published estimate, {scope} data",
+                customdata=np.column_stack(
+                    [
+                        part["item"].astype(str),
+                        part["interval"].fillna("").astype(str),
+                        part["quantity_as_reported"].fillna("").astype(str),
+                        part["year_of_estimate"].astype(str),
+                        part["source"].map(lambda s: _truncate(s, SOURCE_CHARS)),
+                        part["reliability"].fillna("").astype(str),
+                    ]
+                ),
+                hovertemplate="<b>%{customdata[0]}</b><br>%{x:.3g} tokens (%{customdata[1]}; as reported: "
+                "%{customdata[2]})<br>Year: %{customdata[3]}; reliability %{customdata[5]}<br>"
+                "%{customdata[4]}<extra></extra>",
+            )
+        )
+    label = f"This forecast: effective stock {start:.0f} (median, 5–95%)"
+    fig.add_trace(
+        go.Scatter(
+            x=[eff_med],
+            y=[label],
+            mode="markers",
+            marker={"color": MODEL_COLOR, "size": 12, "symbol": "star"},
+            error_x={"type": "data", "array": [eff_hi - eff_med], "arrayminus": [eff_med - eff_lo], "thickness": 2},
+            name=label,
+            hovertemplate=f"{label}<br>%{{x:.3g}} tokens, 90%: {eff_lo:.3g} – {eff_hi:.3g}<extra></extra>",
+        )
+    )
+    order = [*rows["label"].tolist(), label]
+    fig.update_yaxes(categoryorder="array", categoryarray=order, title_text="", automargin=True)
+    fig.update_xaxes(title_text="Tokens (log scale)", type="log", exponentformat="power")
+    fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.06, "x": 0})
+    return _layout(
+        fig,
+        "Published estimates of text stocks (tokens) vs. this forecast's effective stock",
+        "Bars: the source's interval; open diamonds: midpoint of a range without a central value. "
+        "Shaded: this forecast's 90% interval.",
+        height=max(500, 26 * (len(order) + 1) + 220),
+    )
+
+
+def _prior_density(result: RunResult, name: str, x: np.ndarray) -> np.ndarray | None:
+    """Density of the prior of `name` on `x` (normal priors from the config; adoption priors from the model)."""
+    fit = result.config.fit
+    normals = {
+        "dataset_level": (fit.dataset_level_2024.mean, fit.dataset_level_2024.sd),
+        "dataset_growth": (fit.dataset_growth.mean, fit.dataset_growth.sd),
+        "compute_level": (fit.compute_level_2024.mean, fit.compute_level_2024.sd),
+        "compute_growth": (fit.compute_growth.mean, fit.compute_growth.sd),
+        "adoption_midpoint": ADOPTION_MIDPOINT_PRIOR,
+    }
+    if name in normals:
+        mean, sd = normals[name]
+        return np.exp(-0.5 * ((x - mean) / sd) ** 2) / (sd * math.sqrt(2 * math.pi))
+    if name == "adoption_rate":
+        mu, sigma = ADOPTION_RATE_PRIOR
+        positive = np.where(x > 0, x, np.nan)
+        dens = np.exp(-0.5 * ((np.log(positive) - mu) / sigma) ** 2) / (positive * sigma * math.sqrt(2 * math.pi))
+        return np.nan_to_num(dens)
+    return None
+
+
+def _prior_range(result: RunResult, name: str) -> tuple[float, float]:
+    """Central ~99% of the prior."""
+    fit = result.config.fit
+    normals = {
+        "dataset_level": (fit.dataset_level_2024.mean, fit.dataset_level_2024.sd),
+        "dataset_growth": (fit.dataset_growth.mean, fit.dataset_growth.sd),
+        "compute_level": (fit.compute_level_2024.mean, fit.compute_level_2024.sd),
+        "compute_growth": (fit.compute_growth.mean, fit.compute_growth.sd),
+        "adoption_midpoint": ADOPTION_MIDPOINT_PRIOR,
+    }
+    if name in normals:
+        mean, sd = normals[name]
+        return mean - 2.6 * sd, mean + 2.6 * sd
+    mu, sigma = ADOPTION_RATE_PRIOR
+    return math.exp(mu - 2.6 * sigma), math.exp(mu + 2.6 * sigma)
+
+
+def prior_posterior(result: RunResult) -> go.Figure:
+    """Posterior histogram (density) of each key fitted parameter against its prior density."""
+    posterior = result.idata["posterior"]
+    params = [p for p in KEY_PARAMETERS if p.name in posterior]
+    cols = 3
+    rows = max(1, math.ceil(len(params) / cols))
+    fig = make_subplots(
+        rows=rows,
+        cols=cols,
+        subplot_titles=[p.label for p in params],
+        horizontal_spacing=0.08,
+        vertical_spacing=0.2,
+    )
+    for i, p in enumerate(params):
+        row, col = i // cols + 1, i % cols + 1
+        draws = np.asarray(posterior[p.name].values, dtype=float).ravel()
+        draws = draws[np.isfinite(draws)]
+        counts, edges = np.histogram(draws, bins=HISTOGRAM_BINS, density=True)
+        fig.add_trace(
+            go.Scatter(
+                x=np.concatenate([[edges[0]], edges, [edges[-1]]]),
+                y=np.concatenate([[0.0], counts, [counts[-1], 0.0]]),
+                mode="lines",
+                line={"shape": "hv", "color": MODEL_COLOR, "width": 1.5},
+                fill="tozeroy",
+                fillcolor=_rgba(MODEL_COLOR, 0.45),
+                name="Posterior (histogram of draws)",
+                legendgroup="posterior",
+                showlegend=i == 0,
+                hovertemplate=f"{p.name} %{{x:.4g}} {p.unit}<br>posterior density %{{y:.3g}}<extra></extra>",
+            ),
+            row=row,
+            col=col,
+        )
+        lo, hi = _prior_range(result, p.name)
+        lo, hi = min(lo, float(edges[0])), max(hi, float(edges[-1]))
+        grid = np.linspace(lo, hi, PRIOR_GRID_POINTS)
+        density = _prior_density(result, p.name, grid)
+        if density is not None:
+            fig.add_trace(
+                go.Scatter(
+                    x=grid,
+                    y=density,
+                    mode="lines",
+                    line={"color": PUBLISHED_COLOR, "width": 2},
+                    fill="tozeroy",
+                    fillcolor=_rgba(PUBLISHED_COLOR, 0.12),
+                    name="Prior (density)",
+                    legendgroup="prior",
+                    showlegend=i == 0,
+                    hovertemplate=f"{p.name} %{{x:.4g}} {p.unit}<br>prior density %{{y:.3g}}<extra></extra>",
+                ),
+                row=row,
+                col=col,
+            )
+        fig.update_xaxes(title_text=p.unit, range=[lo, hi], row=row, col=col)
+        fig.update_yaxes(title_text="Density (per unit)" if col == 1 else None, row=row, col=col)
+    fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.12, "x": 0})
+    return _layout(
+        fig,
+        "Prior vs. posterior of the key fitted parameters",
+        "A posterior much narrower than its prior means the data, not the prior, set the value.",
+        height=330 * rows + 170,
+        top=125,
+    )
+
+
+def _frontier_band(draws_level: np.ndarray, draws_growth: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Quantiles (5, 50, 95%) over draws of 10^(level + growth·(t − anchor)) on the grid `x`."""
+    log_values = draws_level[:, None] + draws_growth[:, None] * (x[None, :] - ANCHOR_YEAR)
+    return 10.0 ** np.quantile(log_values, [0.05, 0.5, 0.95], axis=0)
+
+
+def frontier_fit(result: RunResult) -> go.Figure:
+    """Fitted frontiers (posterior median and 90% band of level + growth·(t − 2024)) over the recorded runs:
+    dataset size (tokens) and training compute (FLOP), both on log axes."""
+    posterior = result.idata["posterior"]
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        subplot_titles=["Dataset size of recorded runs", "Training compute of recorded runs"],
+        horizontal_spacing=0.1,
+    )
+    runs = result.bundle.runs
+    panels = (
+        ("dataset", "dataset_tokens", "tokens", "dataset_run", None, "Dataset size (tokens, log scale)"),
+        ("compute", "training_compute_flop", "FLOP", "compute_run", COMPUTE_WINDOW_START,
+         "Training compute (FLOP, log scale)"),
+    )  # fmt: skip
+    for col, (prefix, column, unit, coord, start, y_title) in enumerate(panels, start=1):
+        level, growth = f"{prefix}_level", f"{prefix}_growth"
+        if level in posterior and growth in posterior:
+            members = _fit_members(result, coord)
+            years = runs.loc[runs[column].notna(), "decimal_year"].to_numpy(dtype=float)
+            if members is not None:
+                used = runs["model"].astype(str).isin(members) & runs[column].notna()
+                years = runs.loc[used, "decimal_year"].to_numpy(dtype=float) if used.any() else years
+            x0 = float(years.min()) if start is None else max(float(start), float(years.min()))
+            x = np.linspace(x0, max(float(years.max()), ANCHOR_YEAR) + 0.5, FRONTIER_GRID_POINTS)
+            lo, med, hi = _frontier_band(
+                np.asarray(posterior[level].values, dtype=float).ravel(),
+                np.asarray(posterior[growth].values, dtype=float).ravel(),
+                x,
+            )
+            color = scenario_color(0) if prefix == "dataset" else scenario_color(1)
+            group = f"frontier-{prefix}"
+            fig.add_traces(
+                _band_traces(
+                    x, lo, hi, name=f"Fitted {prefix} frontier 5–95%", color=color, alpha=0.2, group=group,
+                    visible=True, hover_unit=unit,
+                ),
+                rows=1, cols=col,
+            )  # fmt: skip
+            fig.add_trace(
+                go.Scatter(
+                    x=x,
+                    y=med,
+                    mode="lines",
+                    line={"color": color, "width": 2.5},
+                    name=f"Fitted {prefix} frontier: posterior median, shaded 90%",
+                    legendgroup=group,
+                    hovertemplate=f"%{{x:.1f}}: frontier median %{{y:.3g}} {unit}<extra></extra>",
+                ),
+                row=1,
+                col=col,
+            )
+        axis_suffix = "" if col == 1 else str(col)
+        points = _recorded_run_traces(
+            result, column, unit, coord, f"x{axis_suffix}", f"y{axis_suffix}", mark_leaks=prefix == "dataset"
+        )
+        for trace in points:
+            trace.showlegend = col == 1 or "Leaked" in trace.name
+            fig.add_trace(trace)
+        fig.update_xaxes(title_text="Publication date (year)", row=1, col=col)
+        fig.update_yaxes(title_text=y_title, type="log", exponentformat="power", dtick=1, row=1, col=col)
+    fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.18, "x": 0})
+    return _layout(
+        fig,
+        "Stochastic-frontier fits: largest dataset and largest training run over time",
+        "Only frontier candidates (within 1 order of magnitude of the running record) enter the fit; "
+        "compute is fitted from 2020.",
+        height=620,
+        top=125,
+    )
+
+
+#: The report's figures, by name (also the PNG file names), in report order.
+FIGURE_BUILDERS: dict[str, Callable[[RunResult], go.Figure]] = {
+    "fan_chart": fan_chart,
+    "probability_chart": probability_chart,
+    "stock_decomposition": stock_decomposition,
+    "stock_estimates_chart": stock_estimates_chart,
+    "prior_posterior": prior_posterior,
+    "frontier_fit": frontier_fit,
+}
+
+
+def build_all(result: RunResult) -> dict[str, go.Figure]:
+    """Every figure of the report, by name."""
+    return {name: builder(result) for name, builder in FIGURE_BUILDERS.items()}
