@@ -120,15 +120,9 @@ def _with_seed(config: Config, seed: int | None) -> Config:
 def run(
     scenarios: ScenariosOpt = "default",
     data: DataOpt = Path("data"),
-    out: Annotated[Path, typer.Option("--out", help="Folder for the report and result files.")] = Path(
-        "reports"
-    ),
-    seed: Annotated[
-        int | None, typer.Option("--seed", min=0, help="Override the config's random seed.")
-    ] = None,
-    strict: Annotated[
-        bool, typer.Option("--strict", help="Fail (exit 1) if sampling does not converge.")
-    ] = False,
+    out: Annotated[Path, typer.Option("--out", help="Folder for the report and result files.")] = Path("reports"),
+    seed: Annotated[int | None, typer.Option("--seed", min=0, help="Override the config's random seed.")] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Fail (exit 1) if sampling does not converge.")] = False,
     cache: Annotated[
         bool,
         typer.Option("--cache/--no-cache", help="Reuse a saved posterior when data and fit settings match."),

@@ -110,9 +110,7 @@ class Interval(_Model):
     ceiling: Number | None = Field(
         None, description="Hard upper limit; required for, and only used by, reflected_lognormal."
     )
-    source: str | None = Field(
-        None, description="Citation for the interval (source key and section, or URL)."
-    )
+    source: str | None = Field(None, description="Citation for the interval (source key and section, or URL).")
 
     @model_validator(mode="after")
     def _check(self) -> Interval:
@@ -130,9 +128,7 @@ class Interval(_Model):
                     f"ceiling={self.ceiling:g})"
                 )
         elif self.ceiling is not None:
-            raise ValueError(
-                f"ceiling is only used by reflected_lognormal (distribution is {self.distribution})"
-            )
+            raise ValueError(f"ceiling is only used by reflected_lognormal (distribution is {self.distribution})")
         return self
 
 
@@ -219,9 +215,7 @@ class PriorOverrides(_Model):
     def _fraction(cls, value: Interval | None) -> Interval | None:
         """A fraction of the stock lies in (0, 1]."""
         if value is not None and not (value.low > 0 and value.high <= 1):
-            raise ValueError(
-                f"quality fraction must lie in (0, 1] (got low={value.low:g}, high={value.high:g})"
-            )
+            raise ValueError(f"quality fraction must lie in (0, 1] (got low={value.low:g}, high={value.high:g})")
         return value
 
     @field_validator("epochs")
@@ -385,8 +379,7 @@ class ScenarioSettings(_Model):
     compute_slowdown: ComputeSlowdown | None = Field(
         _DEFAULT_SLOWDOWN,
         description=(
-            "Slowdown of compute growth (Besiroglu et al. 2022); null = compute keeps its fitted growth "
-            "forever."
+            "Slowdown of compute growth (Besiroglu et al. 2022); null = compute keeps its fitted growth forever."
         ),
     )
     horizon: Integer = Field(
@@ -420,8 +413,7 @@ class ScenarioSettings(_Model):
         """A projection must cover at least one year."""
         if self.horizon <= self.projection_start.year:
             raise _PathError(
-                f"horizon {self.horizon} is not after the projection start "
-                f"{self.projection_start.isoformat()}",
+                f"horizon {self.horizon} is not after the projection start {self.projection_start.isoformat()}",
                 ("horizon",),
             )
         return self
@@ -436,9 +428,7 @@ def _inherit(name: str) -> Any:
 class ScenarioOverride(_Model):
     """One named scenario: states only what differs from `defaults` (nested settings merge key by key)."""
 
-    name: str = Field(
-        pattern=_NAME_PATTERN, description="Unique scenario name: lowercase letters, digits, . _ -"
-    )
+    name: str = Field(pattern=_NAME_PATTERN, description="Unique scenario name: lowercase letters, digits, . _ -")
     description: str = Field("", description="One line saying what the scenario represents and why.")
     scaling: Literal["historical", "compute", "mixture"] | None = _inherit("scaling")
     overtraining: Overtraining | None = _inherit("overtraining")
@@ -467,9 +457,7 @@ class ResolvedScenario(ScenarioSettings):
 class SamplerSettings(_Model):
     """MCMC settings for the posterior fit."""
 
-    backend: Literal["pymc", "nutpie"] = Field(
-        "pymc", description="NUTS implementation (nutpie is optional)."
-    )
+    backend: Literal["pymc", "nutpie"] = Field("pymc", description="NUTS implementation (nutpie is optional).")
     draws: Integer = Field(1000, ge=1, description="Posterior draws per chain.")
     tune: Integer = Field(1000, ge=0, description="Tuning (warm-up) steps per chain, discarded.")
     chains: Integer = Field(4, ge=1, description="Independent chains (>= 4 recommended for R-hat).")
@@ -542,9 +530,7 @@ class Config(_Model):
     """A complete scenario file."""
 
     schema_version: Literal[1] = Field(description="Config layout version; this version of forecast reads 1.")
-    description: str | None = Field(
-        None, description="One line describing the file (shown by `forecast scenarios`)."
-    )
+    description: str | None = Field(None, description="One line describing the file (shown by `forecast scenarios`).")
     seed: Integer = Field(DEFAULT_SEED, ge=0, description="Random seed for sampling and forward draws.")
     sampler: SamplerSettings = Field(SamplerSettings(), description="MCMC settings.")
     data: DataSettings = Field(DataSettings(), description="Data settings.")
@@ -982,9 +968,7 @@ def _yaml_error(exc: yaml.YAMLError, source: str) -> ConfigError:
     if context and problem.startswith("but "):
         problem = f"{context}, {problem}"
     where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
-    kind = (
-        "invalid YAML value" if isinstance(exc, yaml.constructor.ConstructorError) else "invalid YAML syntax"
-    )
+    kind = "invalid YAML value" if isinstance(exc, yaml.constructor.ConstructorError) else "invalid YAML syntax"
     return ConfigError(one_line(f"{source}: {where}{kind}: {problem}"))
 
 
@@ -994,9 +978,7 @@ def _parse_yaml(text: str, source: str) -> tuple[Any, dict[KeyPath, int]]:
     try:
         node = loader.get_single_node()
         if node is None:
-            raise ConfigError(
-                f"{source}: file is empty; expected a mapping starting with 'schema_version: 1'"
-            )
+            raise ConfigError(f"{source}: file is empty; expected a mapping starting with 'schema_version: 1'")
         lines = _index_lines(node, source)
         data = loader.construct_document(node)
     except yaml.YAMLError as exc:
@@ -1016,8 +998,7 @@ def _check_header(data: Any, source: str, lines: Mapping[KeyPath, int]) -> None:
         raise ConfigError(f"{source}: line 1: the top level must be a mapping of keys (got {_show(data)})")
     if "schema_version" not in data:
         raise ConfigError(
-            f"{source}: schema_version: required key is missing "
-            f"(add 'schema_version: {SCHEMA_VERSION}' at the top)"
+            f"{source}: schema_version: required key is missing (add 'schema_version: {SCHEMA_VERSION}' at the top)"
         )
     version = data["schema_version"]
     if type(version) is not int or version != SCHEMA_VERSION:
@@ -1052,9 +1033,7 @@ def _preset_dir() -> Any:
 
 def preset_names() -> list[str]:
     """Names of the packaged presets, sorted."""
-    return sorted(
-        entry.name[: -len(".yml")] for entry in _preset_dir().iterdir() if entry.name.endswith(".yml")
-    )
+    return sorted(entry.name[: -len(".yml")] for entry in _preset_dir().iterdir() if entry.name.endswith(".yml"))
 
 
 def list_presets() -> dict[str, str]:
@@ -1077,9 +1056,7 @@ def _read(source: str | Path) -> tuple[str, str]:
     if not path.exists():
         looks_like_name = isinstance(source, str) and not path.suffix and len(path.parts) == 1
         if looks_like_name:
-            raise ConfigError(
-                f"{label}: file not found, and not a preset (presets: {', '.join(preset_names())})"
-            )
+            raise ConfigError(f"{label}: file not found, and not a preset (presets: {', '.join(preset_names())})")
         raise ConfigError(f"{label}: file not found")
     if path.is_dir():
         raise ConfigError(f"{label}: is a directory; expected a YAML file")

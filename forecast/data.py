@@ -259,9 +259,7 @@ def _records(name: str, text: str) -> tuple[list[str], int, list[list[str]], lis
             records.append(row)
             lines.append(start)
     except csv.Error as exc:
-        raise DataError(
-            f"{name}: line {reader.line_num}: unreadable CSV ({exc}); expected valid CSV"
-        ) from None
+        raise DataError(f"{name}: line {reader.line_num}: unreadable CSV ({exc}); expected valid CSV") from None
     if header is None:  # only blank lines
         raise DataError(f"{name}: line 1: file is empty; expected a header line")
     return header, header_line, records, lines
@@ -274,19 +272,13 @@ def _check_header(name: str, header: list[str], expected: Sequence[str], line: i
     seen: set[str] = set()
     for column in header:
         if column in seen:
-            raise DataError(
-                f"{name}: {where}, column '{column}': column appears twice; expected each column once"
-            )
+            raise DataError(f"{name}: {where}, column '{column}': column appears twice; expected each column once")
         seen.add(column)
         if column not in expected:
-            raise DataError(
-                f"{name}: {where}, column '{column}': unknown column; expected only: {expected_text}"
-            )
+            raise DataError(f"{name}: {where}, column '{column}': unknown column; expected only: {expected_text}")
     for column in expected:
         if column not in seen:
-            raise DataError(
-                f"{name}: {where}, column '{column}': missing column; expected columns: {expected_text}"
-            )
+            raise DataError(f"{name}: {where}, column '{column}': missing column; expected columns: {expected_text}")
 
 
 def _read_table(path: Path, expected: Sequence[str]) -> _RawTable:
@@ -296,9 +288,7 @@ def _read_table(path: Path, expected: Sequence[str]) -> _RawTable:
     header, header_line, records, lines = _records(name, _decode(name, data))
     _check_header(name, header, expected, header_line)
     if not records:
-        raise DataError(
-            f"{name}: line {header_line + 1}: no data rows after the header; expected at least one row"
-        )
+        raise DataError(f"{name}: line {header_line + 1}: no data rows after the header; expected at least one row")
     frame = pd.DataFrame(records, columns=header, dtype=str)[list(expected)]
     frame = frame.apply(lambda column: column.str.strip())
     frame = frame.mask(frame == "")
@@ -378,9 +368,7 @@ def _date_format_check() -> pa.Check:
     return pa.Check(check, error="expected a date as YYYY-MM-DD")
 
 
-def _date_range_check(
-    expected: str, earliest: dt.date | None, latest: Callable[[], dt.date] | None
-) -> pa.Check:
+def _date_range_check(expected: str, earliest: dt.date | None, latest: Callable[[], dt.date] | None) -> pa.Check:
     """Parsed dates must lie in [earliest, latest()]; unparsable ones are left to the format check."""
 
     def check(values: pd.Series) -> pd.Series:
@@ -412,13 +400,9 @@ def _flags_check() -> pa.Check:
     allowed = set(RUN_FLAGS)
 
     def check(values: pd.Series) -> pd.Series:
-        return values.map(
-            lambda text: all(part.strip() in allowed for part in str(text).split(FLAG_SEPARATOR))
-        )
+        return values.map(lambda text: all(part.strip() in allowed for part in str(text).split(FLAG_SEPARATOR)))
 
-    return pa.Check(
-        check, error=f"expected '{FLAG_SEPARATOR}'-separated flags from: {', '.join(RUN_FLAGS)} (or empty)"
-    )
+    return pa.Check(check, error=f"expected '{FLAG_SEPARATOR}'-separated flags from: {', '.join(RUN_FLAGS)} (or empty)")
 
 
 def _pattern_check(pattern: re.Pattern[str], expected: str) -> pa.Check:
@@ -478,9 +462,7 @@ def _runs_spec() -> _TableSpec:
         "organization": _text(required=True),
         "publication_date": _column(
             _date_format_check(),
-            _date_range_check(
-                f"expected a date on or after {EARLIEST_RUN_DATE.isoformat()}", EARLIEST_RUN_DATE, None
-            ),
+            _date_range_check(f"expected a date on or after {EARLIEST_RUN_DATE.isoformat()}", EARLIEST_RUN_DATE, None),
             _date_range_check(f"expected a date not after today ({_today().isoformat()})", None, _today),
             required=True,
         ),
@@ -723,9 +705,7 @@ def _web_growth_spec() -> _TableSpec:
             _has_value,
             ("value", "value_low", "value_high"),
         ),
-        _RowRule(
-            "value_high", "expected value_low <= value_high", _low_below_high, ("value_low", "value_high")
-        ),
+        _RowRule("value_high", "expected value_low <= value_high", _low_below_high, ("value_low", "value_high")),
     )
     return _TableSpec(
         WEB_GROWTH_COLUMNS,
@@ -786,9 +766,7 @@ def _first_failure(raw: _RawTable, spec: _TableSpec, failures: pd.DataFrame) -> 
     if not expected.startswith("expected"):
         expected = f"expected to pass check {expected}"
     where = f"line {line}, column '{column}'" if line else f"column '{column}'"
-    return DataError(
-        f"{raw.name}: {where}: {expected}, got {_got(raw, index, rule_shows.get(check, (column,)))}"
-    )
+    return DataError(f"{raw.name}: {where}: {expected}, got {_got(raw, index, rule_shows.get(check, (column,)))}")
 
 
 def _validate(raw: _RawTable, spec: _TableSpec) -> None:
@@ -860,9 +838,7 @@ def _priors_frame(raw: _RawTable) -> pd.DataFrame:
 
 def _estimates_frame(raw: _RawTable) -> pd.DataFrame:
     _validate(raw, _estimates_spec())
-    return _typed(
-        raw.frame, floats=("tokens_low", "tokens_central", "tokens_high"), ints=("year_of_estimate",)
-    )
+    return _typed(raw.frame, floats=("tokens_low", "tokens_central", "tokens_high"), ints=("year_of_estimate",))
 
 
 def _web_growth_frame(raw: _RawTable) -> pd.DataFrame:

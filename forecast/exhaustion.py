@@ -54,9 +54,7 @@ def value_at_crossing(paths: np.ndarray, crossing: Crossing) -> np.ndarray:
     return np.where(crossing.censored, np.nan, value)
 
 
-def censored_quantiles(
-    years: np.ndarray, quantiles: dict[str, float] = INTERVAL_QUANTILES
-) -> dict[str, float]:
+def censored_quantiles(years: np.ndarray, quantiles: dict[str, float] = INTERVAL_QUANTILES) -> dict[str, float]:
     """Quantiles of dates where NaN means "after the horizon"; a quantile reaching into that tail is +inf.
 
     Linear interpolation between order statistics (numpy's default), written out so that infinite order

@@ -80,11 +80,7 @@ class Interval(BaseModel):
     def _normal_params(self) -> tuple[float, float]:
         """Mean and sd of the normal (of log values for lognormal) with `mass` between low and high."""
         z = float(stats.norm.ppf(0.5 + self.mass / 2))
-        low, high = (
-            (np.log(self.low), np.log(self.high))
-            if self.distribution == "lognormal"
-            else (self.low, self.high)
-        )
+        low, high = (np.log(self.low), np.log(self.high)) if self.distribution == "lognormal" else (self.low, self.high)
         return (low + high) / 2, (high - low) / (2 * z)
 
     def median(self) -> float:
@@ -158,14 +154,11 @@ class SyntheticSettings(BaseModel):
             distribution="lognormal",
             low=SYNTHETIC_GROWTH_LOW,
             high=SYNTHETIC_GROWTH_HIGH,
-            source="[U] judgement: between flat and frontier-compute growth 4-5x/yr "
-            "(Epoch 2024, METHOD_NOTES D.6)",
+            source="[U] judgement: between flat and frontier-compute growth 4-5x/yr (Epoch 2024, METHOD_NOTES D.6)",
         ),
         description="yearly growth factor of synthetic generation",
     )
-    start_year: float = Field(
-        SYNTHETIC_START_YEAR, description="date of the generation-rate anchor ([P2] §3.1)"
-    )
+    start_year: float = Field(SYNTHETIC_START_YEAR, description="date of the generation-rate anchor ([P2] §3.1)")
     value_per_token: Interval = Field(
         Interval(
             distribution="loguniform",
@@ -180,8 +173,7 @@ class SyntheticSettings(BaseModel):
             distribution="uniform",
             low=MIN_REAL_SHARE_LOW,
             high=MIN_REAL_SHARE_HIGH,
-            source="Shumailov et al. 2024 Nature 631:755 (10% real kept); "
-            "He et al. 2025 arXiv 2502.18049 (0.618)",
+            source="Shumailov et al. 2024 Nature 631:755 (10% real kept); He et al. 2025 arXiv 2502.18049 (0.618)",
         ),
         description="guard r*: minimum real share of a training set below which synthetic data stop helping",
     )
@@ -190,9 +182,7 @@ class SyntheticSettings(BaseModel):
     @classmethod
     def _check_positive_value(cls, interval: Interval) -> Interval:
         if interval.distribution == "normal" or interval.low <= 0:
-            raise ValueError(
-                "value_per_token must be positive: a lognormal, loguniform or uniform with low > 0"
-            )
+            raise ValueError("value_per_token must be positive: a lognormal, loguniform or uniform with low > 0")
         return interval
 
     @field_validator("min_real_share")
@@ -320,9 +310,7 @@ class ExtraStocksSettings(BaseModel):
         return stocks
 
 
-def extra_stock_draws(
-    settings: ExtraStocksSettings, n: int, rng: np.random.Generator
-) -> dict[str, np.ndarray]:
+def extra_stock_draws(settings: ExtraStocksSettings, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
     """Accessible tokens per draw (tokens × access fraction) for each stock; empty when disabled."""
     if not settings.enabled:
         return {}

@@ -70,14 +70,10 @@ class Diagnostics:
         }
 
 
-def sample_posterior(
-    model: pm.Model, sampler: SamplerLike, seed: int, progressbar: bool = False
-) -> xr.DataTree:
+def sample_posterior(model: pm.Model, sampler: SamplerLike, seed: int, progressbar: bool = False) -> xr.DataTree:
     """Run NUTS with the configured backend; the same seed and settings give the same draws."""
     if sampler.backend == "nutpie" and importlib.util.find_spec("nutpie") is None:
-        raise InputError(
-            "sampler.backend is 'nutpie' but nutpie is not installed: pip install 'forecast[nutpie]'"
-        )
+        raise InputError("sampler.backend is 'nutpie' but nutpie is not installed: pip install 'forecast[nutpie]'")
     with model:
         return pm.sample(
             draws=sampler.draws,

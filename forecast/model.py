@@ -218,9 +218,7 @@ def build_model(data: FitData, priors: FitPriors) -> pm.Model:
     }
     with pm.Model(coords=coords) as model:
         secondary = pm.HalfNormal("dataset_secondary_sd", SECONDARY_EXTRA_SCALE_OOM)
-        extra = pt.stack([pt.constant(0.0), secondary, pt.constant(priors.leak_extra_sd)])[
-            data.dataset_reliability
-        ]
+        extra = pt.stack([pt.constant(0.0), secondary, pt.constant(priors.leak_extra_sd)])[data.dataset_reliability]
         _stochastic_frontier(
             "dataset",
             data.dataset_year,

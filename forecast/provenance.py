@@ -53,9 +53,7 @@ def load_sources(data_dir: Path) -> dict[str, Any]:
     """Parse `data_dir/sources.yml`; a missing or malformed file is a one-line ProvenanceError."""
     path = Path(data_dir) / SOURCES_FILE
     if not path.is_file():
-        raise ProvenanceError(
-            f"{SOURCES_FILE}: file not found (looked for {path}); expected provenance records"
-        )
+        raise ProvenanceError(f"{SOURCES_FILE}: file not found (looked for {path}); expected provenance records")
     try:
         sources = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
@@ -66,18 +64,14 @@ def load_sources(data_dir: Path) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise ProvenanceError(f"{SOURCES_FILE}: not valid UTF-8; expected the file saved as UTF-8") from None
     if not isinstance(sources, dict) or not isinstance(sources.get("files"), dict):
-        raise ProvenanceError(
-            f"{SOURCES_FILE}: expected a mapping with a 'files' section (one entry per data file)"
-        )
+        raise ProvenanceError(f"{SOURCES_FILE}: expected a mapping with a 'files' section (one entry per data file)")
     return sources
 
 
 def _record(sources: dict[str, Any], name: str) -> dict[str, Any]:
     record = sources["files"].get(name)
     if not isinstance(record, dict):
-        raise ProvenanceError(
-            f"{name}: no entry in {SOURCES_FILE}; expected one under 'files' with rows and sha256"
-        )
+        raise ProvenanceError(f"{name}: no entry in {SOURCES_FILE}; expected one under 'files' with rows and sha256")
     return record
 
 
@@ -109,9 +103,7 @@ def verify(data_dir: Path) -> None:
         _verify_file(data_dir, name, _record(sources, name))
     for path in sorted(data_dir.glob("*.csv")):
         if path.name not in sources["files"]:
-            raise ProvenanceError(
-                f"{path.name}: data file not listed in {SOURCES_FILE}; add an entry with its source"
-            )
+            raise ProvenanceError(f"{path.name}: data file not listed in {SOURCES_FILE}; add an entry with its source")
 
 
 def _updated_lines(lines: list[str], data_dir: Path) -> tuple[list[str], list[str]]:

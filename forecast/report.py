@@ -193,11 +193,11 @@ def diagnostics_context(result: RunResult) -> dict[str, Any]:
                 "name": str(name),
                 "mean": _format_number(row.get("mean")),
                 "sd": _format_number(row.get("sd")),
-                "interval": (
-                    f"{_format_number(row[lower])} – {_format_number(row[upper])}" if lower and upper else ""
-                ),
+                "interval": (f"{_format_number(row[lower])} – {_format_number(row[upper])}" if lower and upper else ""),
                 "ess_bulk": f"{ess_bulk:.0f}" if np.isfinite(ess_bulk) else "",
-                "ess_tail": f"{float(row.get('ess_tail', np.nan)):.0f}" if np.isfinite(row.get("ess_tail", np.nan)) else "",
+                "ess_tail": f"{float(row.get('ess_tail', np.nan)):.0f}"
+                if np.isfinite(row.get("ess_tail", np.nan))
+                else "",
                 "r_hat": f"{r_hat:.3f}" if np.isfinite(r_hat) else "",
                 "bad_r_hat": bool(np.isfinite(r_hat) and r_hat > MAX_R_HAT),
                 "bad_ess": bool(np.isfinite(ess_bulk) and ess_bulk < MIN_ESS_BULK),
@@ -271,7 +271,11 @@ def assumption_rows(result: RunResult) -> list[dict[str, str]]:
                 "horizon": str(s.horizon),
                 "start": s.projection_start.isoformat(),
                 "historical": s.historical_trend.source
-                + (f" (anchor {s.historical_trend.anchor_date.isoformat()})" if s.historical_trend.source == "given" else ""),
+                + (
+                    f" (anchor {s.historical_trend.anchor_date.isoformat()})"
+                    if s.historical_trend.source == "given"
+                    else ""
+                ),
                 "compute": s.compute_trend.source,
                 "stock_growth": s.stock_growth,
                 "overrides": "; ".join(overrides) if overrides else "none",
@@ -461,9 +465,7 @@ def export_pngs(figures: Mapping[str, go.Figure], folder: Path) -> dict[str, Any
         ]
         with _browser_path(chromium):
             # mathjax=False: the figures use no LaTeX, and kaleido would otherwise fetch MathJax from a CDN.
-            errors = kaleido.write_fig_from_object_sync(
-                jobs, kopts={"mathjax": False, "timeout": PNG_TIMEOUT_SECONDS}
-            )
+            errors = kaleido.write_fig_from_object_sync(jobs, kopts={"mathjax": False, "timeout": PNG_TIMEOUT_SECONDS})
         if errors:
             raise RuntimeError("; ".join(f"{type(e).__name__}: {e}" for e in errors))
         missing = [n for n in names if not (folder / f"{n}.png").is_file()]

@@ -33,15 +33,24 @@ GRID_STEP_YEARS = 1.0 / 12.0
 BAND_QUANTILES = (0.05, 0.10, 0.50, 0.90, 0.95)
 
 # Names, dims and units of the exhaustion draws: the output schema, locked by tests/test_scenarios.py.
+_DRAW_DIMS = ("scenario", "chain", "draw")
 EXHAUSTION_SCHEMA: dict[str, tuple[tuple[str, ...], str, str]] = {
-    "exhaustion_year": (("scenario", "chain", "draw"), "decimal year", "first date the frontier dataset reaches the effective stock; NaN if censored"),
-    "censored": (("scenario", "chain", "draw"), "bool", "no crossing before the horizon"),
-    "tokens_at_crossing": (("scenario", "chain", "draw"), "tokens", "frontier dataset size at the crossing"),
-    "compute_at_crossing": (("scenario", "chain", "draw"), "FLOP", "training compute at the crossing (Chinchilla-equivalent on the historical arm)"),
-    "stock_at_crossing": (("scenario", "chain", "draw"), "tokens", "effective stock at the crossing"),
-    "historical_arm": (("scenario", "chain", "draw"), "bool", "the draw follows the historical-trend arm (else the compute arm)"),
+    "exhaustion_year": (
+        _DRAW_DIMS,
+        "decimal year",
+        "first date the frontier dataset reaches the effective stock; NaN if censored",
+    ),
+    "censored": (_DRAW_DIMS, "bool", "no crossing before the horizon"),
+    "tokens_at_crossing": (_DRAW_DIMS, "tokens", "frontier dataset size at the crossing"),
+    "compute_at_crossing": (
+        _DRAW_DIMS,
+        "FLOP",
+        "training compute at the crossing (Chinchilla-equivalent on the historical arm)",
+    ),
+    "stock_at_crossing": (_DRAW_DIMS, "tokens", "effective stock at the crossing"),
+    "historical_arm": (_DRAW_DIMS, "bool", "the draw follows the historical-trend arm (else the compute arm)"),
     "horizon": (("scenario",), "decimal year", "end of the projection; later dates are censored"),
-}  # fmt: skip
+}
 
 STOCK_STAGES = ("raw", "quality", "effective")
 
@@ -155,9 +164,7 @@ def stock_paths(scenario: Any, inputs: dict[str, np.ndarray], grid: np.ndarray) 
     """log10 tokens of the raw, quality-filtered and effective stock per draw."""
     raw0 = stock.log10_raw_stock(inputs["indexed_pages"], inputs["bytes_per_page"], inputs["bytes_per_token"])
     if scenario.stock_growth == "prior":
-        growth = stock.log10_growth_prior(
-            grid, inputs["page_size_growth"] * inputs["page_count_growth"], ANCHOR_YEAR
-        )
+        growth = stock.log10_growth_prior(grid, inputs["page_size_growth"] * inputs["page_count_growth"], ANCHOR_YEAR)
     else:
         growth = stock.log10_growth_users(
             grid,
@@ -176,9 +183,7 @@ def _yearly_bands(grid: np.ndarray, paths: dict[str, np.ndarray]) -> tuple[np.nd
     """Quantiles over draws at whole years on the grid, in natural units (tokens, FLOP)."""
     years = np.arange(np.ceil(grid[0] - 1e-9), np.floor(grid[-1] + 1e-9) + 1)
     index = np.clip(np.rint((years - grid[0]) / GRID_STEP_YEARS).astype(int), 0, grid.size - 1)
-    bands = {
-        name: 10.0 ** np.quantile(path[:, index], BAND_QUANTILES, axis=0).T for name, path in paths.items()
-    }
+    bands = {name: 10.0 ** np.quantile(path[:, index], BAND_QUANTILES, axis=0).T for name, path in paths.items()}
     return years, bands
 
 
@@ -293,9 +298,7 @@ def probability_table(exhaustion: xr.Dataset, years: np.ndarray) -> pd.DataFrame
     """P(exhausted by the end of year Y) per scenario (rows) and year (columns)."""
     return pd.DataFrame(
         {
-            str(name): probability_by_year(
-                exhaustion.sel(scenario=name)["exhaustion_year"].values, years + 1.0
-            )
+            str(name): probability_by_year(exhaustion.sel(scenario=name)["exhaustion_year"].values, years + 1.0)
             for name in exhaustion["scenario"].values
         },
         index=pd.Index(years.astype(int), name="year"),

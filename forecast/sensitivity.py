@@ -93,9 +93,7 @@ def _first_order_index(bins: np.ndarray, y: np.ndarray) -> float:
     return max(0.0, (ss_between - (m - 1) * ss_within / (n - m)) / ss_total)
 
 
-def first_order_indices(
-    inputs: dict[str, np.ndarray], output: np.ndarray, n_bins: int | None = None
-) -> pd.DataFrame:
+def first_order_indices(inputs: dict[str, np.ndarray], output: np.ndarray, n_bins: int | None = None) -> pd.DataFrame:
     """First-order Sobol index of each input, from paired Monte Carlo draws; columns input, index, rank."""
     checked, y = _validate(inputs, output)
     m = _resolve_bins(n_bins, y.size)

@@ -39,9 +39,7 @@ def epochs_for_multiplier(multiplier: np.ndarray | float) -> np.ndarray:
 MIN_BYTES_PER_TOKEN = 1.0
 
 
-def log10_raw_stock(
-    indexed_pages: np.ndarray, bytes_per_page: np.ndarray, bytes_per_token: np.ndarray
-) -> np.ndarray:
+def log10_raw_stock(indexed_pages: np.ndarray, bytes_per_page: np.ndarray, bytes_per_token: np.ndarray) -> np.ndarray:
     """log10 tokens of the raw indexed web at the anchor date ([P2] Eq. 1 without growth)."""
     per_token = np.maximum(bytes_per_token, MIN_BYTES_PER_TOKEN)
     return np.log10(indexed_pages) + np.log10(bytes_per_page) - np.log10(per_token)

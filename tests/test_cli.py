@@ -31,9 +31,7 @@ def _importable(*modules: str) -> bool:
 needs_data = pytest.mark.skipif(
     not _importable("forecast.data", "forecast.provenance"), reason="forecast.data/provenance not written yet"
 )
-needs_pipeline = pytest.mark.skipif(
-    not _importable("forecast.pipeline"), reason="forecast.pipeline not written yet"
-)
+needs_pipeline = pytest.mark.skipif(not _importable("forecast.pipeline"), reason="forecast.pipeline not written yet")
 
 
 def _invoke(*args: str, env: dict[str, str] | None = None) -> Any:

@@ -197,9 +197,7 @@ def test_merge_conflict_is_reported_at_the_scenario() -> None:
         "schema_version: 1\ndefaults:\n  overtraining: {factor: 5}\nscenarios:\n"
         "  - name: a\n    overtraining: {profit_model: 5x}\n"
     )
-    assert message.startswith(
-        "test.yml: line 6: scenarios[0].overtraining: give either factor or profit_model"
-    )
+    assert message.startswith("test.yml: line 6: scenarios[0].overtraining: give either factor or profit_model")
 
 
 def test_override_model_mirrors_settings() -> None:
@@ -319,8 +317,7 @@ BAD_CASES: dict[str, tuple[int | None, str | None, str]] = {
     "unknown_scaling.yml": (
         3,
         "defaults.scaling",
-        "unknown option 'historic'; expected one of 'historical', 'compute', 'mixture'; "
-        "did you mean 'historical'?",
+        "unknown option 'historic'; expected one of 'historical', 'compute', 'mixture'; did you mean 'historical'?",
     ),
     "invalid_syntax.yml": (5, None, "column 9: invalid YAML syntax: expected ',' or ']'"),
     "duplicate_scenario.yml": (

@@ -44,9 +44,7 @@ def test_ai_share_hand_computed() -> None:
 
 
 def test_ai_share_no_overflow_far_from_t0() -> None:
-    share = contamination.ai_share(
-        np.array([1900.0, 2200.0]), np.array([0.5]), np.array([50.0]), np.array([2023.0])
-    )
+    share = contamination.ai_share(np.array([1900.0, 2200.0]), np.array([0.5]), np.array([50.0]), np.array([2023.0]))
     np.testing.assert_allclose(share, [[0.0, 0.5]])
 
 
@@ -73,9 +71,7 @@ def test_frame_selection_and_units() -> None:
             ("ai_share_projection", 2026.9, 90.0, None, None, "% (projection)", "S"),
         ]
     )
-    data = contamination.ai_share_data_from_frame(
-        df, series=("ai_share_new_web_articles", "ai_share_new_websites")
-    )
+    data = contamination.ai_share_data_from_frame(df, series=("ai_share_new_web_articles", "ai_share_new_websites"))
     np.testing.assert_allclose(data.share, [0.39, 0.35])  # percent → fraction; range → midpoint
     np.testing.assert_allclose(data.t, [2023.9, 2025.4])
     assert "ai_share_projection" not in set(data.series)

@@ -240,9 +240,7 @@ def test_every_fixture_folder_has_an_asserted_message() -> None:
     assert folders == {case for case, *_ in BAD_CASES}
 
 
-def _assert_one_line(
-    message: str, file_name: str, line: int | None, column: str | None, fragment: str
-) -> None:
+def _assert_one_line(message: str, file_name: str, line: int | None, column: str | None, fragment: str) -> None:
     assert "\n" not in message
     assert message.startswith(f"{file_name}: ")
     if line is not None:
@@ -324,9 +322,7 @@ def test_random_damage_never_escapes_as_a_traceback(tmp_path: Path) -> None:
 
 def test_control_characters_are_escaped_in_messages(tmp_path: Path) -> None:
     text = (BAD_DATA / "bad_tokens_basis" / data.RUNS_FILE).read_text(encoding="utf-8")
-    (tmp_path / data.RUNS_FILE).write_text(
-        text.replace("tokens processed", "proc\x00essed"), encoding="utf-8"
-    )
+    (tmp_path / data.RUNS_FILE).write_text(text.replace("tokens processed", "proc\x00essed"), encoding="utf-8")
     with pytest.raises(DataError) as caught:
         data.load_training_runs(str(tmp_path))  # a str path works too
     message = str(caught.value)

@@ -40,9 +40,7 @@ def test_frontier_candidates_follow_running_record() -> None:
     assert keep[-1]  # the leak (13.5) does not raise the record, so 12.4 stays a candidate
 
 
-def simulate_frontier(
-    rng: np.random.Generator, n: int, level: float, growth: float, short: float, noise: float
-):
+def simulate_frontier(rng: np.random.Generator, n: int, level: float, growth: float, short: float, noise: float):
     t = rng.uniform(2020.0, 2025.0, n)
     y = level + growth * (t - ANCHOR_YEAR) - np.abs(rng.normal(0, short, n)) + rng.normal(0, noise, n)
     return t, y
@@ -96,9 +94,7 @@ def test_leak_rows_get_large_noise() -> None:
     levels, noise = {}, {}
     for label, code in (("leak", LEAK), ("primary", PRIMARY)):
         rel = np.append(np.full(40, PRIMARY), code)
-        idata = sample_posterior(
-            build_model(FitData(**base, dataset_reliability=rel), PRIORS), QuickSampler(), 1
-        )
+        idata = sample_posterior(build_model(FitData(**base, dataset_reliability=rel), PRIORS), QuickSampler(), 1)
         levels[label] = float(idata.posterior["dataset_level"].median())
         noise[label] = float(idata.posterior["dataset_noise_sd"].median())
     # Tolerance 0.15 OOM: about twice the posterior sd of the level with 40 simulated runs.

@@ -50,9 +50,7 @@ def test_saved_posterior_reproduces_summary(default_run) -> None:
 def villalobos(default_run, tmp_path_factory):
     """The paper preset; it shares the default preset's fit key, so it reuses the cached posterior."""
     out = tmp_path_factory.mktemp("reports-villalobos")
-    return pipeline.run_pipeline(
-        load_config("villalobos2024"), data_dir=DATA_DIR, out_dir=out, write_report=False
-    )
+    return pipeline.run_pipeline(load_config("villalobos2024"), data_dir=DATA_DIR, out_dir=out, write_report=False)
 
 
 def test_villalobos_reuses_the_fit(villalobos) -> None:
@@ -153,15 +151,11 @@ def test_failed_run_keeps_previous_outputs(default_run, tmp_path) -> None:
 
 def test_same_seed_gives_identical_summary_bytes(default_run, tmp_path) -> None:
     result, out = default_run
-    again = pipeline.run_pipeline(
-        result.config, data_dir=DATA_DIR, out_dir=tmp_path / "again", write_report=False
-    )
+    again = pipeline.run_pipeline(result.config, data_dir=DATA_DIR, out_dir=tmp_path / "again", write_report=False)
     assert (tmp_path / "again" / "summary.csv").read_bytes() == (out / "summary.csv").read_bytes()
     assert again.fit_reused
 
 
 def test_missing_data_dir_is_input_error(tmp_path) -> None:
     with pytest.raises(DataError):
-        pipeline.run_pipeline(
-            load_config("default"), data_dir=Path(tmp_path / "nope"), out_dir=tmp_path / "o"
-        )
+        pipeline.run_pipeline(load_config("default"), data_dir=Path(tmp_path / "nope"), out_dir=tmp_path / "o")

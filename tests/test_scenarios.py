@@ -33,9 +33,7 @@ def test_exhaustion_schema_is_locked(default_run) -> None:
     assert ds["exhaustion_year"].dtype == np.float64
     assert ds["censored"].dtype == bool
     assert list(ds["scenario"].values) == [s.name for s in resolve(result.config)]
-    assert (
-        ds.sizes["chain"] == result.config.sampler.chains and ds.sizes["draw"] == result.config.sampler.draws
-    )
+    assert ds.sizes["chain"] == result.config.sampler.chains and ds.sizes["draw"] == result.config.sampler.draws
     # Censored <=> NaN year; crossing values are NaN exactly when censored.
     np.testing.assert_array_equal(np.isnan(ds["exhaustion_year"].values), ds["censored"].values)
     np.testing.assert_array_equal(np.isnan(ds["tokens_at_crossing"].values), ds["censored"].values)

@@ -49,8 +49,7 @@ def test_irrelevant_input_is_near_zero_after_bias_correction() -> None:
     # 0.003 per estimate), so the mean of 20 stays well below 0.01, which the uncorrected bias would exceed.
     rng = np.random.default_rng(2)
     estimates = [
-        _indices(first_order_indices({"z": rng.random(2000)}, rng.random(2000), n_bins=50))["z"]
-        for _ in range(20)
+        _indices(first_order_indices({"z": rng.random(2000)}, rng.random(2000), n_bins=50))["z"] for _ in range(20)
     ]
     assert np.mean(estimates) < 0.01
 

@@ -80,9 +80,7 @@ def test_guard_and_supply_coincide_when_synthetic_is_plentiful() -> None:
 
 
 def test_crossing_at_grid_start() -> None:
-    dates = synthetic.synthetic_dates(
-        GRID, np.full((1, 5), 200.0), np.full((1, 5), 100.0), np.zeros((1, 5)), 0.5, 0.5
-    )
+    dates = synthetic.synthetic_dates(GRID, np.full((1, 5), 200.0), np.full((1, 5), 100.0), np.zeros((1, 5)), 0.5, 0.5)
     np.testing.assert_allclose(dates["human_only"].year, [2020.0])
 
 

@@ -1,0 +1,264 @@
+"""Figure builders: expected traces (by name), log axes, axis titles with units, small payloads.
+
+Built on a RunResult whose posterior is synthetic (independent normal draws around plausible values) but whose
+scenarios, bands, summaries and data are produced by the real pipeline functions: real shapes, no sampling.
+`make_result` is also used by tests/test_report.py and tests/test_browser.py.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+import xarray as xr
+
+from forecast import figures, published
+from forecast.config import load_config
+from forecast.data import load_bundle
+from forecast.fit import diagnose
+from forecast.model import fit_data_from_frames
+from forecast.pipeline import RunResult, project_all, run_metadata
+from forecast.scenarios import bands_dataset, exhaustion_dataset, probability_table, summary_table
+
+REPO = Path(__file__).resolve().parents[1]
+DATA_DIR = REPO / "data"
+
+# Synthetic posterior: (mean, sd) of independent normal draws per scalar parameter (close to a real fit).
+POSTERIOR_CENTRES: dict[str, tuple[float, float]] = {
+    "dataset_level": (12.8, 0.12),
+    "dataset_growth": (0.40, 0.04),
+    "dataset_noise_sd": (0.25, 0.05),
+    "dataset_shortfall_sd": (0.3, 0.1),
+    "dataset_secondary_sd": (0.1, 0.05),
+    "compute_level": (25.2, 0.2),
+    "compute_growth": (0.55, 0.06),
+    "compute_noise_sd": (0.4, 0.08),
+    "compute_shortfall_sd": (0.35, 0.1),
+    "adoption_midpoint": (2015.0, 0.5),
+    "adoption_rate": (0.17, 0.007),
+    "adoption_ceiling": (0.8, 0.03),
+    "adoption_noise_sd": (0.017, 0.002),
+}
+POSITIVE = {name for name in POSTERIOR_CENTRES if name.endswith("_sd") or name.startswith("adoption_")}
+
+
+def synthetic_idata(bundle, chains: int, draws: int, seed: int = 1) -> xr.DataTree:
+    """A DataTree with posterior, sample_stats and observed-data coordinates, like a real fit."""
+    rng = np.random.default_rng(seed)
+    posterior = {}
+    for name, (mean, sd) in POSTERIOR_CENTRES.items():
+        values = rng.normal(mean, sd, size=(chains, draws))
+        posterior[name] = (("chain", "draw"), np.abs(values) if name in POSITIVE else values)
+    coords = {"chain": np.arange(chains), "draw": np.arange(draws)}
+    fit_data = fit_data_from_frames(bundle.runs, bundle.web_growth)
+    observed = xr.Dataset(
+        {
+            "dataset_obs": (("dataset_run",), fit_data.dataset_log10),
+            "compute_obs": (("compute_run",), fit_data.compute_log10),
+        },
+        coords={"dataset_run": fit_data.dataset_runs, "compute_run": fit_data.compute_runs},
+    )
+    stats = xr.Dataset({"diverging": (("chain", "draw"), np.zeros((chains, draws), dtype=bool))}, coords=coords)
+    return xr.DataTree.from_dict(
+        {"posterior": xr.Dataset(posterior, coords=coords), "sample_stats": stats, "observed_data": observed}
+    )
+
+
+def make_result(preset: str = "default", chains: int = 2, draws: int = 100) -> RunResult:
+    """A complete RunResult for `preset` without sampling (synthetic posterior, real projection)."""
+    config = load_config(preset)
+    config = config.model_copy(update={"sampler": config.sampler.model_copy(update={"chains": chains, "draws": draws})})
+    bundle = load_bundle(DATA_DIR, cutoff=config.data.cutoff)
+    idata = synthetic_idata(bundle, chains, draws)
+    results = project_all(config, bundle, idata)
+    exhaustion = exhaustion_dataset(results, chains, draws)
+    last = int(max(r.horizon for r in results))
+    return RunResult(
+        config=config,
+        bundle=bundle,
+        idata=idata,
+        diagnostics=diagnose(idata),
+        results=results,
+        exhaustion=exhaustion,
+        bands=bands_dataset(results),
+        summary=summary_table(exhaustion),
+        probabilities=probability_table(exhaustion, np.arange(2024, last)),
+        metadata=run_metadata(config, bundle, "synthetic-fit-hash"),
+        timings={"fit": 0.0},
+    )
+
+
+@pytest.fixture(scope="module")
+def result() -> RunResult:
+    return make_result("default")
+
+
+@pytest.fixture(scope="module")
+def paper_result() -> RunResult:
+    return make_result("villalobos2024")
+
+
+def _names(fig: go.Figure) -> list[str]:
+    return [trace.name for trace in fig.data]
+
+
+def _trace(fig: go.Figure, name: str):
+    matches = [t for t in fig.data if t.name == name]
+    assert matches, f"no trace named {name!r}; have {_names(fig)}"
+    return matches[0]
+
+
+def test_fan_chart_traces_axes_and_default_visibility(result: RunResult) -> None:
+    fig = figures.fan_chart(result)
+    names = _names(fig)
+    scenarios = figures.scenario_names(result)
+    assert "Effective stock" in names
+    assert {"Effective stock 5–95%", "Effective stock 10–90%"} <= set(names)
+    for scenario in scenarios:
+        assert f"Dataset: {scenario}" in names
+        assert f"Dataset {scenario} 10–90%" in names
+    assert "Recorded run, frontier candidate (in fit)" in names
+    assert "Leaked figure (down-weighted in fit)" in names
+    assert fig.layout.yaxis.type == "log"
+    assert "Tokens" in fig.layout.yaxis.title.text
+    assert "Year" in fig.layout.xaxis.title.text
+    assert fig.layout.title.text
+    # The default preset shows the scenarios with a published counterpart; the rest are one click away.
+    visible = [s for s in scenarios if _trace(fig, f"Dataset: {s}").visible is not False]
+    shown = {s for s in visible if _trace(fig, f"Dataset: {s}").visible != "legendonly"}
+    assert shown == {"mixture-optimal", "mixture-5x", "mixture-100x"}
+    # The stock median is the band's median, in tokens.
+    median = _trace(fig, "Effective stock").y
+    expected = result.bands["stock_effective"].sel(scenario=scenarios[0], quantile=0.5).values
+    np.testing.assert_allclose(np.asarray(median, dtype=float), expected[~np.isnan(expected)])
+
+
+def test_fan_chart_recorded_runs_hover_and_leaks(result: RunResult) -> None:
+    fig = figures.fan_chart(result)
+    runs = result.bundle.runs
+    with_tokens = int((runs["dataset_tokens"] > 0).sum())
+    points = [t for t in fig.data if t.mode == "markers"]
+    assert sum(len(t.x) for t in points) == with_tokens
+    leak = _trace(fig, "Leaked figure (down-weighted in fit)")
+    assert leak.marker.symbol == "x"
+    assert {"GPT-4", "PaLM 2"} <= {row[0] for row in leak.customdata}
+    for trace in points:
+        for field in ("Published", "Reliability", "Flags", "Source"):
+            assert field in trace.hovertemplate
+        assert all(len(row[6]) <= figures.SOURCE_CHARS for row in trace.customdata)
+
+
+def test_fan_chart_paper_preset_shows_its_three_scenarios(paper_result: RunResult) -> None:
+    fig = figures.fan_chart(paper_result)
+    for scenario in ("compute-optimal", "overtrained-5x", "overtrained-100x"):
+        assert _trace(fig, f"Dataset: {scenario}").visible is True
+
+
+def test_probability_chart(result: RunResult) -> None:
+    fig = figures.probability_chart(result)
+    assert _names(fig) == figures.scenario_names(result)
+    for trace in fig.data:
+        y = np.asarray(trace.y, dtype=float)
+        assert y.min() >= 0 and y.max() <= 100
+        assert np.all(np.diff(y) >= -1e-9), "P(exhausted by date) cannot decrease"
+        # P(by the end of year Y) is drawn at Y + 1.
+        np.testing.assert_array_equal(np.asarray(trace.x), np.asarray(trace.customdata) + 1.0)
+    assert any(shape.y0 == 50 and shape.y1 == 50 for shape in fig.layout.shapes)
+    assert "%" in fig.layout.yaxis.title.text
+    assert tuple(fig.layout.yaxis.range) == (0, 100)
+    assert "year" in fig.layout.xaxis.title.text.lower()
+
+
+def test_stock_decomposition(result: RunResult) -> None:
+    fig = figures.stock_decomposition(result)
+    names = _names(fig)
+    first = figures.scenario_names(result)[0]
+    assert any(name.startswith("This forecast, 2024") for name in names)
+    assert any("median exhaustion" in name and first in name for name in names)
+    paper = _trace(fig, f"{published.PAPER}, 2024: median and published interval")
+    assert list(paper.y) == [published.INDEXED_WEB_2024.median, published.EFFECTIVE_STOCK_2024.median]
+    assert fig.layout.yaxis.type == "log"
+    assert "Tokens" in fig.layout.yaxis.title.text
+    ours = next(t for t in fig.data if t.name.startswith("This forecast, 2024"))
+    assert list(ours.x) == list(figures.STAGE_LABELS.values())
+    # raw >= quality-filtered (the quality fraction is at most 1); error bars are non-negative
+    assert ours.y[0] >= ours.y[1]
+    assert min(ours.error_y.array) >= 0 and min(ours.error_y.arrayminus) >= 0
+    expected = result.bands["stock_effective"].sel(scenario=first, year=2024.0, quantile=0.5).item()
+    assert ours.y[2] == pytest.approx(expected)
+
+
+def test_stock_estimates_chart(result: RunResult) -> None:
+    fig = figures.stock_estimates_chart(result)
+    names = _names(fig)
+    assert "Published estimate, public data" in names
+    assert any(name.startswith("This forecast: effective stock 2024") for name in names)
+    assert fig.layout.xaxis.type == "log"
+    assert "Tokens" in fig.layout.xaxis.title.text
+    points = {label: x for t in fig.data if t.name.startswith("Published") for label, x in zip(t.y, t.x, strict=True)}
+    assert any(label.startswith("Indexed web (raw)") and x == 5.1e14 for label, x in points.items())
+    assert any(label.startswith("Common Crawl") and x == 1.3e14 for label, x in points.items())
+    assert any(label.startswith("Effective stock") and x == 3e14 for label, x in points.items())
+    # Cummins' high-quality web text is a range without a central value: shown at its geometric midpoint.
+    cummins = [x for label, x in points.items() if label.startswith("All high-quality web text")]
+    assert cummins and cummins[0] == pytest.approx(math.sqrt(6e13 * 1.6e14))
+    # Token equivalents of images and video are not text stocks.
+    assert not any(label.startswith(("Images", "Video")) for label in points)
+
+
+def test_prior_posterior(result: RunResult) -> None:
+    fig = figures.prior_posterior(result)
+    posterior = [t for t in fig.data if t.name == "Posterior (histogram of draws)"]
+    prior = [t for t in fig.data if t.name == "Prior (density)"]
+    assert len(posterior) == len(figures.KEY_PARAMETERS) == len(prior)
+    # Each prior density integrates to ~1 over the plotted range (it covers at least the prior's central 99%).
+    for trace in prior:
+        x, y = np.asarray(trace.x, dtype=float), np.asarray(trace.y, dtype=float)
+        assert np.sum(0.5 * (y[1:] + y[:-1]) * np.diff(x)) == pytest.approx(1.0, abs=0.03)
+    # Histograms, not raw draws, are embedded.
+    assert all(len(t.x) <= figures.HISTOGRAM_BINS + 3 for t in posterior)
+    titles = [fig.layout[f"xaxis{'' if i == 0 else i + 1}"].title.text for i in range(len(figures.KEY_PARAMETERS))]
+    assert titles == [p.unit for p in figures.KEY_PARAMETERS]
+    # The prior of the dataset level is the config's normal prior.
+    level = result.config.fit.dataset_level_2024
+    peak = prior[0].x[int(np.argmax(prior[0].y))]
+    assert peak == pytest.approx(level.mean, abs=0.05)
+
+
+def test_frontier_fit(result: RunResult) -> None:
+    fig = figures.frontier_fit(result)
+    names = _names(fig)
+    assert "Fitted dataset frontier: posterior median, shaded 90%" in names
+    assert "Fitted compute frontier: posterior median, shaded 90%" in names
+    assert fig.layout.yaxis.type == "log" and fig.layout.yaxis2.type == "log"
+    assert "tokens" in fig.layout.yaxis.title.text
+    assert "FLOP" in fig.layout.yaxis2.title.text
+    line = _trace(fig, "Fitted dataset frontier: posterior median, shaded 90%")
+    x, y = np.asarray(line.x, dtype=float), np.asarray(line.y, dtype=float)
+    level = np.median(result.idata["posterior"]["dataset_level"].values)
+    assert np.interp(2024.0, x, np.log10(y)) == pytest.approx(level, abs=0.02)
+    # Compute points carry no leak marker (the leak flag is about token counts).
+    compute_points = [t for t in fig.data if t.mode == "markers" and t.yaxis == "y2"]
+    assert compute_points and not any(t.marker.symbol == "x" for t in compute_points)
+
+
+def test_build_all_names_and_sizes(result: RunResult) -> None:
+    built = figures.build_all(result)
+    assert list(built) == list(figures.FIGURE_BUILDERS)
+    for name, fig in built.items():
+        assert isinstance(fig, go.Figure)
+        assert fig.layout.title.text, name
+        assert len(fig.to_json()) < 250_000, f"{name} embeds too much data"
+
+
+def test_published_counterparts() -> None:
+    assert published.counterpart("mixture-optimal", "mixture") == "compute-optimal"
+    assert published.counterpart("compute-optimal", "mixture") == "compute-optimal"
+    # The default preset's compute-optimal is the compute arm alone: not the paper's mixture.
+    assert published.counterpart("compute-optimal", "compute") is None
+    assert published.counterpart("historical", "historical") is None
+    assert published.COMPUTE_OPTIMAL.median == 2028 and published.COMPUTE_OPTIMAL.interval_80 == (2026, 2032)
+    assert published.REPRODUCED_EXHAUSTION["5x"].median == 2028.1
