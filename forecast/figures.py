@@ -308,7 +308,8 @@ def fan_chart(result: RunResult, visible: Sequence[str] | None = None) -> go.Fig
 
     groups = _stock_groups(result)
     for i, members in enumerate(groups):
-        label = "Effective stock" if len(groups) == 1 else f"Effective stock ({', '.join(members)})"
+        which = ", ".join(members) if len(members) <= 3 else f"{members[0]} and {len(members) - 1} more"
+        label = "Effective stock" if len(groups) == 1 else f"Effective stock ({which})"
         group = f"stock-{i}"
         vis: bool | str = True if i == 0 else "legendonly"
         band = _band(result, "stock_effective", members[0])

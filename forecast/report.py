@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 import numpy as np
 import pandas as pd
+import plotly
 import plotly.graph_objects as go
 import plotly.offline
 
@@ -70,7 +71,9 @@ def format_year(value: float | None, horizon: float | None = None) -> str:
         return DASH
     value = float(value)
     if math.isinf(value):
-        return f"after {horizon:.0f}" if value > 0 and horizon is not None else ("after horizon" if value > 0 else DASH)
+        if value < 0:
+            return DASH
+        return f"after {horizon:.0f}" if horizon is not None else "after the horizon"
     return f"{value:.1f}"
 
 
@@ -94,9 +97,15 @@ def format_tokens(value: float | None) -> str:
 
 
 def format_percent(value: float | None) -> str:
+    """A share as a whole percentage; shares that would round to 0% or 100% but are not read '<1%' / '>99%'."""
     if value is None or not np.isfinite(value):
         return DASH
-    return f"{100 * float(value):.0f}%"
+    value = float(value)
+    if 0 < value < 0.005:
+        return "<1%"
+    if 0.995 <= value < 1:
+        return ">99%"
+    return f"{100 * value:.0f}%"
 
 
 def _format_number(value: Any) -> str:
@@ -425,8 +434,13 @@ def _browser_path(path: str) -> Iterator[None]:
             os.environ["BROWSER_PATH"] = previous
 
 
+def local_plotlyjs() -> Path:
+    """The plotly.js file shipped with the plotly package (kaleido's page loads it from disk, never a CDN)."""
+    return Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+
+
 def png_unavailable_reason() -> str | None:
-    """Why PNG export cannot run here (None if kaleido and a Chromium are available)."""
+    """Why PNG export cannot run here (None if kaleido, a Chromium and a local plotly.js are available)."""
     try:
         has_kaleido = importlib.util.find_spec("kaleido") is not None
     except (ImportError, ValueError):
@@ -439,6 +453,8 @@ def png_unavailable_reason() -> str | None:
             + ", ".join(CHROMIUM_NAMES)
             + " on PATH; on Debian: apt-get install chromium)"
         )
+    if not local_plotlyjs().is_file():
+        return f"plotly.js not found at {local_plotlyjs()} (kaleido would fetch it from a CDN)"
     return None
 
 
@@ -464,8 +480,10 @@ def export_pngs(figures: Mapping[str, go.Figure], folder: Path) -> dict[str, Any
             for name, fig in figures.items()
         ]
         with _browser_path(chromium):
-            # mathjax=False: the figures use no LaTeX, and kaleido would otherwise fetch MathJax from a CDN.
-            errors = kaleido.write_fig_from_object_sync(jobs, kopts={"mathjax": False, "timeout": PNG_TIMEOUT_SECONDS})
+            # Nothing from the network: plotly.js from the plotly package, and mathjax=False (the figures use no
+            # LaTeX; kaleido would otherwise load MathJax from a CDN).
+            kopts = {"plotlyjs": str(local_plotlyjs()), "mathjax": False, "timeout": PNG_TIMEOUT_SECONDS}
+            errors = kaleido.write_fig_from_object_sync(jobs, kopts=kopts)
         if errors:
             raise RuntimeError("; ".join(f"{type(e).__name__}: {e}" for e in errors))
         missing = [n for n in names if not (folder / f"{n}.png").is_file()]

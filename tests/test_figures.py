@@ -262,3 +262,17 @@ def test_published_counterparts() -> None:
     assert published.counterpart("historical", "historical") is None
     assert published.COMPUTE_OPTIMAL.median == 2028 and published.COMPUTE_OPTIMAL.interval_80 == (2026, 2032)
     assert published.REPRODUCED_EXHAUSTION["5x"].median == 2028.1
+
+
+def test_fan_chart_one_stock_band_per_distinct_stock(result: RunResult) -> None:
+    """Scenarios that change the stock get their own band, hidden until clicked; identical stocks share one."""
+    import dataclasses
+
+    bands = result.bands.copy(deep=True)
+    last = figures.scenario_names(result)[-1]
+    bands["stock_effective"].loc[{"scenario": last}] = bands["stock_effective"].sel(scenario=last) * 2
+    fig = figures.fan_chart(dataclasses.replace(result, bands=bands))
+    stock_lines = [t for t in fig.data if t.name.startswith("Effective stock (") and t.showlegend is not False]
+    assert len(stock_lines) == 2
+    assert stock_lines[0].visible is True and stock_lines[1].visible == "legendonly"
+    assert stock_lines[1].name == f"Effective stock ({last})"

@@ -1,0 +1,258 @@
+"""report.html: self-contained (plotly.js inline once, nothing loaded from the network), every section, the
+headline numbers, the published figures, and a PNG status that never fails the run."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import shutil
+import sys
+import types
+from html import escape as html_escape
+from pathlib import Path
+
+import numpy as np
+import plotly.offline
+import pytest
+from test_figures import make_result
+
+from forecast import published, report
+from forecast.fit import Diagnostics
+from forecast.pipeline import RunResult
+
+PLOTLYJS = plotly.offline.get_plotlyjs()
+
+
+@pytest.fixture(scope="module")
+def result() -> RunResult:
+    return make_result("default")
+
+
+@pytest.fixture
+def no_chromium(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No Chromium anywhere: PNG export must be skipped, not fail."""
+    monkeypatch.delenv("BROWSER_PATH", raising=False)
+    monkeypatch.setattr(shutil, "which", lambda *args, **kwargs: None)
+
+
+@pytest.fixture(scope="module")
+def written(result: RunResult, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, str]:
+    out = tmp_path_factory.mktemp("report")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("BROWSER_PATH", raising=False)
+        mp.setattr(shutil, "which", lambda *args, **kwargs: None)
+        status = report.write_report(result, out)
+    return out, status, (out / report.REPORT_FILE).read_text(encoding="utf-8")
+
+
+def _row(html: str, table_id: str, scenario: str) -> str:
+    """The HTML of one scenario's row in a table."""
+    table = html.split(f'id="{table_id}"', 1)[1].split("</table>", 1)[0]
+    rows = [r for r in table.split("<tr") if f"<strong>{scenario}</strong>" in r]
+    assert len(rows) == 1, f"{scenario} not found once in {table_id}"
+    return rows[0]
+
+
+def test_self_contained_plotlyjs_inline_once(written: tuple[Path, dict, str]) -> None:
+    _, _, html = written
+    assert html.count(PLOTLYJS) == 1
+    assert html.index(PLOTLYJS) < html.index("</head>")
+    rest = html.replace(PLOTLYJS, "")
+    assert "cdn.plot.ly" not in rest
+    assert not re.search(r"<script[^>]+src=", rest)
+    assert not re.search(r"<link\b", rest)
+    assert "@import" not in rest and "url(http" not in rest
+    # Only <a href> may point outside the file.
+    for tag in re.findall(r"<(\w+)[^>]*\s(?:src|href)=\"https?://", rest):
+        assert tag == "a"
+    assert len(html.encode("utf-8")) < 6.5e6
+
+
+def test_every_section_and_figure(written: tuple[Path, dict, str]) -> None:
+    _, status, html = written
+    for key, heading in report.SECTIONS.items():
+        assert f'id="{key}"' in html
+        assert heading.replace("&", "&amp;") in html
+    for name in status["names"]:
+        assert f'id="fig-{name}"' in html
+    assert html.count("Plotly.newPlot(") == len(status["names"])
+    assert "could not be built" not in html
+
+
+def test_headline_numbers(result: RunResult, written: tuple[Path, dict, str]) -> None:
+    _, _, html = written
+    horizon = float(result.exhaustion["horizon"].values[0])
+    for _, row in result.summary.iterrows():
+        cells = _row(html, "headline-table", row["scenario"])
+        assert report.format_year(row["median"], horizon) in cells
+        assert f"{report.format_year(row['q10'], horizon)} – {report.format_year(row['q90'], horizon)}" in cells
+        assert f"{report.format_year(row['q05'], horizon)} – {report.format_year(row['q95'], horizon)}" in cells
+        assert report.format_percent(row["p_not_by_horizon"]) in cells
+        assert report.format_sci(row["tokens_at_crossing_median"]) in cells
+        assert report.format_sci(row["compute_at_crossing_median"]) in cells
+
+
+def test_published_figures_side_by_side(written: tuple[Path, dict, str]) -> None:
+    _, _, html = written
+    main = _row(html, "headline-table", "mixture-optimal")
+    assert ">2028<" in main and "2026 – 2032" in main and "2028.8 [≈2027.1–2027.4, 2031.2]" in main
+    assert "~2027" in _row(html, "headline-table", "mixture-5x")
+    assert "2028.1 [2026.4, 2030.0]" in _row(html, "headline-table", "mixture-5x")
+    assert "~2025" in _row(html, "headline-table", "mixture-100x")
+    assert "2025.7 [2024.5, 2027.4]" in _row(html, "headline-table", "mixture-100x")
+    # The default preset's compute-optimal is the compute arm alone: no published counterpart.
+    assert "2026 – 2032" not in _row(html, "headline-table", "compute-optimal")
+    assert "—" in _row(html, "headline-table", "historical")
+    published_table = html.split('id="published-table"', 1)[1].split("</table>", 1)[0]
+    for text in ("~4e14", "~5e28", "~6e27", "~300T (90%: 100T – 1000T)", "~510T (95%: 130T – 2100T)"):
+        assert text in published_table
+    assert published.PAPER_URL in html
+
+
+def test_paper_preset_matches_by_name(tmp_path: Path, no_chromium: None) -> None:
+    paper = make_result("villalobos2024")
+    report.write_report(paper, tmp_path)
+    html = (tmp_path / report.REPORT_FILE).read_text(encoding="utf-8")
+    assert "2026 – 2032" in _row(html, "headline-table", "compute-optimal")
+    assert "~2027" in _row(html, "headline-table", "overtrained-5x")
+    assert "~2025" in _row(html, "headline-table", "overtrained-100x")
+
+
+def test_header_metadata_and_tables(result: RunResult, written: tuple[Path, dict, str]) -> None:
+    _, _, html = written
+    assert str(result.metadata["seed"]) in html
+    assert result.metadata["config_hash"][:12] in html
+    assert result.metadata["data_hash"][:12] in html
+    assert f"pymc {result.metadata['versions']['pymc']}" in html
+    for name in result.diagnostics.table.index:
+        assert f"<code>{name}</code>" in html
+    for parameter in result.bundle.stock_priors.index:
+        assert f"<code>{parameter}</code>" in html
+    for name, sha in result.bundle.sha256.items():
+        assert name in html and sha in html
+    assert "Language-model training runs" in html  # title from data/sources.yml
+    assert '<a href="https://arxiv.org/abs/2211.04325v2">' in html
+    assumptions = html.split('id="assumptions-table"', 1)[1].split("</table>", 1)[0]
+    assert "5x tokens per parameter; compute arm only" in assumptions
+    assert "from 2030–2040 (uniform), then 0.18 OOM/yr" in assumptions
+    assert "users_model" in assumptions
+
+
+def test_convergence_warning_banner(result: RunResult, tmp_path: Path, no_chromium: None) -> None:
+    table = result.diagnostics.table.copy()
+    bad = Diagnostics(divergences=3, max_r_hat=1.05, min_ess_bulk=120.0, min_ess_tail=90.0, table=table)
+    report.write_report(dataclasses.replace(result, diagnostics=bad), tmp_path / "bad")
+    html = (tmp_path / "bad" / report.REPORT_FILE).read_text(encoding="utf-8")
+    assert 'id="convergence-warning"' in html and "WARNING" in html
+    for problem in bad.problems():
+        assert html_escape(problem) in html
+
+    good = Diagnostics(divergences=0, max_r_hat=1.001, min_ess_bulk=2000.0, min_ess_tail=1500.0, table=table)
+    report.write_report(dataclasses.replace(result, diagnostics=good), tmp_path / "good")
+    html = (tmp_path / "good" / report.REPORT_FILE).read_text(encoding="utf-8")
+    assert 'id="convergence-warning"' not in html
+
+
+def test_diagnostics_highlight(result: RunResult, tmp_path: Path, no_chromium: None) -> None:
+    table = result.diagnostics.table.copy()
+    table.loc["dataset_level", "r_hat"] = 1.2
+    table.loc["compute_growth", "ess_bulk"] = 50.0
+    diag = dataclasses.replace(result.diagnostics, table=table)
+    report.write_report(dataclasses.replace(result, diagnostics=diag), tmp_path)
+    html = (tmp_path / report.REPORT_FILE).read_text(encoding="utf-8")
+    diagnostics = html.split('id="diagnostics-table"', 1)[1].split("</table>", 1)[0]
+    level = next(r for r in diagnostics.split("<tr") if "<code>dataset_level</code>" in r)
+    growth = next(r for r in diagnostics.split("<tr") if "<code>compute_growth</code>" in r)
+    assert 'class="num bad">1.200<' in level
+    assert 'class="num bad">50<' in growth
+
+
+def test_censored_scenario_reads_after_horizon(result: RunResult, tmp_path: Path, no_chromium: None) -> None:
+    summary = result.summary.copy()
+    summary.loc[0, ["median", "q90", "q95"]] = np.inf
+    summary.loc[0, "p_not_by_horizon"] = 0.6
+    report.write_report(dataclasses.replace(result, summary=summary), tmp_path)
+    html = (tmp_path / report.REPORT_FILE).read_text(encoding="utf-8")
+    cells = _row(html, "headline-table", summary.loc[0, "scenario"])
+    assert "after 2060" in cells and "60%" in cells
+    assert report.format_year(float("inf"), 2060) == "after 2060"
+    assert report.format_year(float("nan")) == "—"
+    assert report.format_year(2028.04) == "2028.0"
+
+
+def test_png_skipped_without_chromium(written: tuple[Path, dict, str]) -> None:
+    out, status, _ = written
+    assert status["png"].startswith("skipped: ")
+    assert "Chromium" in status["png"] or "kaleido" in status["png"]
+    assert status["names"] == list(report.FIGURE_BUILDERS)
+    assert status["files"] == []
+    assert not (out / report.FIGURES_DIR).exists()
+
+
+def test_png_skipped_without_kaleido(result: RunResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "kaleido" else real(name, *a))
+    status = report.write_report(result, tmp_path)
+    assert status["png"] == "skipped: kaleido is not installed (pip install 'forecast[images]')"
+    assert (tmp_path / report.REPORT_FILE).is_file()
+
+
+def test_png_export_error_is_a_skip(result: RunResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args, **kwargs):
+        (tmp_path / report.FIGURES_DIR / "fan_chart.png").write_bytes(b"partial")
+        raise RuntimeError("chromium crashed")
+
+    fake = types.ModuleType("kaleido")
+    fake.write_fig_from_object_sync = broken
+    monkeypatch.setitem(sys.modules, "kaleido", fake)
+    monkeypatch.setattr(report, "png_unavailable_reason", lambda: None)
+    monkeypatch.setattr(report, "find_chromium", lambda: "/usr/bin/chromium")
+    status = report.write_report(result, tmp_path)
+    assert status["png"].startswith("skipped: export failed (RuntimeError: chromium crashed")
+    assert status["files"] == []
+    assert not (tmp_path / report.FIGURES_DIR).exists()  # all or nothing
+    assert (tmp_path / report.REPORT_FILE).is_file()
+
+
+def test_failing_figure_is_reported_not_fatal(
+    result: RunResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_chromium: None
+) -> None:
+    def broken(_result):
+        raise ValueError("no data")
+
+    monkeypatch.setitem(report.FIGURE_BUILDERS, "frontier_fit", broken)
+    status = report.write_report(result, tmp_path)
+    assert status["failed"] == {"frontier_fit": "ValueError: no data"}
+    html = (tmp_path / report.REPORT_FILE).read_text(encoding="utf-8")
+    assert "could not be built" in html
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(
+    report.png_unavailable_reason() is not None, reason=f"PNG export unavailable: {report.png_unavailable_reason()}"
+)
+def test_png_written_with_chromium(result: RunResult, tmp_path: Path) -> None:
+    status = report.write_report(result, tmp_path)
+    assert status["png"] == "written", status
+    for name in status["names"]:
+        png = tmp_path / report.FIGURES_DIR / f"{name}.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert status["files"] == [f"figures/{n}.png" for n in status["names"]]
+
+
+def test_formatting() -> None:
+    assert report.format_percent(0.0) == "0%"
+    assert report.format_percent(0.003) == "<1%"
+    assert report.format_percent(0.5) == "50%"
+    assert report.format_percent(0.997) == ">99%"
+    assert report.format_percent(1.0) == "100%"
+    assert report.format_sci(5.366e14) == "5.4e14"
+    assert report.format_sci(1e29) == "1e29"
+    assert report.format_sci(4e14, approximate=True) == "~4e14"
+    assert report.format_tokens(3e14) == "300T"
+    assert report.format_tokens(2.1e15) == "2100T"
+    assert report.format_tokens(6.5e12) == "6.5T"
+    assert report.format_year(float("-inf")) == "—"
+    assert report.format_year(float("inf")) == "after the horizon"
