@@ -142,10 +142,7 @@ def ai_share_data_from_frame(df: pd.DataFrame, series: Sequence[str] = DEFAULT_S
     if absent:
         raise InputError(f"web_growth frame has no rows for series {absent}")
     rows = df[df["series"].isin(list(series))]
-    if "decimal_year" in rows.columns:
-        t = rows["decimal_year"].to_numpy(dtype=float)
-    else:
-        t = _decimal_year(rows["date"])
+    t = rows["decimal_year"].to_numpy(dtype=float) if "decimal_year" in rows.columns else _decimal_year(rows["date"])
     value = _point_value(rows)
     if np.any(np.isnan(value)):
         raise InputError("web_growth frame: an AI-share row has neither a value nor a low/high range")
