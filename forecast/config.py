@@ -26,6 +26,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from forecast.errors import ConfigError
+from forecast.extensions import ExtraStocksSettings, HumanShareSettings, SyntheticSettings
 
 # ----------------------------------------------------------------------------------------------------
 # Named constants (with citations)
@@ -407,6 +408,18 @@ class ScenarioSettings(_Model):
     priors: PriorOverrides = Field(
         PriorOverrides(), description="Prior overrides; each unset prior keeps its data/stock_priors.csv row."
     )
+    human_share: HumanShareSettings = Field(
+        HumanShareSettings(),
+        description="Count only the human part of web text added after ChatGPT, using the fitted AI share.",
+    )
+    synthetic: SyntheticSettings = Field(
+        SyntheticSettings(),
+        description="Synthetic data as a partial substitute for human text, with a model-collapse guard.",
+    )
+    extra_stocks: ExtraStocksSettings = Field(
+        ExtraStocksSettings(),
+        description="Non-public and multimodal stocks added to the public stock, each with an access fraction.",
+    )
 
     @model_validator(mode="after")
     def _horizon_after_start(self) -> ScenarioSettings:
@@ -445,6 +458,9 @@ class ScenarioOverride(_Model):
     compute_trend: ComputeTrend | None = _inherit("compute_trend")
     stock_growth: Literal["users_model", "prior"] | None = _inherit("stock_growth")
     priors: PriorOverrides | None = _inherit("priors")
+    human_share: HumanShareSettings | None = _inherit("human_share")
+    synthetic: SyntheticSettings | None = _inherit("synthetic")
+    extra_stocks: ExtraStocksSettings | None = _inherit("extra_stocks")
 
 
 class ResolvedScenario(ScenarioSettings):

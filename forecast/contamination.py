@@ -163,27 +163,37 @@ def _beta_from_mean_sd(mean: float, sd: float) -> tuple[float, float]:
     return mean * concentration, (1 - mean) * concentration
 
 
-def build_model(data: AIShareData) -> pm.Model:
-    """The PyMC model described in the module docstring."""
+def add_ai_share_block(data: AIShareData, prefix: str = "") -> None:
+    """Add the AI-share variables and likelihood to the model in context (names prefixed with `prefix`).
+
+    `forecast.model` adds this block to the main fit with prefix "ai_"; `build_model` wraps it alone.
+    """
+    model = pm.modelcontext(None)
     codes, series_index = np.unique(data.series, return_inverse=True)
-    coords = {"series": codes, "obs": np.arange(len(data.t))}
+    series_dim, point_dim = f"{prefix}series", f"{prefix}point" if prefix else "obs"
+    model.add_coords({series_dim: codes, point_dim: np.arange(len(data.t))})
     c_max_alpha, c_max_beta = _beta_from_mean_sd(C_MAX_PRIOR_MEAN, C_MAX_PRIOR_SD)
-    with pm.Model(coords=coords) as model:
-        c_max = pm.Beta("c_max", alpha=c_max_alpha, beta=c_max_beta)
-        t0 = pm.Normal("t0", mu=T0_PRIOR_MEAN, sigma=T0_PRIOR_SD)
-        k = pm.LogNormal("k", mu=np.log(K_PRIOR_MEDIAN), sigma=K_PRIOR_LOG_SD)
-        fp = pm.Beta("fp", alpha=FP_PRIOR_ALPHA, beta=FP_PRIOR_BETA, dims="series")
-        fn = pm.Beta("fn", alpha=FN_PRIOR_ALPHA, beta=FN_PRIOR_BETA)
-        noise_sd = pm.HalfNormal("noise_sd", sigma=NOISE_SD_SCALE)
-        logit_plateau = pm.math.logit(c_max)
-        if len(codes) > 1:
-            logit_plateau = logit_plateau + pm.Normal("bias", mu=0.0, sigma=SERIES_BIAS_SD, dims="series")
-        else:
-            logit_plateau = logit_plateau + np.zeros(1)
-        plateau = pm.Deterministic("series_plateau", pm.math.invlogit(logit_plateau), dims="series")
-        true_share = plateau[series_index] * pm.math.invlogit(k * (data.t - t0))
-        measured = true_share * (1 - fn) + (1 - true_share) * fp[series_index]
-        pm.Normal("share", mu=measured, sigma=noise_sd * data.noise_factor, observed=data.share, dims="obs")
+    c_max = pm.Beta(f"{prefix}c_max", alpha=c_max_alpha, beta=c_max_beta)
+    t0 = pm.Normal(f"{prefix}t0", mu=T0_PRIOR_MEAN, sigma=T0_PRIOR_SD)
+    k = pm.LogNormal(f"{prefix}k", mu=np.log(K_PRIOR_MEDIAN), sigma=K_PRIOR_LOG_SD)
+    fp = pm.Beta(f"{prefix}fp", alpha=FP_PRIOR_ALPHA, beta=FP_PRIOR_BETA, dims=series_dim)
+    fn = pm.Beta(f"{prefix}fn", alpha=FN_PRIOR_ALPHA, beta=FN_PRIOR_BETA)
+    noise_sd = pm.HalfNormal(f"{prefix}noise_sd", sigma=NOISE_SD_SCALE)
+    logit_plateau = pm.math.logit(c_max)
+    if len(codes) > 1:
+        logit_plateau = logit_plateau + pm.Normal(f"{prefix}bias", mu=0.0, sigma=SERIES_BIAS_SD, dims=series_dim)
+    else:
+        logit_plateau = logit_plateau + np.zeros(1)
+    plateau = pm.Deterministic(f"{prefix}series_plateau", pm.math.invlogit(logit_plateau), dims=series_dim)
+    true_share = plateau[series_index] * pm.math.invlogit(k * (data.t - t0))
+    measured = true_share * (1 - fn) + (1 - true_share) * fp[series_index]
+    pm.Normal(f"{prefix}share", mu=measured, sigma=noise_sd * data.noise_factor, observed=data.share, dims=point_dim)
+
+
+def build_model(data: AIShareData) -> pm.Model:
+    """The PyMC model described in the module docstring, on its own."""
+    with pm.Model() as model:
+        add_ai_share_block(data)
     return model
 
 

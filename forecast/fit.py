@@ -88,9 +88,15 @@ def sample_posterior(model: pm.Model, sampler: SamplerLike, seed: int, progressb
         )
 
 
-def diagnose(idata: xr.DataTree, var_names: tuple[str, ...] = SCALAR_PARAMETERS) -> Diagnostics:
-    """R-hat, ESS and divergences of the scalar parameters present in `idata`."""
-    present = [v for v in var_names if v in idata.posterior]
+def free_variables(idata: xr.DataTree) -> list[str]:
+    """Posterior variables that were sampled (deterministics such as `ai_series_plateau` left out)."""
+    return [name for name in idata.posterior.data_vars if not name.endswith("_plateau")]
+
+
+def diagnose(idata: xr.DataTree, var_names: tuple[str, ...] | None = None) -> Diagnostics:
+    """R-hat, ESS and divergences of every sampled variable (vector ones element by element)."""
+    present = list(var_names) if var_names is not None else free_variables(idata)
+    present = [v for v in present if v in idata.posterior]
     table = az.summary(idata, var_names=present, kind="all", ci_prob=0.9, round_to="none")
     divergences = int(idata.sample_stats["diverging"].sum()) if "diverging" in idata.sample_stats else 0
     return Diagnostics(

@@ -19,6 +19,9 @@ Three independent blocks, sampled together with NUTS:
 2. **Compute frontier.** The same likelihood on log10 training compute, for runs published from the start of
    the fitting window (frontier language models "caught up" with the overall compute frontier around mid-2020
    and grew ~5×/yr after; Epoch, "Training compute of frontier AI models grows by 4-5x per year").
+4. **AI-written share of new web text** (`forecast.contamination`, names prefixed `ai_`): a logistic rise with
+   detector error fitted to the measured shares; scenarios with `human_share.enabled` count only the human part
+   of text added after ChatGPT's release.
 3. **Internet adoption.** The share of the world population online, L·σ(k(t − t0)), fitted to the OWID and ITU
    series. It drives stock growth through cumulative person-years online (`forecast.stock.log10_growth_users`),
    the paper's own robustness model ([P2] §2.2.2; METHOD_NOTES A.6).
@@ -36,6 +39,7 @@ import pandas as pd
 import pymc as pm
 import pytensor.tensor as pt
 
+from forecast.contamination import AIShareData, add_ai_share_block, ai_share_data_from_frame
 from forecast.units import decimal_year
 
 # The frontier's reference date: levels are log10 values at 2024-01-01, as D0 in [P2] §2.4 / [C2].
@@ -111,6 +115,7 @@ class FitData:
     compute_log10: np.ndarray  # log10 FLOP
     adoption_year: np.ndarray
     adoption_share: np.ndarray  # fraction of world population online
+    ai_share: AIShareData | None = None  # measured AI share of new web text (None: block left out)
 
 
 def frontier_candidates(
@@ -179,6 +184,7 @@ def fit_data_from_frames(
         compute_log10=np.log10(compute["training_compute_flop"].to_numpy(dtype=float)),
         adoption_year=decimal_year(adoption["date"]),
         adoption_share=adoption["value"].to_numpy(dtype=float) / 100.0,
+        ai_share=ai_share_data_from_frame(web_growth),
     )
 
 
@@ -245,10 +251,14 @@ def build_model(data: FitData, priors: FitPriors) -> pm.Model:
         noise = pm.HalfNormal("adoption_noise_sd", ADOPTION_NOISE_SCALE)
         share = ceiling * pm.math.sigmoid(rate * (data.adoption_year - midpoint))
         pm.Normal("adoption_obs", mu=share, sigma=noise, observed=data.adoption_share, dims="adoption_point")
+        if data.ai_share is not None:
+            add_ai_share_block(data.ai_share, prefix=AI_SHARE_PREFIX)
     return model
 
 
-# Scalar parameters of the posterior, for diagnostics and reports.
+AI_SHARE_PREFIX = "ai_"
+
+# Scalar parameters of the posterior, for reports (diagnostics cover every free variable).
 SCALAR_PARAMETERS = (
     "dataset_level",
     "dataset_growth",
@@ -263,4 +273,7 @@ SCALAR_PARAMETERS = (
     "adoption_rate",
     "adoption_ceiling",
     "adoption_noise_sd",
+    "ai_c_max",
+    "ai_k",
+    "ai_t0",
 )

@@ -19,6 +19,7 @@ import pandas as pd
 import xarray as xr
 
 from forecast import cache
+from forecast.analysis import extension_effects, sensitivity_tables
 from forecast.config import Config, config_hash, fit_key, resolve
 from forecast.data import DataBundle, load_bundle
 from forecast.draws import flatten
@@ -61,6 +62,9 @@ class RunResult:
     summary: pd.DataFrame
     probabilities: pd.DataFrame
     metadata: dict[str, Any]
+    effects: pd.DataFrame = field(default_factory=pd.DataFrame)
+    sensitivity: pd.DataFrame = field(default_factory=pd.DataFrame)
+    believe: pd.DataFrame = field(default_factory=pd.DataFrame)
     timings: dict[str, float] = field(default_factory=dict)
     fit_reused: bool = False
 
@@ -86,13 +90,26 @@ def fit_priors(config: Config) -> FitPriors:
     )
 
 
+# Modules whose source defines the fitted model: editing them must invalidate cached posteriors even when the
+# package version does not change (a development checkout).
+MODEL_MODULES = ("model", "contamination", "fit")
+
+
+def model_source_hash() -> str:
+    """sha256 over the source files of `MODEL_MODULES`."""
+    package = Path(__file__).resolve().parent
+    return sha256_text("".join((package / f"{name}.py").read_text(encoding="utf-8") for name in MODEL_MODULES))
+
+
 def fit_hash(config: Config, bundle: DataBundle) -> str:
-    """Hash of everything the posterior depends on: fit-relevant data, fit config, seed, sampler, versions."""
+    """Hash of everything the posterior depends on: fit-relevant data, fit config, seed, sampler, versions and
+    the model's source."""
     versions = package_versions()
     key = {
         "data": {name: bundle.sha256[name] for name in ("training_runs.csv", "web_growth.csv")},
         "config": fit_key(config),
         "versions": {k: versions[k] for k in ("forecast", "pymc", "pytensor", "numpy")},
+        "model_source": model_source_hash(),
     }
     return sha256_text(canonical_json(key))
 
@@ -116,7 +133,7 @@ def fit_posterior(
 
 def project_all(config: Config, bundle: DataBundle, idata: xr.DataTree) -> list[ScenarioResult]:
     """Exhaustion draws of every scenario from one posterior."""
-    posterior = flatten(posterior_arrays(idata))
+    posterior = flatten(posterior_arrays(idata, tuple(idata.posterior.data_vars)))
     return [project_scenario(s, posterior, bundle.stock_priors, config.seed) for s in resolve(config)]
 
 
@@ -162,6 +179,8 @@ def run_pipeline(
         summary = summary_table(exhaustion)
         last = int(max(r.horizon for r in results))
         probabilities = probability_table(exhaustion, np.arange(2024, last))
+        effects = extension_effects(results)
+        sensitivity, believe = sensitivity_tables(results)
     metadata = run_metadata(config, bundle, fit_hash(config, bundle))
     result = RunResult(
         config=config,
@@ -174,12 +193,21 @@ def run_pipeline(
         summary=summary,
         probabilities=probabilities,
         metadata=metadata,
+        effects=effects,
+        sensitivity=sensitivity,
+        believe=believe,
         timings=timings,
         fit_reused=reused,
     )
     with _timed(timings, "write", progress), staged_output(Path(out_dir)) as staging:
         write_summary(staging / "summary.csv", summary)
         probabilities.to_csv(staging / "p_exhausted_by_year.csv", float_format="%.4f", lineterminator="\n")
+        for name, table in (
+            ("extension_effects.csv", effects),
+            ("sensitivity.csv", sensitivity),
+            ("what_you_would_have_to_believe.csv", believe),
+        ):
+            table.to_csv(staging / name, index=False, float_format="%.6g", lineterminator="\n")
         write_posterior(
             staging / "posterior.nc",
             idata,

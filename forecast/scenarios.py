@@ -15,6 +15,7 @@ import pandas as pd
 import xarray as xr
 
 from forecast import demand, stock
+from forecast import scenario_extensions as ext
 from forecast.draws import balanced_arms, draw_prior, resolve_prior
 from forecast.exhaustion import (
     INTERVAL_QUANTILES,
@@ -49,7 +50,23 @@ EXHAUSTION_SCHEMA: dict[str, tuple[tuple[str, ...], str, str]] = {
     ),
     "stock_at_crossing": (_DRAW_DIMS, "tokens", "effective stock at the crossing"),
     "historical_arm": (_DRAW_DIMS, "bool", "the draw follows the historical-trend arm (else the compute arm)"),
+    "baseline_exhaustion_year": (
+        _DRAW_DIMS,
+        "decimal year",
+        "the same scenario with human_share, synthetic and extra_stocks switched off; NaN if censored",
+    ),
+    "synthetic_exhaustion_year": (
+        _DRAW_DIMS,
+        "decimal year",
+        "exhaustion with the synthetic-data supplement; NaN if censored or synthetic data are off",
+    ),
+    "collapse_guard_year": (
+        _DRAW_DIMS,
+        "decimal year",
+        "first date a frontier dataset's real share falls below the guard r*; NaN if never or synthetic data are off",
+    ),
     "horizon": (("scenario",), "decimal year", "end of the projection; later dates are censored"),
+    "synthetic_enabled": (("scenario",), "bool", "the scenario turns synthetic data on"),
 }
 
 STOCK_STAGES = ("raw", "quality", "effective")
@@ -70,6 +87,10 @@ class ScenarioResult:
     band_years: np.ndarray
     bands: dict[str, np.ndarray]  # name -> (year, quantile)
     inputs: dict[str, np.ndarray] = field(default_factory=dict)
+    baseline_year: np.ndarray | None = None  # same scenario, extensions off (None: no extension enabled)
+    synthetic_year: np.ndarray | None = None
+    guard_year: np.ndarray | None = None
+    extra_stock_years: dict[str, np.ndarray] = field(default_factory=dict)  # date with each extra stock alone
 
 
 def time_grid(start: float, horizon: float) -> np.ndarray:
@@ -112,8 +133,8 @@ def scenario_inputs(
     if scenario.compute_trend.source == "given":
         for name in ("compute_start_flop", "compute_growth_oom_per_year"):
             inputs[name] = draw_prior(name, resolve_prior(name, scenario.priors, stock_priors), n, seed)
-        inputs["compute_level"] = np.log10(inputs["compute_start_flop"])
-        inputs["compute_growth"] = inputs["compute_growth_oom_per_year"]
+        inputs["compute_level"] = np.log10(inputs.pop("compute_start_flop"))
+        inputs["compute_growth"] = inputs.pop("compute_growth_oom_per_year")
     else:
         inputs["compute_level"] = posterior["compute_level"]
         inputs["compute_growth"] = posterior["compute_growth"]
@@ -187,34 +208,63 @@ def _yearly_bands(grid: np.ndarray, paths: dict[str, np.ndarray]) -> tuple[np.nd
     return years, bands
 
 
+def _extensions_on(scenario: Any) -> bool:
+    return scenario.human_share.enabled or scenario.synthetic.enabled or scenario.extra_stocks.enabled
+
+
 def project_scenario(
     scenario: Any, posterior: dict[str, np.ndarray], stock_priors: pd.DataFrame, seed: int
 ) -> ScenarioResult:
-    """Exhaustion draws and bands of one resolved scenario."""
+    """Exhaustion draws and bands of one resolved scenario (with its extensions and their baseline)."""
     start = float(decimal_year(pd.Series([scenario.projection_start]))[0])
     horizon = float(scenario.horizon)
     grid = time_grid(start, horizon)
     inputs = scenario_inputs(scenario, posterior, stock_priors, seed)
+    n = inputs["compute_level"].size
+    inputs |= ext.extension_inputs(scenario, posterior, n, seed)
     tokens, compute, arm = demand_paths(scenario, inputs, grid, seed)
-    stocks = stock_paths(scenario, inputs, grid)
-    crossing = first_crossing(grid, tokens - stocks["effective"])
-    band_years, bands = _yearly_bands(
-        grid,
-        {"demand_tokens": tokens, "compute_flop": compute, **{f"stock_{k}": v for k, v in stocks.items()}},
-    )
-    return ScenarioResult(
+    public = stock_paths(scenario, inputs, grid)
+    stocks = public
+    if scenario.human_share.enabled:
+        extended = ext.human_share_grid(scenario, grid)
+        stocks = ext.discount_ai_share(scenario, inputs, extended, stock_paths(scenario, inputs, extended), grid.size)
+    extra_names = [s.name for s in scenario.extra_stocks.stocks] if scenario.extra_stocks.enabled else []
+    effective = ext.add_extra_stocks(stocks["effective"], inputs, extra_names) if extra_names else stocks["effective"]
+    crossing = first_crossing(grid, tokens - effective)
+    result = ScenarioResult(
         name=scenario.name,
         horizon=horizon,
         crossing_year=crossing.year,
         censored=crossing.censored,
         tokens=10.0 ** value_at_crossing(tokens, crossing),
         compute=10.0 ** value_at_crossing(compute, crossing),
-        stock_at_crossing=10.0 ** value_at_crossing(stocks["effective"], crossing),
+        stock_at_crossing=10.0 ** value_at_crossing(effective, crossing),
         historical_arm=arm,
-        band_years=band_years,
-        bands=bands,
+        band_years=np.array([]),
+        bands={},
         inputs=inputs,
     )
+    if _extensions_on(scenario):
+        result.baseline_year = first_crossing(grid, tokens - public["effective"]).year
+        human_effective = stocks["effective"]
+        result.extra_stock_years = {
+            name: first_crossing(grid, tokens - ext.add_extra_stocks(human_effective, inputs, [name])).year
+            for name in extra_names
+        }
+        if scenario.synthetic.enabled:
+            supply_gap, guard_gap = ext.synthetic_supply(scenario, inputs, grid, effective, tokens)
+            result.synthetic_year = first_crossing(grid, supply_gap).year
+            result.guard_year = first_crossing(grid, guard_gap).year
+    result.band_years, result.bands = _yearly_bands(
+        grid,
+        {
+            "demand_tokens": tokens,
+            "compute_flop": compute,
+            **{f"stock_{k}": v for k, v in stocks.items()},
+            "stock_total": effective,
+        },
+    )
+    return result
 
 
 def exhaustion_dataset(results: list[ScenarioResult], chains: int, draws: int) -> xr.Dataset:
@@ -224,8 +274,21 @@ def exhaustion_dataset(results: list[ScenarioResult], chains: int, draws: int) -
         return np.stack([getattr(r, attr).reshape(chains, draws) for r in results])
 
     dims = ("scenario", "chain", "draw")
+
+    def optional(attr: str, fallback: str | None) -> np.ndarray:
+        rows = [
+            getattr(r, attr)
+            if getattr(r, attr) is not None
+            else (getattr(r, fallback) if fallback else np.full(r.crossing_year.shape, np.nan))
+            for r in results
+        ]
+        return np.stack([row.reshape(chains, draws) for row in rows])
+
     values = {
         "exhaustion_year": stack("crossing_year"),
+        "baseline_exhaustion_year": optional("baseline_year", "crossing_year"),
+        "synthetic_exhaustion_year": optional("synthetic_year", None),
+        "collapse_guard_year": optional("guard_year", None),
         "censored": stack("censored"),
         "tokens_at_crossing": stack("tokens"),
         "compute_at_crossing": stack("compute"),
@@ -234,7 +297,10 @@ def exhaustion_dataset(results: list[ScenarioResult], chains: int, draws: int) -
     }
     ds = xr.Dataset(
         {name: (dims, array) for name, array in values.items()}
-        | {"horizon": (("scenario",), np.array([r.horizon for r in results]))},
+        | {
+            "horizon": (("scenario",), np.array([r.horizon for r in results])),
+            "synthetic_enabled": (("scenario",), np.array([r.synthetic_year is not None for r in results])),
+        },
         coords={"scenario": [r.name for r in results], "chain": np.arange(chains), "draw": np.arange(draws)},
     )
     for name, (_, unit, description) in EXHAUSTION_SCHEMA.items():

@@ -43,6 +43,9 @@ DEFAULT_SCENARIOS = [
     "mixture-5x",
     "mixture-10x",
     "mixture-100x",
+    "mixture-human-share",
+    "mixture-synthetic",
+    "mixture-nonpublic",
 ]
 VILLALOBOS_SCENARIOS = ["compute-optimal", "overtrained-5x", "overtrained-100x"]
 
@@ -83,6 +86,10 @@ def test_default_preset_resolves() -> None:
         assert scenario.stock_growth == "users_model"
         assert scenario.overtraining.applies_to == "compute"
         assert scenario.compute_slowdown == ComputeSlowdown()
+    assert scenarios["mixture-human-share"].human_share.enabled
+    assert scenarios["mixture-synthetic"].synthetic.enabled
+    assert scenarios["mixture-nonpublic"].extra_stocks.enabled
+    assert not any(s.human_share.enabled or s.synthetic.enabled for s in list(scenarios.values())[:9])
     assert config.sampler.draws == 1000 and config.sampler.chains == 4
     assert config.data.cutoff == dt.date(2024, 12, 31)
 

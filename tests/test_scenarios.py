@@ -23,11 +23,28 @@ def _project(default_run, scenario):
     return project_scenario(scenario, posterior, result.bundle.stock_priors, result.config.seed)
 
 
+# The published schema of the exhaustion draws, written out so that any change to it is a visible test change.
+LOCKED_SCHEMA = {
+    "exhaustion_year": (("scenario", "chain", "draw"), "decimal year"),
+    "censored": (("scenario", "chain", "draw"), "bool"),
+    "tokens_at_crossing": (("scenario", "chain", "draw"), "tokens"),
+    "compute_at_crossing": (("scenario", "chain", "draw"), "FLOP"),
+    "stock_at_crossing": (("scenario", "chain", "draw"), "tokens"),
+    "historical_arm": (("scenario", "chain", "draw"), "bool"),
+    "baseline_exhaustion_year": (("scenario", "chain", "draw"), "decimal year"),
+    "synthetic_exhaustion_year": (("scenario", "chain", "draw"), "decimal year"),
+    "collapse_guard_year": (("scenario", "chain", "draw"), "decimal year"),
+    "horizon": (("scenario",), "decimal year"),
+    "synthetic_enabled": (("scenario",), "bool"),
+}
+
+
 def test_exhaustion_schema_is_locked(default_run) -> None:
     result, _ = default_run
     ds = result.exhaustion
-    assert set(ds.data_vars) == set(EXHAUSTION_SCHEMA)
-    for name, (dims, unit, _) in EXHAUSTION_SCHEMA.items():
+    assert {k: (v[0], v[1]) for k, v in EXHAUSTION_SCHEMA.items()} == LOCKED_SCHEMA
+    assert set(ds.data_vars) == set(LOCKED_SCHEMA)
+    for name, (dims, unit) in LOCKED_SCHEMA.items():
         assert ds[name].dims == dims, name
         assert ds[name].attrs["units"] == unit
     assert ds["exhaustion_year"].dtype == np.float64
@@ -83,3 +100,25 @@ def test_censoring_at_a_short_horizon(default_run) -> None:
     assert table.loc[0, "p_not_by_horizon"] == res.censored.mean()
     assert table.loc[0, "q95"] == np.inf  # a quantile in the censored tail is "after the horizon"
     assert isinstance(table, pd.DataFrame)
+
+
+def test_extensions_move_the_date_as_expected(default_run) -> None:
+    """Human-share discount: earlier; non-public stocks: later; synthetic data: not earlier, guard after start."""
+    effects = default_run[0].effects.set_index(["scenario", "effect"])["shift_years"]
+    assert effects[("mixture-human-share", "scenario as configured")] < 0
+    assert effects[("mixture-nonpublic", "scenario as configured")] > 0
+    assert effects[("mixture-synthetic", "with synthetic data")] >= 0
+    # Each extra stock alone buys less than all of them together.
+    alone = effects.loc["mixture-nonpublic"].drop("scenario as configured")
+    assert (alone <= effects[("mixture-nonpublic", "scenario as configured")] + 1e-9).all()
+    ds = default_run[0].exhaustion
+    assert bool(ds["synthetic_enabled"].sel(scenario="mixture-synthetic"))
+    assert np.isnan(ds["synthetic_exhaustion_year"].sel(scenario="historical")).all()
+
+
+def test_sensitivity_tables_cover_every_scenario(default_run) -> None:
+    result = default_run[0]
+    assert set(result.sensitivity["scenario"]) == {s.name for s in resolve(result.config)}
+    first = result.sensitivity[result.sensitivity["scenario"] == "mixture-optimal"]
+    assert first["index"].between(0, 1).all()
+    assert first.iloc[0]["rank"] == 1 and first["index"].is_monotonic_decreasing
