@@ -58,7 +58,7 @@ FRONTIER_GRID_POINTS = 60
 
 @dataclass(frozen=True)
 class ParameterInfo:
-    """How a fitted parameter is labelled, and its prior density on a grid."""
+    """How a fitted parameter is labelled in the figures."""
 
     name: str
     label: str
@@ -73,6 +73,11 @@ KEY_PARAMETERS: tuple[ParameterInfo, ...] = (
     ParameterInfo("adoption_rate", "Internet adoption rate (logistic slope)", "per year"),
     ParameterInfo("adoption_midpoint", "Internet adoption midpoint", "year"),
 )
+
+
+# The supply a scenario's demand is compared with: the effective stock plus any accessible non-public stocks
+# (`stock_total` in the bands; equal to `stock_effective` when a scenario adds none).
+_SUPPLY = "stock_total"
 
 
 def _rgba(color: str, alpha: float) -> str:
@@ -106,10 +111,6 @@ def _layout(
 def _truncate(text: Any, limit: int) -> str:
     text = "" if text is None or (isinstance(text, float) and math.isnan(text)) else str(text)
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def _fmt_tokens(value: float) -> str:
-    return "—" if value is None or not np.isfinite(value) else f"{value:.2g}"
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -223,7 +224,7 @@ def _stock_groups(result: RunResult) -> list[list[str]]:
     """Scenarios grouped by identical effective-stock bands (scenarios share the stock unless they change it)."""
     groups: list[tuple[np.ndarray, list[str]]] = []
     for name in scenario_names(result):
-        values = np.nan_to_num(result.bands["stock_effective"].sel(scenario=name).values, nan=-1.0)
+        values = np.nan_to_num(result.bands[_SUPPLY].sel(scenario=name).values, nan=-1.0)
         for reference, members in groups:
             if reference.shape == values.shape and np.allclose(reference, values, rtol=1e-9):
                 members.append(name)
@@ -312,7 +313,7 @@ def fan_chart(result: RunResult, visible: Sequence[str] | None = None) -> go.Fig
         label = "Effective stock" if len(groups) == 1 else f"Effective stock ({which})"
         group = f"stock-{i}"
         vis: bool | str = True if i == 0 else "legendonly"
-        band = _band(result, "stock_effective", members[0])
+        band = _band(result, _SUPPLY, members[0])
         x = band.index.to_numpy(dtype=float)
         fig.add_traces(
             _band_traces(
@@ -369,7 +370,7 @@ def fan_chart(result: RunResult, visible: Sequence[str] | None = None) -> go.Fig
     in_view = years <= x_max
     # Top of the view: an order of magnitude above the stock's 95th percentile (the crossing is what matters;
     # the fast scenarios' cones run off the top, zoom out to see them).
-    stock_top = float(np.nanmax(result.bands["stock_effective"].values[:, in_view, -1]))
+    stock_top = float(np.nanmax(result.bands[_SUPPLY].values[:, in_view, -1]))
     y_range = [math.log10(float(np.nanmin(lows))) - 0.3, math.log10(stock_top) + 1.0]
     first = float(runs.loc[runs["dataset_tokens"] > 0, "decimal_year"].min())
     fig.update_xaxes(title_text="Year", range=[math.floor(first) - 0.5, x_max], dtick=2)
@@ -605,8 +606,8 @@ def stock_estimates_chart(result: RunResult, scenario: str | None = None) -> go.
     )
 
 
-def _prior_density(result: RunResult, name: str, x: np.ndarray) -> np.ndarray | None:
-    """Density of the prior of `name` on `x` (normal priors from the config; adoption priors from the model)."""
+def _normal_prior(result: RunResult, name: str) -> tuple[float, float] | None:
+    """(mean, sd) of a normal prior: the frontier priors from the config, the adoption midpoint from the model."""
     fit = result.config.fit
     normals = {
         "dataset_level": (fit.dataset_level_2024.mean, fit.dataset_level_2024.sd),
@@ -615,10 +616,16 @@ def _prior_density(result: RunResult, name: str, x: np.ndarray) -> np.ndarray | 
         "compute_growth": (fit.compute_growth.mean, fit.compute_growth.sd),
         "adoption_midpoint": ADOPTION_MIDPOINT_PRIOR,
     }
-    if name in normals:
-        mean, sd = normals[name]
+    return normals.get(name)
+
+
+def _prior_density(result: RunResult, name: str, x: np.ndarray) -> np.ndarray | None:
+    """Density of the prior of `name` on `x` (None if the parameter has no prior known here)."""
+    normal = _normal_prior(result, name)
+    if normal is not None:
+        mean, sd = normal
         return np.exp(-0.5 * ((x - mean) / sd) ** 2) / (sd * math.sqrt(2 * math.pi))
-    if name == "adoption_rate":
+    if name == "adoption_rate":  # LogNormal(mu, sigma), forecast.model
         mu, sigma = ADOPTION_RATE_PRIOR
         positive = np.where(x > 0, x, np.nan)
         dens = np.exp(-0.5 * ((np.log(positive) - mu) / sigma) ** 2) / (positive * sigma * math.sqrt(2 * math.pi))
@@ -626,21 +633,16 @@ def _prior_density(result: RunResult, name: str, x: np.ndarray) -> np.ndarray | 
     return None
 
 
-def _prior_range(result: RunResult, name: str) -> tuple[float, float]:
-    """Central ~99% of the prior."""
-    fit = result.config.fit
-    normals = {
-        "dataset_level": (fit.dataset_level_2024.mean, fit.dataset_level_2024.sd),
-        "dataset_growth": (fit.dataset_growth.mean, fit.dataset_growth.sd),
-        "compute_level": (fit.compute_level_2024.mean, fit.compute_level_2024.sd),
-        "compute_growth": (fit.compute_growth.mean, fit.compute_growth.sd),
-        "adoption_midpoint": ADOPTION_MIDPOINT_PRIOR,
-    }
-    if name in normals:
-        mean, sd = normals[name]
+def _prior_range(result: RunResult, name: str) -> tuple[float, float] | None:
+    """Central ~99% of the prior (±2.6 sd on its own scale)."""
+    normal = _normal_prior(result, name)
+    if normal is not None:
+        mean, sd = normal
         return mean - 2.6 * sd, mean + 2.6 * sd
-    mu, sigma = ADOPTION_RATE_PRIOR
-    return math.exp(mu - 2.6 * sigma), math.exp(mu + 2.6 * sigma)
+    if name == "adoption_rate":
+        mu, sigma = ADOPTION_RATE_PRIOR
+        return math.exp(mu - 2.6 * sigma), math.exp(mu + 2.6 * sigma)
+    return None
 
 
 def prior_posterior(result: RunResult) -> go.Figure:
@@ -677,8 +679,8 @@ def prior_posterior(result: RunResult) -> go.Figure:
             row=row,
             col=col,
         )
-        lo, hi = _prior_range(result, p.name)
-        lo, hi = min(lo, float(edges[0])), max(hi, float(edges[-1]))
+        prior_range = _prior_range(result, p.name) or (float(edges[0]), float(edges[-1]))
+        lo, hi = min(prior_range[0], float(edges[0])), max(prior_range[1], float(edges[-1]))
         grid = np.linspace(lo, hi, PRIOR_GRID_POINTS)
         density = _prior_density(result, p.name, grid)
         if density is not None:

@@ -31,6 +31,7 @@ import plotly.offline
 
 from forecast import published
 from forecast.figures import FIGURE_BUILDERS, scenario_names
+from forecast.figures_extensions import EXTENSION_FIGURES
 from forecast.fit import MAX_R_HAT, MIN_ESS_BULK
 
 if TYPE_CHECKING:
@@ -53,6 +54,10 @@ SECTIONS: dict[str, str] = {
     "fan": "Projected datasets vs. the stock",
     "probability": "Probability of exhaustion by year",
     "stock": "Stock of public human text",
+    "ai_share": "Is the web still adding human text?",
+    "synthetic": "Synthetic data and model collapse",
+    "nonpublic": "Non-public and multimodal stocks",
+    "sensitivity": "What moves the date",
     "fit": "Fitted parameters: prior vs. posterior",
     "diagnostics": "Convergence diagnostics",
     "assumptions": "Scenario assumptions",
@@ -195,18 +200,15 @@ def diagnostics_context(result: RunResult) -> dict[str, Any]:
     upper = next((c for c in table.columns if str(c).endswith("_ub")), None)
     rows = []
     for name, row in table.iterrows():
-        r_hat = float(row.get("r_hat", np.nan))
-        ess_bulk = float(row.get("ess_bulk", np.nan))
+        r_hat, ess_bulk, ess_tail = (float(row.get(k, np.nan)) for k in ("r_hat", "ess_bulk", "ess_tail"))
         rows.append(
             {
                 "name": str(name),
                 "mean": _format_number(row.get("mean")),
                 "sd": _format_number(row.get("sd")),
-                "interval": (f"{_format_number(row[lower])} – {_format_number(row[upper])}" if lower and upper else ""),
+                "interval": f"{_format_number(row[lower])} – {_format_number(row[upper])}" if lower and upper else "",
                 "ess_bulk": f"{ess_bulk:.0f}" if np.isfinite(ess_bulk) else "",
-                "ess_tail": f"{float(row.get('ess_tail', np.nan)):.0f}"
-                if np.isfinite(row.get("ess_tail", np.nan))
-                else "",
+                "ess_tail": f"{ess_tail:.0f}" if np.isfinite(ess_tail) else "",
                 "r_hat": f"{r_hat:.3f}" if np.isfinite(r_hat) else "",
                 "bad_r_hat": bool(np.isfinite(r_hat) and r_hat > MAX_R_HAT),
                 "bad_ess": bool(np.isfinite(ess_bulk) and ess_bulk < MIN_ESS_BULK),
@@ -379,9 +381,11 @@ def build_figures(result: RunResult) -> tuple[dict[str, go.Figure], dict[str, st
     """Every figure, by name; a builder that fails is reported (and shown in the page) instead of failing."""
     figures: dict[str, go.Figure] = {}
     failed: dict[str, str] = {}
-    for name, builder in FIGURE_BUILDERS.items():
+    for name, builder in (FIGURE_BUILDERS | EXTENSION_FIGURES).items():
         try:
-            figures[name] = builder(result)
+            figure = builder(result)
+            if figure is not None:  # extension figures are None when no scenario uses the extension
+                figures[name] = figure
         except Exception as exc:
             log.warning("figure %s could not be built: %s", name, exc, exc_info=True)
             failed[name] = f"{type(exc).__name__}: {exc}"
@@ -489,8 +493,8 @@ def export_pngs(figures: Mapping[str, go.Figure], folder: Path) -> dict[str, Any
         missing = [n for n in names if not (folder / f"{n}.png").is_file()]
         if missing:
             raise RuntimeError(f"no image written for {', '.join(missing)}")
-    except BaseException as exc:  # includes kaleido's own timeouts; KeyboardInterrupt is re-raised below
-        if isinstance(exc, KeyboardInterrupt):
+    except BaseException as exc:  # also asyncio.CancelledError from kaleido; interrupts are re-raised below
+        if isinstance(exc, KeyboardInterrupt | SystemExit):
             raise
         shutil.rmtree(folder, ignore_errors=True)
         message = " ".join(f"{type(exc).__name__}: {exc}".split())
@@ -523,6 +527,95 @@ def lead_scenario(result: RunResult) -> str:
         if published.counterpart(name, scaling) == published.COMPUTE_OPTIMAL.key:
             return name
     return names[0]
+
+
+def _effect_rows(result: RunResult, prefix: str | None = None, effect: str | None = None) -> list[dict[str, str]]:
+    table = getattr(result, "effects", None)
+    if table is None or table.empty:
+        return []
+    rows = []
+    for row in table.itertuples():
+        if (prefix and not row.effect.startswith(prefix)) or (effect and row.effect != effect):
+            continue
+        rows.append(
+            {
+                "scenario": row.scenario,
+                "effect": row.effect,
+                "median": format_year(row.median),
+                "baseline": format_year(row.baseline_median),
+                "shift": f"{row.shift_years:+.2f}" if np.isfinite(row.shift_years) else DASH,
+                "censored": format_percent(row.p_not_by_horizon),
+            }
+        )
+    return rows
+
+
+def _extension_sources(result: RunResult) -> list[dict[str, str]]:
+    """Every cited input of the extensions used by some scenario, with its interval and source."""
+    rows, seen = [], set()
+    for scenario in _resolved(result).values():
+        items: list[tuple[str, Any]] = []
+        if scenario.synthetic.enabled:
+            syn = scenario.synthetic
+            items += [
+                (f"synthetic.{n}", getattr(syn, n))
+                for n in ("tokens_per_year", "growth_per_year", "value_per_token", "min_real_share")
+            ]
+        if scenario.extra_stocks.enabled:
+            for stock in scenario.extra_stocks.stocks:
+                items += [
+                    (f"{stock.name}.tokens", stock.tokens),
+                    (f"{stock.name}.access_fraction", stock.access_fraction),
+                ]
+        for name, interval in items:
+            if name in seen:
+                continue
+            seen.add(name)
+            rows.append(
+                {
+                    "name": name,
+                    "interval": f"{interval.distribution} [{interval.low:.3g}, {interval.high:.3g}]",
+                    "source": interval.source,
+                }
+            )
+    return rows
+
+
+def extensions_context(result: RunResult) -> dict[str, Any]:
+    """Numbers and sources of the four sections beyond the paper."""
+    believe = getattr(result, "believe", None)
+    lead = lead_scenario(result)
+    believe_rows = []
+    if believe is not None and not believe.empty:
+        for row in believe[believe["scenario"] == lead].itertuples():
+            believe_rows.append(
+                {
+                    "input": row.input,
+                    "value": f"{row.value:.4g}" if row.reachable else "not within the draws",
+                    "percentile": f"{row.prior_percentile:.0%}" if row.reachable else DASH,
+                    "direction": row.direction,
+                    "index": f"{row.first_order_index:.3f}",
+                }
+            )
+    post = result.idata.posterior
+    plateau = None
+    if "ai_c_max" in post:
+        q = np.quantile(np.asarray(post["ai_c_max"].values).ravel(), [0.05, 0.5, 0.95])
+        plateau = f"{q[1]:.0%} [90%: {q[0]:.0%}, {q[2]:.0%}]"
+    return {
+        "human_share": _effect_rows(result, effect="scenario as configured"),
+        "synthetic": [
+            r
+            for r in _effect_rows(result)
+            if r["effect"] in ("with synthetic data", "real share below the collapse guard")
+        ],
+        "nonpublic": _effect_rows(result, prefix="extra stock: "),
+        "believe": believe_rows,
+        "believe_scenario": lead,
+        "believe_target": "2035",
+        "sources": _extension_sources(result),
+        "ai_plateau": plateau,
+    }
 
 
 def render_report(
@@ -567,6 +660,7 @@ def render_report(
         "priors": prior_rows(result),
         "sources": sources,
         "sources_error": sources_error,
+        "extensions": extensions_context(result),
         "timings": result.timings,
         "plotlyjs": plotly.offline.get_plotlyjs(),
         "n_figures": len(figures),

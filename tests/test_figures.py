@@ -16,6 +16,7 @@ import pytest
 import xarray as xr
 
 from forecast import figures, published
+from forecast.analysis import extension_effects, sensitivity_tables
 from forecast.config import load_config
 from forecast.data import load_bundle
 from forecast.fit import diagnose
@@ -41,8 +42,11 @@ POSTERIOR_CENTRES: dict[str, tuple[float, float]] = {
     "adoption_rate": (0.17, 0.007),
     "adoption_ceiling": (0.8, 0.03),
     "adoption_noise_sd": (0.017, 0.002),
+    "ai_c_max": (0.45, 0.06),
+    "ai_k": (5.0, 1.0),
+    "ai_t0": (2023.7, 0.08),
 }
-POSITIVE = {name for name in POSTERIOR_CENTRES if name.endswith("_sd") or name.startswith("adoption_")}
+POSITIVE = {name for name in POSTERIOR_CENTRES if name.endswith("_sd") or name.startswith(("adoption_", "ai_"))}
 
 
 def synthetic_idata(bundle, chains: int, draws: int, seed: int = 1) -> xr.DataTree:
@@ -76,6 +80,7 @@ def make_result(preset: str = "default", chains: int = 2, draws: int = 100) -> R
     results = project_all(config, bundle, idata)
     exhaustion = exhaustion_dataset(results, chains, draws)
     last = int(max(r.horizon for r in results))
+    sensitivity, believe = sensitivity_tables(results)
     return RunResult(
         config=config,
         bundle=bundle,
@@ -87,6 +92,9 @@ def make_result(preset: str = "default", chains: int = 2, draws: int = 100) -> R
         summary=summary_table(exhaustion),
         probabilities=probability_table(exhaustion, np.arange(2024, last)),
         metadata=run_metadata(config, bundle, "synthetic-fit-hash"),
+        effects=extension_effects(results),
+        sensitivity=sensitivity,
+        believe=believe,
         timings={"fit": 0.0},
     )
 
@@ -115,8 +123,12 @@ def test_fan_chart_traces_axes_and_default_visibility(result: RunResult) -> None
     fig = figures.fan_chart(result)
     names = _names(fig)
     scenarios = figures.scenario_names(result)
-    assert "Effective stock" in names
-    assert {"Effective stock 5–95%", "Effective stock 10–90%"} <= set(names)
+    # One stock band per distinct supply: the default preset's human-share and non-public scenarios change it.
+    stock_lines = [
+        n for n in names if n.startswith("Effective stock") and not n.endswith(("5–95%", "10–90%", "(upper)"))
+    ]
+    assert stock_lines and stock_lines[0].startswith("Effective stock (historical and ")
+    assert any(n.endswith("5–95%") for n in names) and any(n.endswith("10–90%") for n in names)
     for scenario in scenarios:
         assert f"Dataset: {scenario}" in names
         assert f"Dataset {scenario} 10–90%" in names
@@ -131,8 +143,8 @@ def test_fan_chart_traces_axes_and_default_visibility(result: RunResult) -> None
     shown = {s for s in visible if _trace(fig, f"Dataset: {s}").visible != "legendonly"}
     assert shown == {"mixture-optimal", "mixture-5x", "mixture-100x"}
     # The stock median is the band's median, in tokens.
-    median = _trace(fig, "Effective stock").y
-    expected = result.bands["stock_effective"].sel(scenario=scenarios[0], quantile=0.5).values
+    median = _trace(fig, stock_lines[0]).y
+    expected = result.bands["stock_total"].sel(scenario=scenarios[0], quantile=0.5).values
     np.testing.assert_allclose(np.asarray(median, dtype=float), expected[~np.isnan(expected)])
 
 
@@ -264,15 +276,36 @@ def test_published_counterparts() -> None:
     assert published.REPRODUCED_EXHAUSTION["5x"].median == 2028.1
 
 
-def test_fan_chart_one_stock_band_per_distinct_stock(result: RunResult) -> None:
+def test_fan_chart_one_stock_band_per_distinct_stock(paper_result: RunResult) -> None:
     """Scenarios that change the stock get their own band, hidden until clicked; identical stocks share one."""
     import dataclasses
 
+    result = paper_result  # one shared stock to start from
     bands = result.bands.copy(deep=True)
     last = figures.scenario_names(result)[-1]
-    bands["stock_effective"].loc[{"scenario": last}] = bands["stock_effective"].sel(scenario=last) * 2
+    bands["stock_total"].loc[{"scenario": last}] = bands["stock_total"].sel(scenario=last) * 2
     fig = figures.fan_chart(dataclasses.replace(result, bands=bands))
     stock_lines = [t for t in fig.data if t.name.startswith("Effective stock (") and t.showlegend is not False]
     assert len(stock_lines) == 2
     assert stock_lines[0].visible is True and stock_lines[1].visible == "legendonly"
     assert stock_lines[1].name == f"Effective stock ({last})"
+
+
+def test_extension_figures(result: RunResult) -> None:
+    """The four figures beyond the paper exist for the default preset, with units on their axes."""
+    from forecast.figures_extensions import EXTENSION_FIGURES
+
+    figs = {name: builder(result) for name, builder in EXTENSION_FIGURES.items()}
+    assert all(fig is not None for fig in figs.values())
+    assert "%" in figs["ai_share"].layout.yaxis.title.text
+    assert any((t.name or "").startswith("measured: ") for t in figs["ai_share"].data)
+    assert "years" in figs["years_bought"].layout.yaxis.title.text
+    assert len(figs["sensitivity"].data) == len(figures.scenario_names(result))
+    assert "year" in figs["extension_dates"].layout.xaxis.title.text
+
+
+def test_extension_figures_absent_without_extensions(paper_result: RunResult) -> None:
+    from forecast.figures_extensions import extension_dates_figure, years_bought_figure
+
+    assert extension_dates_figure(paper_result) is None
+    assert years_bought_figure(paper_result) is None

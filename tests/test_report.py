@@ -184,7 +184,7 @@ def test_png_skipped_without_chromium(written: tuple[Path, dict, str]) -> None:
     out, status, _ = written
     assert status["png"].startswith("skipped: ")
     assert "Chromium" in status["png"] or "kaleido" in status["png"]
-    assert status["names"] == list(report.FIGURE_BUILDERS)
+    assert status["names"] == list(report.FIGURE_BUILDERS) + list(report.EXTENSION_FIGURES)
     assert status["files"] == []
     assert not (out / report.FIGURES_DIR).exists()
 
