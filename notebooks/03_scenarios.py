@@ -35,6 +35,7 @@ from IPython.display import display
 from plotly.subplots import make_subplots
 
 import forecast
+from forecast.analysis import extension_effects
 from forecast.config import (
     Interval,
     Overtraining,
@@ -44,36 +45,26 @@ from forecast.config import (
     parse_config,
     resolve,
 )
-from forecast.contamination import ai_share, ai_share_data_from_frame, divergences, fit_ai_share, share_params
+from forecast.contamination import ai_share, ai_share_data_from_frame
 from forecast.data import load_bundle
 from forecast.draws import flatten
 from forecast.errors import ConfigError
-from forecast.exhaustion import censored_quantiles, first_crossing, probability_by_year
+from forecast.exhaustion import probability_by_year
 from forecast.extensions import (
     ExtraStocksSettings,
     HumanShareSettings,
     SyntheticSettings,
-    draw_interval,
-    extra_stock_draws,
-    median_years_bought,
-    years_bought,
 )
 from forecast.fit import diagnose, posterior_arrays
 from forecast.outputs import package_versions
 from forecast.pipeline import fit_posterior
 from forecast.scenarios import (
-    demand_paths,
     exhaustion_dataset,
     probability_table,
     project_scenario,
-    stock_paths,
     summary_table,
-    time_grid,
 )
 from forecast.sensitivity import first_order_indices, what_you_would_have_to_believe
-from forecast.stock import human_only_log10_stock
-from forecast.synthetic import synthetic_available, synthetic_dates
-from forecast.units import decimal_year
 
 NOTEBOOK_STARTED = time.perf_counter()
 SMOKE = os.environ.get("FORECAST_SMOKE_TEST") == "1"
@@ -94,7 +85,6 @@ CONFIG = os.environ.get("FORECAST_NOTEBOOK_CONFIG", "default")
 BASE_SCENARIO = "mixture-optimal"  # the scenario the what-ifs start from (first scenario if absent)
 # Smoke mode: small, unconverged samples that exercise every cell quickly; otherwise the config's sampler.
 SMOKE_SAMPLER = {"draws": 100, "tune": 200, "chains": 2}
-AI_SHARE_SAMPLER = {"draws": 200, "tune": 300, "chains": 2} if SMOKE else {"draws": 1000, "tune": 1000, "chains": 4}
 TARGET_YEARS = (2035.0, 2031.0)  # for "what would you have to believe": a far and a near target
 
 pd.set_option("display.width", 160)
@@ -300,210 +290,76 @@ for target in TARGET_YEARS:
     display((reachable if len(reachable) else believe).round(3))
 
 # %% [markdown]
-# ## 5. Extensions
+# ## 5. Extensions: AI-written text, synthetic data, non-public stocks
 #
-# Three departures from Villalobos et al. 2024, each applied here to the base scenario's paths so that the
-# comparison is draw by draw (same posterior draw, same demand path).
+# Three departures from Villalobos et al. 2024, each a switch of a scenario (`human_share`, `synthetic`,
+# `extra_stocks`; settings and cited priors in `forecast.extensions`). A scenario with a switch on is also
+# projected with every switch off on the same draws, so each effect below is a paired, draw-by-draw difference.
 #
-# ### (a) AI-written text: fit the AI share, discount the human stock
-#
-# `forecast.contamination` fits a logistic rise of the AI-written share of new web text to the detector
-# measurements (with false-positive and false-negative rates per detector). Only the *human* part of text
-# added after ChatGPT's release then counts toward the stock (`forecast.stock.human_only_log10_stock`).
+# The AI-written share of new web text is fitted in the main model (variables `ai_c_max`, `ai_k`, `ai_t0`):
+# a logistic rise with detector false-positive and false-negative rates, fitted to Graphite's and Dolezal et
+# al.'s measurements (`data/web_growth.csv`).
 
 # %%
+share_figure = go.Figure()
+if "ai_c_max" in idata.posterior:
+    t = np.linspace(2020.0, 2030.0, 121)
+    curves = ai_share(t, *(np.asarray(idata.posterior[n].values).ravel() for n in ("ai_c_max", "ai_k", "ai_t0")))
+    low, mid, high = np.quantile(curves, [0.05, 0.5, 0.95], axis=0) * 100
+    share_figure.add_trace(go.Scatter(x=t, y=high, line={"width": 0}, showlegend=False))
+    share_figure.add_trace(go.Scatter(x=t, y=low, fill="tonexty", line={"width": 0}, name="fitted share, 90%"))
+    share_figure.add_trace(go.Scatter(x=t, y=mid, name="fitted share (median)"))
 ai_data = ai_share_data_from_frame(bundle.web_growth)
-started = time.perf_counter()
-ai_idata = fit_ai_share(ai_data, seed=SEED, **AI_SHARE_SAMPLER)
-print(f"AI-share fit in {time.perf_counter() - started:.1f} s, {divergences(ai_idata)} divergences")
-params = share_params(ai_idata)
-t = np.linspace(2020.0, 2030.0, 121)
-curve = ai_share(t, params["c_max"], params["k"], params["t0"]) * 100
-low, mid, high = np.quantile(curve, [0.05, 0.5, 0.95], axis=0)
-fig = go.Figure()
-fig.add_trace(go.Scatter(x=t, y=high, mode="lines", line={"width": 0}, showlegend=False, hoverinfo="skip"))
-fig.add_trace(
-    go.Scatter(
-        x=t,
-        y=low,
-        mode="lines",
-        line={"width": 0},
-        fill="tonexty",
-        name="fitted share: 90% band",
-        hoverinfo="skip",
-    )
-)
-fig.add_trace(
-    go.Scatter(
-        x=t,
-        y=mid,
-        mode="lines",
-        name="fitted share: median",
-        hovertemplate="%{x:.1f}: %{y:.0f}%<extra></extra>",
-    )
-)
 for series in np.unique(ai_data.series):
-    pick = ai_data.series == series
-    fig.add_trace(
-        go.Scatter(
-            x=ai_data.t[pick],
-            y=ai_data.share[pick] * 100,
-            mode="markers",
-            marker={"size": 9},
-            name=f"measured: {series}",
-            hovertemplate="%{x:.2f}: %{y:.1f}%<extra>" + series + "</extra>",
-        )
-    )
-fig.update_layout(
-    title="AI-written share of new web text: measurements and fit (typical plateau, before detector error)",
-    xaxis_title="year",
-    yaxis_title="AI-written share (%)",
-    yaxis_range=[0, 100],
+    mask = ai_data.series == series
+    share_figure.add_trace(go.Scatter(x=ai_data.t[mask], y=ai_data.share[mask] * 100, mode="markers", name=series))
+share_figure.update_layout(
+    title="AI-generated share of new web text", xaxis_title="year", yaxis_title="share of new content (%)"
 )
-fig.show()
-
-# %%
-human_share_settings = HumanShareSettings(enabled=True)  # discount 1: detector shares taken at face value
-# The discount applies to text added after from_year, so the grid must start before it.
-grid_ai = time_grid(np.floor(human_share_settings.from_year), float(base.horizon))
-pair = np.random.default_rng([SEED, 1]).integers(0, params["c_max"].size, size=base_result.crossing_year.size)
-# The AI-share posterior is independent of the main fit, so pairing its draws at random with ours is exact.
-share_paths = ai_share(grid_ai, params["c_max"][pair], params["k"][pair], params["t0"][pair])
-stock_all = stock_paths(base, base_result.inputs, grid_ai)["effective"]
-stock_human = human_only_log10_stock(
-    grid_ai, stock_all, share_paths, human_share_settings.from_year, human_share_settings.discount
-)
-demand_ai = demand_paths(base, base_result.inputs, grid_ai, SEED)[0]
-date_all = first_crossing(grid_ai, demand_ai - stock_all).year
-date_human = first_crossing(grid_ai, demand_ai - stock_human).year
-lost = -years_bought(date_human, date_all, horizon=base_result.horizon)
-print(
-    f"median exhaustion: all text {censored_quantiles(date_all)['median']:.2f}, human text only "
-    f"{censored_quantiles(date_human)['median']:.2f}; median years lost {np.median(lost):.2f} "
-    f"(80% of draws: {np.quantile(lost, 0.1):.2f} to {np.quantile(lost, 0.9):.2f})"
-)
-
-fig = make_subplots(
-    rows=1, cols=2, subplot_titles=["effective stock, median over draws (tokens)", "P(exhausted by year)"]
-)
-for label, log10_path, dates, color in [
-    ("all new text counts", stock_all, date_all, "#2ca02c"),
-    ("only human-written new text", stock_human, date_human, "#9467bd"),
-]:
-    fig.add_trace(
-        go.Scatter(x=grid_ai, y=10 ** np.median(log10_path, axis=0), mode="lines", name=label, line={"color": color}),
-        row=1,
-        col=1,
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=years,
-            y=probability_by_year(dates, years),
-            mode="lines",
-            line={"color": color},
-            name=label,
-            showlegend=False,
-        ),
-        row=1,
-        col=2,
-    )
-fig.update_yaxes(type="log", title_text="tokens (log scale)", row=1, col=1)
-fig.update_yaxes(title_text="probability", range=[0, 1], row=1, col=2)
-fig.update_xaxes(title_text="year", range=[2022, 2050])
-fig.update_layout(title=f"Discounting AI-written text, scenario {base.name}", height=450)
-fig.show()
+share_figure.show()
 
 # %% [markdown]
-# ### (b) Synthetic data, with a model-collapse guard
-#
-# Synthetic tokens can stand in for human ones at a value `v` each (a few percent of a fresh human token), and
-# only while a training set keeps a minimum real share `r*` (`forecast.synthetic`; priors and their citations
-# in `forecast.extensions.SyntheticSettings`). Three dates per draw: human text alone runs out; human plus
-# usable synthetic text runs out; the run would need a real share below `r*` (the guard binds).
+# Now switch each extension on in a copy of the base scenario. Try other values: `discount` (confidence in
+# the detectors, 0–1), the synthetic `value_per_token` or `min_real_share` intervals, or a different list of
+# extra stocks with their access fractions.
 
 # %%
-synthetic = SyntheticSettings(enabled=True)
-n = base_result.crossing_year.size
-rng = np.random.default_rng([SEED, 2])
-value = draw_interval(synthetic.value_per_token, n, rng)
-min_real = draw_interval(synthetic.min_real_share, n, rng)
-rate = draw_interval(synthetic.tokens_per_year, n, rng)
-growth = draw_interval(synthetic.growth_per_year, n, rng)
-grid = time_grid(float(decimal_year(base.projection_start)[0]), float(base.horizon))
-log10_demand = demand_paths(base, base_result.inputs, grid, SEED)[0]
-log10_stock = stock_paths(base, base_result.inputs, grid)["effective"]
-available = synthetic_available(grid, synthetic.start_year, rate, growth)
-dates = synthetic_dates(grid, 10**log10_demand, 10**log10_stock, available, value, min_real)
-print(
-    "human-only date equals the base projection:",
-    np.allclose(dates["human_only"].year, base_result.crossing_year, equal_nan=True),
-)
-rows = []
-for name, crossing_dates in dates.items():
-    q = censored_quantiles(crossing_dates.year)
-    rows.append(
-        {
-            "date": name,
-            "median": q["median"],
-            "q10": q["q10"],
-            "q90": q["q90"],
-            "share censored": crossing_dates.censored.mean(),
-        }
-    )
-display(pd.DataFrame(rows).round(2))
-
-fig = go.Figure()
-for name, crossing_dates in dates.items():
-    fig.add_trace(
-        go.Scatter(
-            x=years,
-            y=probability_by_year(crossing_dates.year, years),
-            mode="lines",
-            name=name,
-            hovertemplate="by %{x:.1f}: %{y:.0%}<extra>" + name + "</extra>",
-        )
-    )
-fig.update_layout(
-    title=f"Synthetic data: when each limit is reached, scenario {base.name}",
-    xaxis_title="year",
-    yaxis_title="P(reached by year)",
-    xaxis_range=[2024, 2050],
-    yaxis_range=[0, 1],
-)
-fig.show()
+switched = [
+    variant(base, name="human-share", human_share=HumanShareSettings(enabled=True, discount=1.0)),
+    variant(base, name="human-share-half-trust", human_share=HumanShareSettings(enabled=True, discount=0.5)),
+    variant(base, name="synthetic", synthetic=SyntheticSettings(enabled=True)),
+    variant(base, name="nonpublic", extra_stocks=ExtraStocksSettings(enabled=True)),
+]
+extension_results = [project_scenario(s, posterior, bundle.stock_priors, SEED) for s in switched]
+effects = extension_effects(extension_results)
+display(effects.round(2))
 
 # %% [markdown]
-# ### (c) Years bought by non-public stocks
-#
-# Private messages, email, the deep web, images and video hold far more text-equivalent tokens than the public
-# web, but only a small, uncertain share could be used (`forecast.extensions.ExtraStocksSettings`: token
-# stocks and access fractions with their citations and judgements). Here the accessible tokens of each draw
-# are added, as a constant amount, to the effective public stock; Villalobos et al. 2024 (§3.3) estimate
-# ~1.5 years.
+# Synthetic data: the date of the human stock alone, with the synthetic supplement, and the date at which a
+# frontier dataset's real share would fall below the collapse guard r* (Shumailov et al. 2024: ~10% real data
+# kept largely avoids collapse).
 
 # %%
-extra_settings = ExtraStocksSettings(enabled=True)
-extra = extra_stock_draws(extra_settings, n, np.random.default_rng([SEED, 3]))
-extra_total = np.sum(list(extra.values()), axis=0)
-log10_stock_plus = np.log10(10**log10_stock + extra_total[:, None])
-date_plus = first_crossing(grid, log10_demand - log10_stock_plus).year
-bought = years_bought(date_plus, base_result.crossing_year, horizon=base_result.horizon)
-print(
-    f"median years bought: {median_years_bought(date_plus, base_result.crossing_year):.2f} "
-    f"(difference of medians); per draw: median {np.median(bought):.2f}, "
-    f"80% of draws {np.quantile(bought, 0.1):.2f} to {np.quantile(bought, 0.9):.2f} "
-    "(censored dates set to the horizon)"
+synthetic_result = next(r for r in extension_results if r.name == "synthetic")
+dates = {
+    "human data alone": synthetic_result.crossing_year,
+    "with synthetic data": synthetic_result.synthetic_year,
+    "real share below the guard": synthetic_result.guard_year,
+}
+synthetic_figure = go.Figure()
+for label, years in dates.items():
+    synthetic_figure.add_trace(go.Histogram(x=years[~np.isnan(years)], name=label, opacity=0.6, nbinsx=40))
+synthetic_figure.update_layout(
+    barmode="overlay", title="Synthetic data and the collapse guard", xaxis_title="year", yaxis_title="draws"
 )
+synthetic_figure.show()
 
-fig = make_subplots(rows=1, cols=2, subplot_titles=["accessible tokens per stock (draws)", "years bought per draw"])
-for name, tokens in extra.items():
-    fig.add_trace(go.Box(x=tokens, name=name, boxpoints=False, showlegend=False), row=1, col=1)
-fig.add_trace(go.Histogram(x=bought, nbinsx=40, showlegend=False, marker_color="#636efa"), row=1, col=2)
-fig.update_xaxes(type="log", title_text="tokens (log scale)", row=1, col=1)
-fig.update_xaxes(title_text="years", row=1, col=2)
-fig.update_yaxes(title_text="draws", row=1, col=2)
-fig.update_layout(title=f"Non-public stocks added to the effective stock, scenario {base.name}", height=450)
-fig.show()
+# %% [markdown]
+# Years bought by each non-public or multimodal stock on its own, and by all of them together ([P2] §3.3:
+# ~1.5 years for ~3 quadrillion tokens).
 
 # %%
-print(f"wall time since the setup cell: {time.perf_counter() - NOTEBOOK_STARTED:.1f} s")
+bought = effects[effects["scenario"] == "nonpublic"]
+bought_figure = go.Figure(go.Bar(x=bought["effect"].str.removeprefix("extra stock: "), y=bought["shift_years"]))
+bought_figure.update_layout(title="Years bought (difference of median dates)", xaxis_title="stock", yaxis_title="years")
+bought_figure.show()
