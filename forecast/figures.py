@@ -38,7 +38,10 @@ if TYPE_CHECKING:
 # Style
 # ----------------------------------------------------------------------------------------------------
 
-SCENARIO_COLORS: tuple[str, ...] = tuple(qualitative.D3)
+# 18 distinguishable colours (D3, then Dark2) so that presets with many scenarios do not repeat a colour.
+SCENARIO_COLORS: tuple[str, ...] = tuple(qualitative.D3) + tuple(qualitative.Dark2)
+# Line styles of the stock medians when scenarios differ in their stock (first group solid).
+STOCK_DASHES: tuple[str, ...] = ("solid", "dash", "dot", "dashdot", "longdash")
 STOCK_COLOR = "#3a3a3a"
 PUBLISHED_COLOR = "#b8860b"  # dark goldenrod: the paper's own numbers, wherever they appear
 MODEL_COLOR = "#1f77b4"
@@ -330,7 +333,7 @@ def fan_chart(result: RunResult, visible: Sequence[str] | None = None) -> go.Fig
                 x=x,
                 y=_q(band, 0.5),
                 mode="lines",
-                line={"color": STOCK_COLOR, "width": 3},
+                line={"color": STOCK_COLOR, "width": 3, "dash": STOCK_DASHES[i % len(STOCK_DASHES)]},
                 name=label,
                 legendgroup=group,
                 visible=vis,

@@ -20,7 +20,7 @@ from forecast.analysis import extension_effects, sensitivity_tables
 from forecast.config import load_config
 from forecast.data import load_bundle
 from forecast.fit import diagnose
-from forecast.model import fit_data_from_frames
+from forecast.model import SCALAR_PARAMETERS, fit_data_from_frames
 from forecast.pipeline import RunResult, project_all, run_metadata
 from forecast.scenarios import bands_dataset, exhaustion_dataset, probability_table, summary_table
 
@@ -51,6 +51,8 @@ POSITIVE = {name for name in POSTERIOR_CENTRES if name.endswith("_sd") or name.s
 
 def synthetic_idata(bundle, chains: int, draws: int, seed: int = 1) -> xr.DataTree:
     """A DataTree with posterior, sample_stats and observed-data coordinates, like a real fit."""
+    missing = sorted(set(SCALAR_PARAMETERS) - set(POSTERIOR_CENTRES))
+    assert not missing, f"the model has new parameters: add synthetic (mean, sd) for {missing} to POSTERIOR_CENTRES"
     rng = np.random.default_rng(seed)
     posterior = {}
     for name, (mean, sd) in POSTERIOR_CENTRES.items():
