@@ -950,3 +950,15 @@ def data_fingerprint(data_dir: Path) -> str:
     data_dir = Path(data_dir)
     hashes = {name: _sha256_bytes(_read_bytes(data_dir / name)) for name in DATA_FILES}
     return _fingerprint(hashes)
+
+
+def find_data_dir(start: Path | None = None) -> Path:
+    """The `data/` folder holding sources.yml, searched upwards from `start` (default: the working directory),
+    then from the installed package (an editable install sits in the repository). For notebooks and scripts that
+    may run from any subfolder."""
+    here = Path(__file__).resolve().parent
+    for origin in (Path(start or Path.cwd()).resolve(), here):
+        for folder in (origin, *origin.parents):
+            if (folder / "data" / "sources.yml").is_file():
+                return folder / "data"
+    raise DataError("data/sources.yml not found above the working directory or the forecast package")

@@ -26,7 +26,6 @@
 # %%
 import os
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -34,9 +33,8 @@ import plotly.express as px
 import plotly.graph_objects as go
 from IPython.display import display
 
-import forecast
 from forecast.contamination import DEFAULT_SERIES as AI_SHARE_FIT_SERIES
-from forecast.data import has_flag, load_bundle
+from forecast.data import find_data_dir, has_flag, load_bundle
 from forecast.extensions import CHATGPT_RELEASE_YEAR
 from forecast.model import ADOPTION_SERIES, COMPUTE_WINDOW_START
 from forecast.outputs import package_versions
@@ -47,16 +45,7 @@ NOTEBOOK_STARTED = time.perf_counter()
 SMOKE = os.environ.get("FORECAST_SMOKE_TEST") == "1"
 
 
-def find_repo_root() -> Path:
-    """The folder holding data/sources.yml, searched upwards from the working directory, then the package."""
-    for start in (Path.cwd().resolve(), Path(forecast.__file__).resolve().parent):
-        for folder in (start, *start.parents):
-            if (folder / "data" / "sources.yml").is_file():
-                return folder
-    raise FileNotFoundError("data/sources.yml not found above the working directory or the forecast package")
-
-
-DATA_DIR = find_repo_root() / "data"
+DATA_DIR = find_data_dir()
 pd.set_option("display.width", 160)
 pd.set_option("display.max_colwidth", 60)
 print(f"data: {DATA_DIR}   smoke mode: {SMOKE}")

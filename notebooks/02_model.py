@@ -31,7 +31,6 @@
 # %%
 import os
 import time
-from pathlib import Path
 
 import arviz as az
 import numpy as np
@@ -41,9 +40,8 @@ from IPython.display import display
 from plotly.subplots import make_subplots
 from scipy import stats
 
-import forecast
 from forecast.config import load_config, resolve
-from forecast.data import has_flag, load_bundle
+from forecast.data import find_data_dir, has_flag, load_bundle
 from forecast.draws import flatten
 from forecast.exhaustion import first_crossing
 from forecast.fit import diagnose, posterior_arrays, posterior_predictive, prior_predictive, sample_posterior
@@ -67,16 +65,7 @@ NOTEBOOK_STARTED = time.perf_counter()
 SMOKE = os.environ.get("FORECAST_SMOKE_TEST") == "1"
 
 
-def find_repo_root() -> Path:
-    """The folder holding data/sources.yml, searched upwards from the working directory, then the package."""
-    for start in (Path.cwd().resolve(), Path(forecast.__file__).resolve().parent):
-        for folder in (start, *start.parents):
-            if (folder / "data" / "sources.yml").is_file():
-                return folder
-    raise FileNotFoundError("data/sources.yml not found above the working directory or the forecast package")
-
-
-DATA_DIR = find_repo_root() / "data"
+DATA_DIR = find_data_dir()
 config = load_config("default")  # or a path: load_config("my_scenarios.yml")
 SEED = config.seed
 # Smoke mode: a quick, unconverged fit that exercises every cell; otherwise the preset's sampler settings.

@@ -26,7 +26,6 @@
 # %%
 import os
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -34,7 +33,6 @@ import plotly.graph_objects as go
 from IPython.display import display
 from plotly.subplots import make_subplots
 
-import forecast
 from forecast.analysis import extension_effects
 from forecast.config import (
     Interval,
@@ -46,7 +44,7 @@ from forecast.config import (
     resolve,
 )
 from forecast.contamination import ai_share, ai_share_data_from_frame
-from forecast.data import load_bundle
+from forecast.data import find_data_dir, load_bundle
 from forecast.draws import flatten
 from forecast.errors import ConfigError
 from forecast.exhaustion import probability_by_year
@@ -70,16 +68,7 @@ NOTEBOOK_STARTED = time.perf_counter()
 SMOKE = os.environ.get("FORECAST_SMOKE_TEST") == "1"
 
 
-def find_repo_root() -> Path:
-    """The folder holding data/sources.yml, searched upwards from the working directory, then the package."""
-    for start in (Path.cwd().resolve(), Path(forecast.__file__).resolve().parent):
-        for folder in (start, *start.parents):
-            if (folder / "data" / "sources.yml").is_file():
-                return folder
-    raise FileNotFoundError("data/sources.yml not found above the working directory or the forecast package")
-
-
-DATA_DIR = find_repo_root() / "data"
+DATA_DIR = find_data_dir()
 # A preset name ("default", "villalobos2024") or the path of your own YAML file.
 CONFIG = os.environ.get("FORECAST_NOTEBOOK_CONFIG", "default")
 BASE_SCENARIO = "mixture-optimal"  # the scenario the what-ifs start from (first scenario if absent)

@@ -327,3 +327,13 @@ def test_control_characters_are_escaped_in_messages(tmp_path: Path) -> None:
         data.load_training_runs(str(tmp_path))  # a str path works too
     message = str(caught.value)
     assert "\x00" not in message and "got 'proc\\x00essed'" in message
+
+
+def test_find_data_dir_walks_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from forecast.data import find_data_dir
+
+    repo_data = Path(__file__).resolve().parents[1] / "data"
+    nested = repo_data.parent / "notebooks"
+    assert find_data_dir(nested) == repo_data
+    # From an unrelated folder it falls back to the package's own checkout.
+    assert find_data_dir(tmp_path) == repo_data
