@@ -1,30 +1,36 @@
 """Command-line interface (`forecast`): run, validate, scenarios, schema.
 
 Every command goes through `_guarded`, so user errors (`InputError`) are one line on stderr with exit code 2,
-unexpected errors one line with exit code 1 (traceback only with FORECAST_DEBUG=1), and Ctrl-C exits 130.
+unexpected errors one line with exit code 1 (traceback only with FORECAST_DEBUG=1), and Ctrl-C exits 130
+(SIGTERM: 143, = 128 + signal number, as a shell reports it); an interrupted run leaves no partial outputs.
 Heavy modules (data, pipeline) are imported inside the commands so `--help` and `schema` stay fast.
 """
 
 import functools
 import json
 import os
+import signal
 import sys
+import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import Annotated, Any
 
 import typer
 
 from forecast import __version__
 from forecast.config import Config, json_schema, list_presets, load_config, one_line
-from forecast.errors import ForecastError, InputError
+from forecast.errors import ConvergenceError, ForecastError, InputError
 
 #: Exit codes: 2 = bad input (also typer's own usage errors), 1 = bug or deliberate failure such as
-#: non-convergence under --strict, 130 = interrupted (128 + SIGINT).
+#: non-convergence under --strict, 130 = interrupted (128 + SIGINT), 143 = terminated (128 + SIGTERM).
 EXIT_INPUT_ERROR = 2
 EXIT_INTERNAL_ERROR = 1
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143  # 128 + SIGTERM
 DEBUG_ENV = "FORECAST_DEBUG"
 
 app = typer.Typer(
@@ -47,15 +53,67 @@ def _fail(message: str, code: int) -> typer.Exit:
     return typer.Exit(code)
 
 
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM arrived while a command ran.
+
+    Deliberately not a KeyboardInterrupt: PyMC catches KeyboardInterrupt during sampling and returns the draws so
+    far, and the run would then go on with (and cache) a partial fit. Every `finally` on the way out still runs,
+    so the staging folder and cache temporary files are removed.
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+_FORCE_QUIT_AFTER = 3  # the third signal quits at once, without cleaning up
+
+
+@contextmanager
+def _signals_interrupt() -> Iterator[None]:
+    """While a command runs, the first SIGINT/SIGTERM raises `Interrupted`; repeats are ignored during cleanup."""
+    if threading.current_thread() is not threading.main_thread():  # handlers can only be set there
+        yield
+        return
+    owner = os.getpid()
+    received: list[int] = []
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if os.getpid() != owner:
+            # A forked child (PyMC's chain processes inherit this handler): behave as Python would by default.
+            # PyMC's worker catches KeyboardInterrupt and exits quietly; a later SIGTERM from its parent kills it.
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            raise KeyboardInterrupt
+        received.append(signum)
+        if len(received) == 1:
+            raise Interrupted(signum)
+        if len(received) >= _FORCE_QUIT_AFTER:
+            os.write(2, b"interrupted again: quitting without cleaning up\n")
+            os._exit(128 + received[0])
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old if old is not None else signal.SIG_DFL)
+
+
 def _guarded[**P, R](func: Callable[P, R]) -> Callable[P, R]:
     """Map exceptions to one line on stderr and an exit code, once for every command."""
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
-            return func(*args, **kwargs)
+            with _signals_interrupt():
+                return func(*args, **kwargs)
         except (typer.Exit, typer.Abort, typer.TyperException):
             raise
+        except Interrupted as exc:
+            if exc.signum == signal.SIGINT:
+                raise _fail("interrupted", EXIT_INTERRUPTED) from None
+            raise _fail("interrupted (SIGTERM)", EXIT_TERMINATED) from None
         except InputError as exc:
             if _debug():
                 traceback.print_exc()
@@ -132,7 +190,20 @@ def run(
     config = _with_seed(load_config(scenarios), seed)  # config errors first, before heavy imports
     from forecast.pipeline import run_pipeline  # PyMC: imported only when needed
 
-    run_pipeline(config, data_dir=data, out_dir=out, strict=strict, use_cache=cache, progress=_progress)
+    try:
+        result = run_pipeline(config, data_dir=data, out_dir=out, strict=strict, use_cache=cache, progress=_progress)
+    except ConvergenceError as exc:
+        raise ConvergenceError(f"{exc} (--strict: nothing written, {out} left as it was)") from None
+    if result is not None:  # None only from test stand-ins of the pipeline
+        from forecast.console import run_summary
+
+        typer.echo(run_summary(result))
+    diagnostics = getattr(result, "diagnostics", None)
+    if diagnostics is not None and diagnostics.problems():  # last, so it is not scrolled away by the summary
+        _progress(
+            f"WARNING: sampling did not converge: {'; '.join(diagnostics.problems())}; the results in {out} "
+            "are not trustworthy (the report says so at the top; --strict makes this an error)"
+        )
     typer.echo(f"done: results in {out}")
 
 
@@ -158,6 +229,74 @@ def validate(scenarios: ScenariosOpt = "default", data: DataOpt = Path("data")) 
         f"OK: {scenarios}: {len(config.scenarios)} scenarios ({names}); "
         f"{data}: {_runs_summary(bundle)} up to {config.data.cutoff.isoformat()}"
     )
+
+
+@app.command()
+@_guarded
+def backtest(
+    cutoff: Annotated[
+        list[str],
+        typer.Option(
+            "--cutoff",
+            help="Cut-off date YYYY-MM-DD: fit on runs published on or before it. Several (repeat the option or "
+            "separate with commas) = rolling-origin backtest.",
+        ),
+    ],
+    observed: Annotated[
+        Path | None,
+        typer.Option(
+            "--observed",
+            help="CSV of runs to score against (at least model, publication_date, dataset_tokens); default: the "
+            "runs in --data published after the cut-off.",
+        ),
+    ] = None,
+    scenarios: ScenariosOpt = "default",
+    data: DataOpt = Path("data"),
+    out: Annotated[Path, typer.Option("--out", help="Folder for the backtest results.")] = Path("reports/backtest"),
+    cache: Annotated[
+        bool,
+        typer.Option("--cache/--no-cache", help="Reuse a saved posterior when data and fit settings match."),
+    ] = True,
+) -> None:
+    """Refit at each cut-off and score its forecast of the largest dataset against the runs published later."""
+    config = load_config(scenarios)  # config errors first, before heavy imports
+    from forecast.backtest import console_summary, parse_cutoffs, run_backtest
+
+    dates = parse_cutoffs(cutoff)
+    result = run_backtest(config, dates, data, observed=observed, out_dir=out, use_cache=cache, progress=_progress)
+    typer.echo(console_summary(result))
+    typer.echo(f"done: results in {out}")
+
+
+@app.command()
+@_guarded
+def bench(
+    scenarios: ScenariosOpt = "default",
+    data: DataOpt = Path("data"),
+    out: Annotated[Path, typer.Option("--out", help="JSON file for the results.")] = Path("reports/bench.json"),
+    quick: Annotated[bool, typer.Option("--quick", help="Skip the cold run (empty caches); for development.")] = False,
+    samplers: Annotated[
+        bool, typer.Option("--samplers/--no-samplers", help="Time NUTS with PyMC and, if installed, nutpie.")
+    ] = True,
+    paths: Annotated[int, typer.Option("--paths", min=0, help="Exhaustion draw-paths to time (0: skip).")] = 1_000_000,
+    chunk: Annotated[int, typer.Option("--chunk", min=1, help="Paths per chunk for the exhaustion timing.")] = 20_000,
+) -> None:
+    """Time cold and warm runs, samplers and exhaustion throughput on this machine (a benchmark, not a test)."""
+    load_config(scenarios)  # config errors first, before heavy imports
+    from forecast.bench import format_report, run_bench, write_results
+
+    results = run_bench(
+        scenarios=scenarios,
+        data_dir=data,
+        quick=quick,
+        samplers=("pymc", "nutpie") if samplers else (),
+        exhaustion_paths=paths,
+        exhaustion_chunk=chunk,
+        progress=_progress,
+    )
+    write_results(out, results)
+    typer.echo(format_report(results))
+    typer.echo(f"results written to {out}")
 
 
 @app.command("scenarios")

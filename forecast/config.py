@@ -990,7 +990,10 @@ def _yaml_error(exc: yaml.YAMLError, source: str) -> ConfigError:
 
 def _parse_yaml(text: str, source: str) -> tuple[Any, dict[KeyPath, int]]:
     """Parse YAML text into Python data plus a key-path → line map."""
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)  # PyYAML checks for forbidden characters (NUL, ESC, ...) already here
+    except yaml.YAMLError as exc:
+        raise _yaml_error(exc, source) from None
     try:
         node = loader.get_single_node()
         if node is None:

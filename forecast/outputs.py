@@ -11,11 +11,14 @@ import json
 import os
 import platform
 import shutil
+import signal
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import pandas as pd
@@ -28,6 +31,9 @@ RECORDED_PACKAGES = ("pymc", "pytensor", "arviz", "numpy", "scipy", "pandas", "x
 STAGING_PREFIX = ".forecast-staging-"
 # Version of the layout of posterior.nc; a file with another value is refused when loaded back.
 POSTERIOR_FORMAT_VERSION = 1
+# Signals held back while the staged outputs are moved into place, so an interrupt cannot leave a mix of old
+# and new files; they are delivered right after.
+_DEFERRED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def package_versions() -> dict[str, str]:
@@ -51,22 +57,51 @@ def sha256_text(text: str) -> str:
 
 
 @contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold SIGINT/SIGTERM back for the duration of the block, then deliver them to the previous handlers.
+
+    Python-level handlers (not a signal mask): Python runs them in the main thread whichever thread the operating
+    system delivers the signal to, so this works while other threads (BLAS, sampler pipes) are alive.
+    """
+    if threading.current_thread() is not threading.main_thread():  # handlers can only be set there
+        yield
+        return
+    pending: list[int] = []
+
+    def hold(signum: int, frame: FrameType | None) -> None:
+        pending.append(signum)
+
+    previous = {sig: signal.signal(sig, hold) for sig in _DEFERRED_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+        for signum in dict.fromkeys(pending):
+            signal.raise_signal(signum)  # the restored handler runs now (raises, or ends the process)
+
+
+@contextmanager
 def staged_output(out_dir: Path) -> Iterator[Path]:
-    """Yield a staging folder; on success move its contents into `out_dir`, on any exit remove it."""
+    """Yield a staging folder; on success move its contents into `out_dir`, on any exit remove it.
+
+    An interrupt (SIGINT, SIGTERM) while the files are moved is delivered only after the last one is in place.
+    """
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out_dir.parent))
     try:
         yield staging
-        out_dir.mkdir(parents=True, exist_ok=True)
-        for item in sorted(staging.iterdir()):
-            target = out_dir / item.name
-            if item.is_dir():
-                if target.exists():
-                    shutil.rmtree(target)
-                os.replace(item, target)
-            else:
-                os.replace(item, target)
+        with _signals_deferred():
+            out_dir.mkdir(parents=True, exist_ok=True)
+            for item in sorted(staging.iterdir()):
+                target = out_dir / item.name
+                if item.is_dir():
+                    if target.exists():
+                        shutil.rmtree(target)
+                    os.replace(item, target)
+                else:
+                    os.replace(item, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -91,5 +126,7 @@ def write_posterior(
     tree = idata.copy()
     tree["exhaustion"] = xr.DataTree(exhaustion)
     tree["bands"] = xr.DataTree(bands)
-    tree.attrs.update({**attrs, "posterior_format_version": str(POSTERIOR_FORMAT_VERSION)})
+    tree.attrs.update(
+        {**attrs, "posterior_format_version": str(POSTERIOR_FORMAT_VERSION), "forecast_version": __version__}
+    )
     tree.to_netcdf(path, engine="netcdf4")

@@ -126,9 +126,20 @@ def fit_posterior(
     data = fit_data_from_frames(bundle.runs, bundle.web_growth, leak_rows=config.fit.leak_rows)
     model = build_model(data, fit_priors(config))
     idata = sample_posterior(model, config.sampler, config.seed)
+    _require_complete(idata, config)
     if use_cache:
         cache.store(key, idata)
     return idata, False
+
+
+def _require_complete(idata: xr.DataTree, config: Config) -> None:
+    """Refuse a partial fit: PyMC catches Ctrl-C during sampling and returns the draws so far."""
+    sizes = idata.posterior.sizes
+    if (sizes.get("chain"), sizes.get("draw")) != (config.sampler.chains, config.sampler.draws):
+        raise KeyboardInterrupt(
+            f"sampling was interrupted: {sizes.get('chain')} chains x {sizes.get('draw')} draws instead of "
+            f"{config.sampler.chains} x {config.sampler.draws}"
+        )
 
 
 def project_all(config: Config, bundle: DataBundle, idata: xr.DataTree) -> list[ScenarioResult]:
@@ -164,8 +175,8 @@ def run_pipeline(
     timings: dict[str, float] = {}
     started = time.perf_counter()
     with _timed(timings, "validate", progress):
+        bundle = load_bundle(Path(data_dir), cutoff=config.data.cutoff)  # content errors name row and column
         verify(Path(data_dir))
-        bundle = load_bundle(Path(data_dir), cutoff=config.data.cutoff)
         resolve(config)
     with _timed(timings, "fit", progress):
         idata, reused = fit_posterior(config, bundle, use_cache=use_cache, progress=progress)
