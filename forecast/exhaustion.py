@@ -31,11 +31,11 @@ class Crossing:
 def first_crossing(grid: np.ndarray, gap: np.ndarray) -> Crossing:
     """First t with gap(t) >= 0 per row of `gap` (shape (n, T)), interpolated linearly between grid points."""
     crossed = gap >= 0.0
-    ever = crossed.any(axis=1)
-    index = np.argmax(crossed, axis=1)
+    index = np.argmax(crossed, axis=1)  # first True (argmax stops there); 0 when there is none
+    rows = np.arange(gap.shape[0])
+    ever = crossed[rows, index]
     at_start = ever & (index == 0)
     previous = np.maximum(index - 1, 0)
-    rows = np.arange(gap.shape[0])
     before, after = gap[rows, previous], gap[rows, index]
     span = after - before
     with np.errstate(divide="ignore", invalid="ignore"):

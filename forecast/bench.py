@@ -1,0 +1,849 @@
+"""`forecast bench`: how fast is a run on this machine, and where does the time go?
+
+A benchmark, not a test: it prints what it measures and writes it as JSON (default `reports/bench.json`); nothing
+here fails because a number is slow. What it measures:
+
+- **Runs** of `forecast run` as subprocesses of the same interpreter, each with `--out` to a temporary folder:
+  *cold* (empty posterior cache *and* empty PyTensor/Numba compile caches: `FORECAST_CACHE_DIR`,
+  `PYTENSOR_FLAGS=base_compiledir=...` and `NUMBA_CACHE_DIR` pointed at empty temporary folders), *warm* (the same
+  inputs again, caches now filled) and *scenario-only* (a copy of the preset with the default horizon moved to
+  2070: the fit is reused, every scenario is recomputed). For each: wall and CPU time, peak memory (largest single
+  process from `wait4`'s `ru_maxrss`, and the sampled PSS sum over the process tree when psutil is importable),
+  whether the fit came from the cache, the stage times the run recorded in `run.json`, and the ratio of the wall
+  time to `python -c "import pymc"` timed the same way on the same machine.
+- **Samplers**: the fit of the preset with PyMC's NUTS and, when installed, nutpie (`sampler.backend: nutpie`):
+  wall time of the whole fit (model build, graph compilation, sampling), the sampler's own sampling time, and the
+  smallest bulk ESS over the sampled variables per second.
+- **Exhaustion throughput**: first crossings of synthetic demand/stock paths on the monthly 2024–2060 grid
+  (433 points), in chunks (1,000,000 paths × 433 float64 would be 3.5 GB at once): `exhaustion.first_crossing`
+  alone on prebuilt gaps, path construction + `first_crossing` (what a scenario costs), and a bracket-then-refine
+  variant measured here only (`bracket_crossing`) that evaluates the paths on a yearly grid and refines on the
+  13 monthly points of the bracketing year, checked against the monthly result path by path. When the warm run
+  left a posterior, also `scenarios.project_scenario` itself (inputs, paths, crossings, bands) on resampled draws.
+
+Targets (issue "speed"): cold run ≤ 60 s, warm and scenario-only re-runs ≤ 2× the pymc import, peak memory of a
+default run ≤ 1.5 GB, ≥ 1,000,000 exhaustion draw-paths per second. `targets()` evaluates them from the results.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import json
+import os
+import platform
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from forecast import demand, stock
+from forecast.exhaustion import Crossing, first_crossing
+
+Progress = Callable[[str], None]
+CommandRunner = Callable[..., dict[str, Any]]
+
+BENCH_SCHEMA_VERSION = 1
+#: Top-level keys of the results (and of bench.json); locked by tests/test_bench.py.
+BENCH_KEYS = (
+    "schema_version",
+    "created",
+    "quick",
+    "scenarios",
+    "machine",
+    "load_before",
+    "load_after",
+    "import_pymc",
+    "imports",
+    "runs",
+    "samplers",
+    "exhaustion",
+    "scenario_throughput",
+    "targets",
+    "notes",
+)
+RUN_LABELS = ("cold", "warm", "scenario_only")
+TARGETS = {
+    "cold_run_seconds": 60.0,
+    "warm_ratio_to_import_pymc": 2.0,
+    "scenario_only_ratio_to_import_pymc": 2.0,
+    "peak_memory_gb": 1.5,
+    "exhaustion_paths_per_second": 1_000_000.0,
+}
+ANCHOR = 2024.0
+GRID_START, GRID_END = 2024.0, 2060.0
+MONTHS_PER_YEAR = 12
+SCENARIO_ONLY_HORIZON = 2070
+IMPORT_BREAKDOWN = ("arviz", "forecast.pipeline", "forecast.report")
+MB = 1024.0 * 1024.0
+
+
+def _noop(_: str) -> None:
+    pass
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Machine and subprocess measurements
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def load_average() -> list[float]:
+    """1, 5 and 15 minute load averages (the machine may be shared: report them with every figure)."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:  # pragma: no cover - not on Linux/macOS
+        return []
+
+
+def machine_info() -> dict[str, Any]:
+    """CPU count, Python, platform and where the compile caches live."""
+    info: dict[str, Any] = {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "executable": sys.executable,
+        "psutil": importlib.util.find_spec("psutil") is not None,
+        "nutpie": importlib.util.find_spec("nutpie") is not None,
+    }
+    try:
+        import pytensor
+
+        info["pytensor_base_compiledir"] = str(pytensor.config.base_compiledir)
+        info["pytensor_compiledir"] = str(pytensor.config.compiledir)
+        info["pytensor_linker"] = str(pytensor.config.linker)
+    except Exception as error:  # pragma: no cover - pytensor is a dependency
+        info["pytensor_error"] = f"{type(error).__name__}: {error}"
+    try:
+        from forecast import cache
+
+        info["posterior_cache_dir"] = str(cache.cache_dir())
+    except Exception as error:  # pragma: no cover
+        info["posterior_cache_error"] = f"{type(error).__name__}: {error}"
+    return info
+
+
+def _tree_memory(pid: int) -> tuple[int, int] | None:
+    """(RSS, PSS) summed over `pid` and its descendants, in bytes; None without psutil or once it exited.
+
+    RSS counts a shared page once per process that maps it (Chromium's and PyMC's worker processes share a lot),
+    PSS splits it between them, so the PSS sum is the tree's actual footprint. PSS falls back to RSS where the
+    kernel does not report it.
+    """
+    try:
+        import psutil
+    except ImportError:
+        return None
+    try:
+        parent = psutil.Process(pid)
+        processes = [parent, *parent.children(recursive=True)]
+    except psutil.Error:
+        return None
+    rss = pss = 0
+    for process in processes:
+        try:
+            full = process.memory_full_info()
+        except psutil.Error:
+            continue
+        rss += full.rss
+        pss += getattr(full, "pss", full.rss)
+    return rss, pss
+
+
+def measure_command(
+    argv: Sequence[str],
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: float = 1800.0,
+    sample_interval: float = 0.1,
+) -> dict[str, Any]:
+    """Run `argv` to completion and measure it: wall and CPU seconds, peak memory, exit code, output tails.
+
+    Peak memory: `max_rss_mb` is `ru_maxrss` from `wait4` (the largest single process of the child's tree that
+    was waited for); `peak_tree_pss_mb` and `peak_tree_rss_mb` the largest sums of proportional and resident
+    memory over the child and its descendants, sampled every `sample_interval` seconds (need psutil; see
+    `_tree_memory`).
+    """
+    with tempfile.TemporaryDirectory(prefix="forecast-bench-cmd-") as tmp:
+        out_path, err_path = Path(tmp) / "stdout", Path(tmp) / "stderr"
+        with out_path.open("wb") as out, err_path.open("wb") as err:
+            start = time.perf_counter()
+            proc = subprocess.Popen(
+                list(argv), env=env, cwd=cwd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, start_new_session=True
+            )
+            peak_rss = peak_pss = 0
+            timed_out = False
+            try:
+                while True:
+                    pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+                    if pid:
+                        break
+                    memory = _tree_memory(proc.pid)
+                    if memory is not None:
+                        peak_rss, peak_pss = max(peak_rss, memory[0]), max(peak_pss, memory[1])
+                    if time.perf_counter() - start > timeout:
+                        timed_out = True
+                        os.killpg(proc.pid, signal.SIGKILL)  # the child's own session: only what this call started
+                        pid, status, usage = os.wait4(proc.pid, 0)
+                        break
+                    time.sleep(sample_interval)
+            except BaseException:  # interrupted: the child runs in its own session, so stop it here
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait()
+                raise
+            wall = time.perf_counter() - start
+            proc.returncode = os.waitstatus_to_exitcode(status)
+        stdout = out_path.read_text(errors="replace")
+        stderr = err_path.read_text(errors="replace")
+    return {
+        "argv": [str(a) for a in argv],
+        "returncode": proc.returncode,
+        "timed_out": timed_out,
+        "wall_seconds": round(wall, 3),
+        "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 3),
+        "max_rss_mb": round(usage.ru_maxrss / 1024.0, 1),  # Linux: kilobytes
+        "peak_tree_rss_mb": round(peak_rss / MB, 1) if peak_rss else None,
+        "peak_tree_pss_mb": round(peak_pss / MB, 1) if peak_pss else None,
+        "stdout_tail": stdout.strip().splitlines()[-5:],
+        "stderr_tail": stderr.strip().splitlines()[-8:],
+    }
+
+
+def import_time(module: str = "pymc", repeats: int = 3, runner: CommandRunner = measure_command) -> dict[str, Any]:
+    """Wall time of `python -c "import <module>"` in fresh interpreters: median and all repeats."""
+    walls, cpus = [], []
+    for _ in range(repeats):
+        result = runner([sys.executable, "-c", f"import {module}"])
+        walls.append(result["wall_seconds"])
+        cpus.append(result["cpu_seconds"])
+    return {
+        "module": module,
+        "median_seconds": round(statistics.median(walls), 3),
+        "min_seconds": min(walls),
+        "seconds": walls,
+        "cpu_seconds": cpus,
+    }
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# `forecast run` as a subprocess
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def preset_text(scenarios: str) -> str:
+    """YAML text of a packaged preset name or a scenario file path."""
+    preset = resources.files("forecast").joinpath("presets", f"{scenarios}.yml")
+    if preset.is_file():
+        return preset.read_text(encoding="utf-8")
+    return Path(scenarios).read_text(encoding="utf-8")
+
+
+def scenario_only_yaml(scenarios: str, path: Path, horizon: int = SCENARIO_ONLY_HORIZON) -> Path:
+    """A copy of the preset that differs only in scenario settings (the default horizon), so the fit is reused."""
+    data = yaml.safe_load(preset_text(scenarios))
+    data.setdefault("defaults", {})["horizon"] = horizon
+    data["description"] = f"bench: {scenarios} with the default horizon moved to {horizon}"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def cold_environment(root: Path, base: dict[str, str] | None = None) -> dict[str, str]:
+    """Environment with empty, private posterior and compile caches under `root`.
+
+    PyTensor 3 compiles with Numba by default and keeps that cache in `<base_compiledir>/numba`, so moving
+    `compiledir` alone would leave it warm: the cold run moves `base_compiledir` (which also holds `compiledir`)
+    and Numba's own cache (`NUMBA_CACHE_DIR`, for library functions jitted with `cache=True`).
+    """
+    env = dict(os.environ if base is None else base)
+    flags = [
+        f
+        for f in env.get("PYTENSOR_FLAGS", "").split(",")
+        if f and not f.startswith(("base_compiledir=", "compiledir="))
+    ]
+    env["PYTENSOR_FLAGS"] = ",".join([*flags, f"base_compiledir={root / 'pytensor'}"])
+    env["NUMBA_CACHE_DIR"] = str(root / "numba")
+    env["FORECAST_CACHE_DIR"] = str(root / "posteriors")
+    return env
+
+
+def _run_json(out_dir: Path) -> dict[str, Any]:
+    try:
+        return json.loads((out_dir / "run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def time_forecast_run(
+    scenarios: str,
+    data_dir: Path,
+    out_dir: Path,
+    env: dict[str, str] | None,
+    runner: CommandRunner = measure_command,
+    extra_args: Sequence[str] = (),
+) -> dict[str, Any]:
+    """One `forecast run` in a subprocess: `measure_command` plus what the run recorded in `run.json`."""
+    argv = [sys.executable, "-m", "forecast.cli", "run", "--scenarios", str(scenarios)]
+    argv += ["--data", str(data_dir), "--out", str(out_dir), *extra_args]
+    result = runner(argv, env=env)
+    run = _run_json(out_dir)
+    stages = {k: v for k, v in (run.get("wall_time_seconds") or {}).items() if isinstance(v, int | float)}
+    result["fit_reused"] = run.get("fit_reused_from_cache")
+    result["stage_seconds"] = stages
+    if "total" in stages:
+        inner = sum(v for k, v in stages.items() if k != "total")
+        # run.json is written inside the report/write stage, so its `total` stops there; the rest of the wall
+        # time is interpreter start-up, imports, config loading and moving the outputs into place.
+        result["report_and_write_seconds"] = round(stages["total"] - inner, 3)
+        result["outside_pipeline_seconds"] = round(result["wall_seconds"] - stages["total"], 3)
+    return result
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Samplers
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def sampler_benchmark(scenarios: str, data_dir: Path, backend: str) -> dict[str, Any]:
+    """Fit the preset's model once with `backend` (no cache): fit wall time, sampling time, min bulk ESS/s."""
+    if backend == "nutpie" and importlib.util.find_spec("nutpie") is None:
+        return {"backend": backend, "installed": False, "note": "pip install 'forecast[nutpie]' to measure it"}
+    from forecast.config import load_config
+    from forecast.data import load_bundle
+    from forecast.fit import diagnose
+    from forecast.pipeline import fit_posterior
+
+    config = load_config(scenarios)
+    config = config.model_copy(update={"sampler": config.sampler.model_copy(update={"backend": backend})})
+    bundle = load_bundle(Path(data_dir), cutoff=config.data.cutoff)
+    start = time.perf_counter()
+    idata, _ = fit_posterior(config, bundle, use_cache=False)
+    wall = time.perf_counter() - start
+    sampling = float(idata.posterior.attrs.get("sampling_time", np.nan))
+    diagnostics = diagnose(idata)
+    ess = diagnostics.min_ess_bulk
+    return {
+        "backend": backend,
+        "installed": True,
+        "chains": config.sampler.chains,
+        "draws": config.sampler.draws,
+        "tune": config.sampler.tune,
+        "fit_wall_seconds": round(wall, 3),
+        "sampling_seconds": round(sampling, 3) if np.isfinite(sampling) else None,
+        "build_and_compile_seconds": round(wall - sampling, 3) if np.isfinite(sampling) else None,
+        "min_ess_bulk": round(ess, 1),
+        "min_ess_tail": round(diagnostics.min_ess_tail, 1),
+        "ess_bulk_per_second_sampling": round(ess / sampling, 2) if np.isfinite(sampling) and sampling > 0 else None,
+        "ess_bulk_per_second_wall": round(ess / wall, 2),
+        "divergences": diagnostics.divergences,
+        "max_r_hat": round(diagnostics.max_r_hat, 4),
+    }
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Exhaustion throughput
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def monthly_grid(start: float = GRID_START, end: float = GRID_END) -> np.ndarray:
+    """The scenarios' monthly grid (2024–2060: 433 points)."""
+    steps = round((end - start) * MONTHS_PER_YEAR)
+    return start + np.arange(steps + 1) / MONTHS_PER_YEAR
+
+
+def synthetic_parameters(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Per-path parameters resembling the default preset's posterior and priors (README "Results"), mixture arms."""
+    return {
+        "dataset_level": rng.normal(12.82, 0.12, n),
+        "dataset_growth": rng.normal(0.40, 0.045, n),
+        "compute_level": rng.normal(25.16, 0.22, n),
+        "compute_growth": rng.normal(0.54, 0.07, n),
+        "slowdown_year": rng.uniform(2030.0, 2040.0, n),
+        "stock_level": rng.normal(14.52, 0.34, n),  # log10 effective stock at 2024: 3.3e14 [0.9e14, 1.2e15]
+        "adoption_midpoint": rng.normal(2016.7, 0.3, n),
+        "adoption_rate": np.exp(rng.normal(np.log(0.15), 0.05, n)),
+        "production_drift": rng.normal(0.0, 0.01, n),
+        "historical_arm": rng.permutation(n) < n // 2,
+    }
+
+
+def gap_paths(params: dict[str, np.ndarray], grid: np.ndarray) -> np.ndarray:
+    """log10 demand − log10 stock, shape (n, len(grid)), with the package's own demand and stock functions."""
+    historical = demand.log_linear_path(grid, params["dataset_level"], params["dataset_growth"], ANCHOR)
+    compute = demand.log10_compute_path(
+        grid, params["compute_level"], params["compute_growth"], ANCHOR, params["slowdown_year"], 0.18
+    )
+    tokens = np.where(params["historical_arm"][:, None], historical, demand.log10_chinchilla_tokens(compute))
+    growth = stock.log10_growth_users(
+        grid, params["adoption_midpoint"], params["adoption_rate"], params["production_drift"], ANCHOR
+    )
+    return tokens - (params["stock_level"][:, None] + growth)
+
+
+def first_crossing_argmax(grid: np.ndarray, gap: np.ndarray) -> Crossing:
+    """`exhaustion.first_crossing` without its `any` pass: same result, one pass over the array fewer.
+
+    `argmax` of a boolean row stops at the first True, and the row crossed iff the element it points at is True.
+    """
+    crossed = gap >= 0.0
+    index = np.argmax(crossed, axis=1)
+    rows = np.arange(gap.shape[0])
+    ever = crossed[rows, index]
+    at_start = ever & (index == 0)
+    previous = np.maximum(index - 1, 0)
+    before, after = gap[rows, previous], gap[rows, index]
+    span = after - before
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fraction = np.where(at_start | (span <= 0), 1.0, -before / span)
+    fraction = np.clip(fraction, 0.0, 1.0)
+    year = grid[previous] + fraction * (grid[index] - grid[previous])
+    year = np.where(ever, year, np.nan)
+    return Crossing(year=year, censored=~ever, at_start=at_start, index=index, fraction=fraction)
+
+
+def _subset(params: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, np.ndarray]:
+    return {name: values[rows] for name, values in params.items()}
+
+
+BRACKET_STEPS = (48, 12, 3, 1)  # fine-grid points per bracket level: 4 years, a year, a quarter, a month
+
+
+def bracket_crossing(
+    params: dict[str, np.ndarray],
+    grid: np.ndarray,
+    gap_fn: Callable[[dict[str, np.ndarray], np.ndarray], np.ndarray] = gap_paths,
+    steps: Sequence[int] = BRACKET_STEPS,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """First crossing on the fine `grid` by nested brackets: (year, censored, rows that fell back to the grid).
+
+    1. Evaluate the gap on every `steps[0]`-th grid point (4-yearly: 10 points for 2024–2060) and find each
+       path's first coarse point with gap ≥ 0: the crossing lies in the interval ending there.
+    2. For each finer step, evaluate only the interior points of each path's current interval at that step
+       (3 yearly, then 3 quarterly, then 2 monthly points), paths with the same interval together, and narrow it.
+    3. Interpolate between the two monthly points around the crossing exactly as `first_crossing` does.
+    About 18 instead of 433 evaluations per path. The result equals `first_crossing` on the full grid unless the
+    gap rises above zero and falls back inside one coarse interval before its first coarse crossing. Paths whose
+    coarse gap decreases anywhere before their bracket (anywhere at all if they never cross) are the ones that
+    could, so they fall back to the full grid; what remains would be a gap that rises at every coarse step yet
+    pokes above zero between two of them, which the smooth, at most once-kinked paths here do not do (the bench
+    checks every path against `first_crossing`). Paths built by cumulative sums over the grid (e.g. a human-only
+    stock) have no closed form at arbitrary points and need the full grid.
+    """
+    n, size = params["historical_arm"].size, grid.size
+    coarse = np.unique(np.r_[np.arange(0, size, steps[0]), size - 1])
+    gap = gap_fn(params, grid[coarse])
+    crossed = gap >= 0.0
+    j = np.argmax(crossed, axis=1)
+    ever = crossed[np.arange(n), j]
+    falling = np.diff(gap, axis=1) < 0.0
+    # Any fall between coarse points up to the bracket (for never-crossing paths: anywhere).
+    limit = np.where(ever, j, coarse.size)
+    fallback = (falling & (np.arange(1, coarse.size)[None, :] <= limit[:, None])).any(axis=1)
+    year = np.full(n, np.nan)
+    year[ever & (j == 0)] = grid[0]
+    active = np.flatnonzero(ever & (j > 0) & ~fallback)
+    lo, hi = coarse[j[active] - 1], coarse[j[active]]
+    gap_lo, gap_hi = gap[active, j[active] - 1], gap[active, j[active]]
+    for step in steps[1:]:
+        order = np.argsort(lo, kind="stable")
+        starts, first_of = np.unique(lo[order], return_index=True)
+        for start, members in zip(starts, np.split(order, first_of[1:]), strict=True):
+            points = np.arange(start + step, hi[members[0]], step)
+            if points.size == 0:
+                continue
+            values = gap_fn(_subset(params, active[members]), grid[points])
+            hit = values >= 0.0
+            first = np.argmax(hit, axis=1)
+            found = hit[np.arange(members.size), first]
+            # Crossed at an interior point: the interval ends there; else it starts at the last interior point.
+            new_hi = np.where(found, points[first], hi[members])
+            new_hi_gap = np.where(found, values[np.arange(members.size), first], gap_hi[members])
+            prev = np.maximum(first - 1, 0)
+            new_lo = np.where(found, np.where(first > 0, points[prev], lo[members]), points[-1])
+            new_lo_gap = np.where(
+                found, np.where(first > 0, values[np.arange(members.size), prev], gap_lo[members]), values[:, -1]
+            )
+            lo[members], hi[members], gap_lo[members], gap_hi[members] = new_lo, new_hi, new_lo_gap, new_hi_gap
+    span = gap_hi - gap_lo
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fraction = np.clip(np.where(span <= 0, 1.0, -gap_lo / span), 0.0, 1.0)
+    year[active] = grid[lo] + fraction * (grid[hi] - grid[lo])
+    rows = np.flatnonzero(fallback)
+    if rows.size:
+        year[rows] = first_crossing(grid, gap_fn(_subset(params, rows), grid)).year
+    return year, np.isnan(year), int(rows.size)
+
+
+def _same(a: np.ndarray, b: np.ndarray, tol: float = 1e-9) -> np.ndarray:
+    return (np.isnan(a) & np.isnan(b)) | (np.abs(a - b) <= tol)
+
+
+def exhaustion_throughput(
+    n_paths: int = 1_000_000,
+    chunk: int = 20_000,
+    seed: int = 0,
+    small_chunk: int = 5_000,
+    progress: Progress = _noop,
+) -> dict[str, Any]:
+    """Draw-paths per second of first crossings on the monthly 2024–2060 grid, measured in chunks.
+
+    Timed separately per chunk (parameter generation excluded): building the gap paths, `first_crossing` on them
+    (also on `small_chunk`-row slices, to show the cache effect), `first_crossing_argmax`, and `bracket_crossing`
+    from the parameters; every path's bracket and argmax results are checked against `first_crossing`.
+    Chunks of 20,000 by default: one (n, 433) float64 array is then 69 MB; at 50,000 (173 MB per array, several
+    temporaries per path build) building the paths ran ~3× slower per path on the 2-core machine.
+    """
+    grid = monthly_grid()
+    rng = np.random.default_rng(seed)
+    seconds = dict.fromkeys(("build", "first_crossing", "first_crossing_small_chunks", "argmax", "bracket"), 0.0)
+    mismatches = {"argmax": 0, "bracket": 0}
+    fallback_rows = 0
+    censored = 0
+    medians = []
+    done = 0
+    while done < n_paths:
+        n = min(chunk, n_paths - done)
+        params = synthetic_parameters(n, rng)
+        start = time.perf_counter()
+        gap = gap_paths(params, grid)
+        seconds["build"] += time.perf_counter() - start
+        start = time.perf_counter()
+        exact = first_crossing(grid, gap)
+        seconds["first_crossing"] += time.perf_counter() - start
+        start = time.perf_counter()
+        for i in range(0, n, small_chunk):
+            first_crossing(grid, gap[i : i + small_chunk])
+        seconds["first_crossing_small_chunks"] += time.perf_counter() - start
+        start = time.perf_counter()
+        fast = first_crossing_argmax(grid, gap)
+        seconds["argmax"] += time.perf_counter() - start
+        del gap
+        start = time.perf_counter()
+        year, _, fell_back = bracket_crossing(params, grid)
+        seconds["bracket"] += time.perf_counter() - start
+        mismatches["argmax"] += int((~_same(fast.year, exact.year)).sum() + (fast.index != exact.index).sum())
+        mismatches["bracket"] += int((~_same(year, exact.year)).sum())
+        fallback_rows += fell_back
+        censored += int(exact.censored.sum())
+        medians.append(float(np.nanmedian(exact.year)) if not exact.censored.all() else np.nan)
+        done += n
+        progress(f"exhaustion: {done:,}/{n_paths:,} paths")
+
+    def rate(total: float) -> float:
+        return round(n_paths / total, 1) if total > 0 else float("inf")
+
+    return {
+        "paths": n_paths,
+        "grid_points": int(grid.size),
+        "chunk": chunk,
+        "small_chunk": small_chunk,
+        "seconds": {k: round(v, 3) for k, v in seconds.items()},
+        "paths_per_second": {
+            "first_crossing": rate(seconds["first_crossing"]),
+            "first_crossing_small_chunks": rate(seconds["first_crossing_small_chunks"]),
+            "first_crossing_argmax": rate(seconds["argmax"]),
+            "build_paths": rate(seconds["build"]),
+            "build_and_first_crossing": rate(seconds["build"] + seconds["first_crossing"]),
+            "bracket_from_parameters": rate(seconds["bracket"]),
+        },
+        "mismatches_vs_first_crossing": mismatches,
+        "bracket_fallback_rows": fallback_rows,
+        "censored_share": round(censored / n_paths, 6),
+        "median_year": round(float(np.nanmedian(medians)), 3) if medians else None,
+    }
+
+
+def scenario_throughput(
+    posterior_file: Path,
+    scenarios: str,
+    data_dir: Path,
+    n_paths: int = 200_000,
+    chunk: int = 50_000,
+    seed: int = 0,
+    scenario_name: str | None = None,
+) -> dict[str, Any]:
+    """Draw-paths per second of `scenarios.project_scenario` itself (one mixture scenario of the preset) on the
+    run's posterior draws resampled to `n_paths`: scenario inputs, demand and stock paths, crossings, bands."""
+    import arviz as az
+
+    from forecast.config import load_config, resolve
+    from forecast.data import load_bundle
+    from forecast.scenarios import project_scenario
+
+    config = load_config(scenarios)
+    resolved = resolve(config)
+    mixtures = [s for s in resolved if getattr(s, "scaling", None) == "mixture"]
+    if scenario_name is not None:
+        scenario = next(s for s in resolved if s.name == scenario_name)
+    else:
+        scenario = (mixtures or resolved)[0]
+    bundle = load_bundle(Path(data_dir), cutoff=config.data.cutoff)
+    posterior = az.from_netcdf(posterior_file).posterior
+    flat = {
+        name: np.asarray(posterior[name].values).reshape(-1)
+        for name in posterior.data_vars
+        if tuple(posterior[name].dims) == ("chain", "draw")
+    }
+    size = next(iter(flat.values())).size
+    rng = np.random.default_rng(seed)
+    total = 0.0
+    done = 0
+    while done < n_paths:
+        n = min(chunk, n_paths - done)
+        rows = rng.integers(0, size, n)
+        draws = {name: values[rows] for name, values in flat.items()}
+        start = time.perf_counter()
+        project_scenario(scenario, draws, bundle.stock_priors, config.seed)
+        total += time.perf_counter() - start
+        done += n
+    return {
+        "scenario": scenario.name,
+        "paths": n_paths,
+        "chunk": chunk,
+        "seconds": round(total, 3),
+        "paths_per_second": round(n_paths / total, 1) if total > 0 else None,
+    }
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The whole benchmark
+# ----------------------------------------------------------------------------------------------------------------
+
+
+def _ratio(run: dict[str, Any] | None, reference: float) -> float | None:
+    if not run or "wall_seconds" not in run or not reference:
+        return None
+    return round(run["wall_seconds"] / reference, 2)
+
+
+def _peak_gb(run: dict[str, Any] | None) -> float | None:
+    """Peak footprint of a run: the process tree's PSS when sampled, else its largest single process."""
+    if not run or "max_rss_mb" not in run:
+        return None
+    values = [v for v in (run.get("peak_tree_pss_mb"), run.get("max_rss_mb")) if v is not None]
+    return round(max(values) / 1024.0, 3) if values else None
+
+
+def targets(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each target of the issue: its limit, the measured value and whether it is met (None = not measured)."""
+    runs = results.get("runs", {})
+    exhaustion = results.get("exhaustion") or {}
+    rates = exhaustion.get("paths_per_second", {})
+    peaks = [p for p in (_peak_gb(r) for r in runs.values()) if p is not None]
+
+    def entry(limit: float, measured: float | None, what: str, below: bool = True) -> dict[str, Any]:
+        met = None if measured is None else (measured <= limit if below else measured >= limit)
+        return {"limit": limit, "measured": measured, "met": met, "what": what}
+
+    cold = runs.get("cold", {}).get("wall_seconds")
+    return {
+        "cold_run_seconds": entry(TARGETS["cold_run_seconds"], cold, "cold `forecast run`, empty caches (s)"),
+        "warm_ratio_to_import_pymc": entry(
+            TARGETS["warm_ratio_to_import_pymc"], runs.get("warm", {}).get("ratio_to_import_pymc"), "warm / import"
+        ),
+        "scenario_only_ratio_to_import_pymc": entry(
+            TARGETS["scenario_only_ratio_to_import_pymc"],
+            runs.get("scenario_only", {}).get("ratio_to_import_pymc"),
+            "scenario-only / import",
+        ),
+        "peak_memory_gb": entry(
+            TARGETS["peak_memory_gb"], max(peaks) if peaks else None, "peak memory of a run (GB, process tree PSS)"
+        ),
+        "exhaustion_paths_per_second": entry(
+            TARGETS["exhaustion_paths_per_second"],
+            rates.get("first_crossing"),
+            "first_crossing on built paths (paths/s)",
+            below=False,
+        ),
+        "exhaustion_with_paths_per_second": entry(
+            TARGETS["exhaustion_paths_per_second"],
+            rates.get("build_and_first_crossing"),
+            "path construction + first_crossing (paths/s)",
+            below=False,
+        ),
+    }
+
+
+def run_bench(
+    scenarios: str = "default",
+    data_dir: Path = Path("data"),
+    quick: bool = False,
+    samplers: Sequence[str] = ("pymc", "nutpie"),
+    exhaustion_paths: int = 1_000_000,
+    exhaustion_chunk: int = 20_000,
+    scenario_paths: int = 200_000,
+    import_repeats: int = 3,
+    runner: CommandRunner = measure_command,
+    progress: Progress = _noop,
+) -> dict[str, Any]:
+    """Measure everything (see module docstring); returns the results with keys `BENCH_KEYS`.
+
+    `quick` skips the cold run: a first *prime* run then uses the user's own caches (it samples only if they do
+    not hold this fit), and the warm and scenario-only runs follow it. Without `quick`, all three runs share one
+    private set of caches that starts empty.
+    """
+    data_dir = Path(data_dir).resolve()
+    results: dict[str, Any] = {
+        "schema_version": BENCH_SCHEMA_VERSION,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "quick": quick,
+        "scenarios": scenarios,
+        "machine": machine_info(),
+        "load_before": load_average(),
+        "notes": [],
+    }
+    progress("bench: import pymc")
+    results["import_pymc"] = import_time("pymc", import_repeats, runner)
+    reference = results["import_pymc"]["median_seconds"]
+    results["imports"] = {m: import_time(m, 1, runner)["median_seconds"] for m in IMPORT_BREAKDOWN}
+    runs: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="forecast-bench-") as tmp:
+        root = Path(tmp)
+        changed = scenario_only_yaml(scenarios, root / "scenario-only.yml")
+        if quick:
+            env = dict(os.environ)
+            progress("bench: prime run (your own caches)")
+            runs["prime"] = time_forecast_run(scenarios, data_dir, root / "out-prime", env, runner)
+            runs["cold"] = {"skipped": "--quick"}
+        else:
+            env = cold_environment(root)
+            progress("bench: cold run (empty posterior and compile caches)")
+            runs["cold"] = time_forecast_run(scenarios, data_dir, root / "out-cold", env, runner)
+        progress("bench: warm run")
+        runs["warm"] = time_forecast_run(scenarios, data_dir, root / "out-warm", env, runner)
+        progress("bench: scenario-only change")
+        runs["scenario_only"] = time_forecast_run(str(changed), data_dir, root / "out-scenario", env, runner)
+        for run in runs.values():
+            if "wall_seconds" in run:
+                run["ratio_to_import_pymc"] = _ratio(run, reference)
+                if run.get("returncode"):
+                    results["notes"].append(f"a run exited {run['returncode']}: {' / '.join(run['stderr_tail'])}")
+        results["runs"] = runs
+        results["samplers"] = {}
+        for backend in samplers:
+            progress(f"bench: sampler {backend}")
+            try:
+                results["samplers"][backend] = sampler_benchmark(scenarios, data_dir, backend)
+            except Exception as error:
+                results["samplers"][backend] = {"backend": backend, "error": f"{type(error).__name__}: {error}"}
+        progress("bench: exhaustion throughput")
+        results["exhaustion"] = (
+            exhaustion_throughput(exhaustion_paths, exhaustion_chunk, progress=progress) if exhaustion_paths else None
+        )
+        posterior_file = root / "out-warm" / "posterior.nc"
+        results["scenario_throughput"] = None
+        if scenario_paths and posterior_file.is_file():
+            progress("bench: project_scenario throughput")
+            try:
+                results["scenario_throughput"] = scenario_throughput(
+                    posterior_file, scenarios, data_dir, scenario_paths, exhaustion_chunk
+                )
+            except Exception as error:
+                results["scenario_throughput"] = {"error": f"{type(error).__name__}: {error}"}
+    results["load_after"] = load_average()
+    results["targets"] = targets(results)
+    return results
+
+
+def write_results(path: Path, results: dict[str, Any]) -> None:
+    """bench.json, written atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(results, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _fmt(value: Any, spec: str = ".2f") -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float) and not np.isfinite(value):
+        return str(value)
+    return format(value, spec)
+
+
+def format_report(results: dict[str, Any]) -> str:
+    """Plain-text summary of the results, as `forecast bench` prints it."""
+    machine = results["machine"]
+    imp = results["import_pymc"]
+    lines = [
+        f"forecast bench: {machine.get('cpus')} CPUs, Python {machine.get('python')}, "
+        f"load average {results['load_before']} before, {results.get('load_after')} after",
+        f"import pymc: {imp['median_seconds']:.2f} s (median of {imp['seconds']}); "
+        + ", ".join(f"import {m}: {s:.2f} s" for m, s in results["imports"].items()),
+        "",
+        f"{'run':<15}{'wall s':>9}{'× import':>10}{'CPU s':>8}{'max proc MB':>13}{'tree PSS/RSS MB':>17}"
+        "  fit reused  stages (s)",
+    ]
+    for label, run in results["runs"].items():
+        if "wall_seconds" not in run:
+            lines.append(f"{label:<15}  skipped ({run.get('skipped', '')})")
+            continue
+        stages = ", ".join(f"{k} {v:.1f}" for k, v in run.get("stage_seconds", {}).items())
+        if "report_and_write_seconds" in run:
+            stages += f"; report+write {run['report_and_write_seconds']:.1f}, start-up+imports "
+            stages += f"{run['outside_pipeline_seconds']:.1f}"
+        status = "" if not run.get("returncode") else f"  EXIT {run['returncode']}"
+        lines.append(
+            f"{label:<15}{run['wall_seconds']:>9.1f}{_fmt(run.get('ratio_to_import_pymc'), '.1f'):>10}"
+            f"{run['cpu_seconds']:>8.1f}{run['max_rss_mb']:>13.0f}"
+            f"{_fmt(run.get('peak_tree_pss_mb'), '.0f') + ' / ' + _fmt(run.get('peak_tree_rss_mb'), '.0f'):>17}"
+            f"  {run.get('fit_reused')!s:<10}  {stages}{status}"
+        )
+    if results["samplers"]:
+        lines += ["", "samplers (full preset settings, warm compile cache):"]
+    for backend, s in results["samplers"].items():
+        if "error" in s:
+            lines.append(f"  {backend}: error: {s['error']}")
+        elif not s.get("installed"):
+            lines.append(f"  {backend}: not installed")
+        else:
+            lines.append(
+                f"  {backend}: fit {s['fit_wall_seconds']:.1f} s (sampling {_fmt(s['sampling_seconds'], '.1f')} s, "
+                f"build+compile {_fmt(s['build_and_compile_seconds'], '.1f')} s); min bulk ESS "
+                f"{s['min_ess_bulk']:.0f} → {_fmt(s['ess_bulk_per_second_sampling'], '.1f')} ESS/s sampling, "
+                f"{s['ess_bulk_per_second_wall']:.1f} ESS/s wall; divergences {s['divergences']}, "
+                f"max R-hat {s['max_r_hat']:.3f}"
+            )
+    ex = results.get("exhaustion")
+    if ex:
+        r = ex["paths_per_second"]
+        lines += [
+            "",
+            f"exhaustion ({ex['paths']:,} paths × {ex['grid_points']} monthly points, chunks of {ex['chunk']:,}; "
+            f"median {ex['median_year']}, censored {ex['censored_share']:.1%}):",
+            f"  first_crossing on built paths   {r['first_crossing']:>14,.0f} paths/s "
+            f"({r['first_crossing_small_chunks']:,.0f} in chunks of {ex['small_chunk']:,})",
+            f"  same, argmax without any()      {r['first_crossing_argmax']:>14,.0f} paths/s "
+            f"(mismatches {ex['mismatches_vs_first_crossing']['argmax']})",
+            f"  building the monthly paths      {r['build_paths']:>14,.0f} paths/s",
+            f"  build + first_crossing          {r['build_and_first_crossing']:>14,.0f} paths/s",
+            f"  nested brackets 4y/1y/3m/1m     {r['bracket_from_parameters']:>14,.0f} paths/s "
+            f"(mismatches {ex['mismatches_vs_first_crossing']['bracket']}, fallback rows "
+            f"{ex['bracket_fallback_rows']:,})",
+        ]
+    st = results.get("scenario_throughput")
+    if st:
+        if "error" in st:
+            lines.append(f"  project_scenario: error: {st['error']}")
+        else:
+            lines.append(
+                f"  project_scenario ({st['scenario']}, {st['paths']:,} resampled posterior draws) "
+                f"{st['paths_per_second']:>8,.0f} paths/s"
+            )
+    lines += ["", "targets:"]
+    for t in results["targets"].values():
+        mark = {True: "met", False: "MISSED", None: "not measured"}[t["met"]]
+        measured = t["measured"]
+        shown = f"{measured:,.2f}" if isinstance(measured, int | float) else "—"
+        lines.append(f"  {t['what']:<46} {shown:>14}  limit {t['limit']:,}  {mark}")
+    lines += [f"note: {n}" for n in results.get("notes", [])]
+    return "\n".join(lines)

@@ -1,0 +1,254 @@
+"""`forecast bench` on tiny inputs (no timing asserted), and the posterior cache's corrupt-entry and --no-cache paths.
+
+The full benchmark is never run here: `run_bench` gets a fake command runner, the exhaustion throughput runs on a
+few thousand paths, and the pipeline tests replace NUTS by prior draws of the same model (a few seconds).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from forecast import bench
+from forecast.exhaustion import first_crossing
+
+REPO = Path(__file__).resolve().parents[1]
+DATA_DIR = REPO / "data"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Exhaustion throughput and the bracket-then-refine variant
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def test_exhaustion_throughput_on_10k_paths() -> None:
+    result = bench.exhaustion_throughput(n_paths=10_000, chunk=4_000, small_chunk=1_000)
+    assert result["paths"] == 10_000 and result["grid_points"] == 433
+    for name, rate in result["paths_per_second"].items():
+        assert rate > 0, name
+    assert result["mismatches_vs_first_crossing"] == {"argmax": 0, "bracket": 0}
+    assert 2025 < result["median_year"] < 2040
+
+
+def test_bracket_and_argmax_equal_first_crossing_even_for_non_monotone_gaps() -> None:
+    """Strong per-user production growth makes gaps that rise, cross and fall back: the fallback keeps it exact."""
+    grid = bench.monthly_grid()
+    rng = np.random.default_rng(3)
+    params = bench.synthetic_parameters(3_000, rng)
+    params["production_drift"][:1_500] = rng.normal(0.3, 0.2, 1_500)
+    params["stock_level"][:100] = 11.0  # crossed at the first grid point
+    gap = bench.gap_paths(params, grid)
+    exact = first_crossing(grid, gap)
+    assert exact.censored.any() and exact.at_start.any()
+    year, censored, fallback = bench.bracket_crossing(params, grid)
+    np.testing.assert_array_equal(year, exact.year)
+    np.testing.assert_array_equal(censored, exact.censored)
+    assert fallback > 0
+    fast = bench.first_crossing_argmax(grid, gap)
+    for field in ("year", "censored", "at_start", "index", "fraction"):
+        np.testing.assert_array_equal(getattr(fast, field), getattr(exact, field), err_msg=field)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Measurement helpers
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def test_measure_command_reports_time_memory_and_exit_code() -> None:
+    result = bench.measure_command(
+        [sys.executable, "-c", "x = bytearray(60_000_000); x[::4096] = b'1' * len(x[::4096])"]
+    )
+    assert result["returncode"] == 0 and not result["timed_out"]
+    assert result["wall_seconds"] > 0 and result["cpu_seconds"] >= 0
+    assert result["max_rss_mb"] >= 55
+    failed = bench.measure_command([sys.executable, "-c", "import sys; print('oops', file=sys.stderr); sys.exit(3)"])
+    assert failed["returncode"] == 3 and failed["stderr_tail"] == ["oops"]
+
+
+def test_scenario_only_copy_keeps_the_fit_key(tmp_path: Path) -> None:
+    from forecast.config import fit_key, load_config
+
+    path = bench.scenario_only_yaml("default", tmp_path / "changed.yml")
+    changed, default = load_config(str(path)), load_config("default")
+    assert changed.defaults.horizon == bench.SCENARIO_ONLY_HORIZON != default.defaults.horizon
+    assert fit_key(changed) == fit_key(default)
+
+
+def test_cold_environment_moves_every_cache() -> None:
+    env = bench.cold_environment(Path("/tmp/cold"), {"PYTENSOR_FLAGS": "floatX=float64,compiledir=/x", "A": "1"})
+    assert env["PYTENSOR_FLAGS"] == "floatX=float64,base_compiledir=/tmp/cold/pytensor"
+    assert env["NUMBA_CACHE_DIR"] == "/tmp/cold/numba"
+    assert env["FORECAST_CACHE_DIR"] == "/tmp/cold/posteriors"
+    assert env["A"] == "1"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The whole benchmark with a fake runner: the JSON has every key
+# ---------------------------------------------------------------------------------------------------------------
+
+
+class FakeRunner:
+    """Stands in for `measure_command`: records the calls and writes a run.json for `forecast run`."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[list[str], dict[str, str] | None]] = []
+
+    def __call__(self, argv: list[str], env: dict[str, str] | None = None, **_: Any) -> dict[str, Any]:
+        self.calls.append((list(argv), env))
+        if "--out" in argv:
+            out = Path(argv[argv.index("--out") + 1])
+            out.mkdir(parents=True)
+            run = {"fit_reused_from_cache": True, "wall_time_seconds": {"validate": 0.1, "fit": 0.2, "total": 0.5}}
+            (out / "run.json").write_text(json.dumps(run))
+        return {
+            "argv": list(argv),
+            "returncode": 0,
+            "timed_out": False,
+            "wall_seconds": 2.0 if "--out" in argv else 1.0,
+            "cpu_seconds": 1.0,
+            "max_rss_mb": 300.0,
+            "peak_tree_rss_mb": 500.0,
+            "peak_tree_pss_mb": 400.0,
+            "stdout_tail": [],
+            "stderr_tail": [],
+        }
+
+
+@pytest.mark.parametrize("quick", [False, True])
+def test_bench_json_has_all_keys(tmp_path: Path, quick: bool) -> None:
+    runner = FakeRunner()
+    results = bench.run_bench(
+        quick=quick,
+        data_dir=DATA_DIR,
+        samplers=(),
+        exhaustion_paths=2_000,
+        exhaustion_chunk=1_000,
+        scenario_paths=0,
+        import_repeats=1,
+        runner=runner,
+    )
+    assert set(results) == set(bench.BENCH_KEYS)
+    runs = results["runs"]
+    assert set(bench.RUN_LABELS) <= set(runs)
+    assert runs["warm"]["ratio_to_import_pymc"] == 2.0 and runs["warm"]["fit_reused"] is True
+    assert runs["warm"]["report_and_write_seconds"] == pytest.approx(0.2)
+    assert set(results["targets"]) >= set(bench.TARGETS)
+    if quick:
+        assert runs["cold"] == {"skipped": "--quick"} and "prime" in runs
+        assert results["targets"]["cold_run_seconds"]["met"] is None
+    else:
+        cold_env = next(env for argv, env in runner.calls if "--out" in argv)
+        assert "base_compiledir=" in cold_env["PYTENSOR_FLAGS"] and cold_env["FORECAST_CACHE_DIR"].endswith(
+            "posteriors"
+        )
+        assert results["targets"]["cold_run_seconds"]["met"] is True
+    assert results["targets"]["peak_memory_gb"]["measured"] == pytest.approx(400 / 1024, abs=1e-3)
+    scenario_argv = runner.calls[-1][0]
+    assert scenario_argv[scenario_argv.index("--scenarios") + 1].endswith("scenario-only.yml")
+
+    path = tmp_path / "reports" / "bench.json"
+    bench.write_results(path, results)
+    assert set(json.loads(path.read_text())) == set(bench.BENCH_KEYS)
+    text = bench.format_report(results)
+    assert "targets:" in text and "import pymc" in text
+
+
+def test_bench_command_is_registered() -> None:
+    from forecast.cli import app
+
+    result = CliRunner().invoke(app, ["bench", "--help"])
+    assert result.exit_code == 0
+    for option in ("--quick", "--out"):
+        assert option in result.stdout
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Posterior cache: a corrupt entry is ignored with a note and re-sampled; --no-cache neither reads nor writes
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small_config():
+    from forecast.config import load_config
+
+    config = load_config("default")
+    return config.model_copy(update={"sampler": config.sampler.model_copy(update={"chains": 2, "draws": 50})})
+
+
+@pytest.fixture(scope="module")
+def prior_draws_sampler():
+    """A stand-in for NUTS: prior draws of the same model shaped like a posterior (computed once per module)."""
+    made: dict[str, Any] = {}
+
+    def sample(model, sampler, seed, progressbar=False):
+        if "tree" not in made:
+            import pymc as pm
+            import xarray as xr
+
+            names = [rv.name for rv in model.free_RVs]
+            with model:
+                prior = pm.sample_prior_predictive(draws=sampler.chains * sampler.draws, random_seed=1, var_names=names)
+            shape = (sampler.chains, sampler.draws)
+            posterior = xr.Dataset(
+                {
+                    name: (("chain", "draw", *da.dims[2:]), da.values.reshape(*shape, *da.shape[2:]))
+                    for name, da in prior["prior"].data_vars.items()
+                }
+            )
+            stats = xr.Dataset({"diverging": (("chain", "draw"), np.zeros(shape, dtype=bool))})
+            made["tree"] = xr.DataTree.from_dict({"posterior": posterior, "sample_stats": stats})
+        made.setdefault("calls", []).append(seed)
+        return made["tree"]
+
+    sample.made = made  # type: ignore[attr-defined]
+    return sample
+
+
+def test_corrupt_cache_entry_is_ignored_with_a_note_and_resampled(
+    tmp_path, monkeypatch, small_config, prior_draws_sampler
+) -> None:
+    from forecast import cache, pipeline
+    from forecast.data import load_bundle
+
+    monkeypatch.setenv("FORECAST_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(pipeline, "sample_posterior", prior_draws_sampler)
+    bundle = load_bundle(DATA_DIR, cutoff=small_config.data.cutoff)
+    key = pipeline.fit_hash(small_config, bundle)
+    entry = cache.path_for(key)
+    entry.parent.mkdir(parents=True)
+    entry.write_bytes(b"this is not a netCDF file\n")
+    notes: list[str] = []
+    calls_before = len(prior_draws_sampler.made.get("calls", []))
+    result = pipeline.run_pipeline(
+        small_config, data_dir=DATA_DIR, out_dir=tmp_path / "out", progress=notes.append, write_report=False
+    )
+    assert len(prior_draws_sampler.made["calls"]) == calls_before + 1  # sampled again
+    assert not result.fit_reused
+    assert any(note.startswith(f"ignoring cache entry {entry.name}") for note in notes), notes
+    assert cache.load(key) is not None  # the garbage was replaced by a valid entry
+    again = pipeline.run_pipeline(small_config, data_dir=DATA_DIR, out_dir=tmp_path / "again", write_report=False)
+    assert again.fit_reused and len(prior_draws_sampler.made["calls"]) == calls_before + 1
+
+
+def test_no_cache_neither_reads_nor_writes(tmp_path, monkeypatch, small_config, prior_draws_sampler) -> None:
+    from forecast import pipeline
+    from forecast.data import load_bundle
+
+    monkeypatch.setenv("FORECAST_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(pipeline, "sample_posterior", prior_draws_sampler)
+    bundle = load_bundle(DATA_DIR, cutoff=small_config.data.cutoff)
+    _, reused = pipeline.fit_posterior(small_config, bundle, use_cache=True)  # fills the cache
+    assert not reused
+    calls_before = len(prior_draws_sampler.made["calls"])
+    _, reused = pipeline.fit_posterior(small_config, bundle, use_cache=False)
+    assert not reused and len(prior_draws_sampler.made["calls"]) == calls_before + 1
+    other = tmp_path / "empty-cache"
+    monkeypatch.setenv("FORECAST_CACHE_DIR", str(other))
+    pipeline.fit_posterior(small_config, bundle, use_cache=False)
+    assert not other.exists()
