@@ -65,13 +65,11 @@ from forecast.config import Config
 from forecast.data import (
     EARLIEST_RUN_DATE,
     MAX_RUN_TOKENS,
-    _decode,
-    _read_bytes,
-    _records,
-    _shown,
     has_flag,
     load_bundle,
     load_training_runs,
+    read_csv_records,
+    show_value,
 )
 from forecast.demand import log10_chinchilla_tokens
 from forecast.errors import DataError, InputError
@@ -140,9 +138,9 @@ def parse_cutoffs(values: Iterable[str | dt.date], today: dt.date | None = None)
                 try:
                     date = dt.date.fromisoformat(part)
                 except ValueError:
-                    raise InputError(f"--cutoff: expected a date as YYYY-MM-DD, got {_shown(part)}") from None
+                    raise InputError(f"--cutoff: expected a date as YYYY-MM-DD, got {show_value(part)}") from None
                 if len(part) != 10:
-                    raise InputError(f"--cutoff: expected a date as YYYY-MM-DD, got {_shown(part)}")
+                    raise InputError(f"--cutoff: expected a date as YYYY-MM-DD, got {show_value(part)}")
             if date > today:
                 raise InputError(f"--cutoff: expected a date not after today ({today.isoformat()}), got {date}")
             if date < EARLIEST_RUN_DATE:
@@ -191,7 +189,7 @@ def load_observed(path: Path, today: dt.date | None = None) -> pd.DataFrame:
     path = Path(path)
     name = path.name
     today = today or dt.date.today()
-    header, header_line, records, lines = _records(name, _decode(name, _read_bytes(path, OBSERVED_COLUMNS)))
+    header, header_line, records, lines = read_csv_records(path, OBSERVED_COLUMNS)
     where_header = f"line {header_line} (header)"
     for column in OBSERVED_COLUMNS:
         count = header.count(column)
@@ -210,7 +208,7 @@ def load_observed(path: Path, today: dt.date | None = None) -> pd.DataFrame:
 
         def fail(column: str, expected: str, cells: dict[str, str] = cells, line: int = line) -> DataError:
             value = cells[column] or None
-            return DataError(f"{name}: line {line}, column '{column}': {expected}, got {_shown(value)}")
+            return DataError(f"{name}: line {line}, column '{column}': {expected}, got {show_value(value)}")
 
         if not cells["model"]:
             raise fail("model", "expected a model name (this column is required)")

@@ -962,3 +962,15 @@ def find_data_dir(start: Path | None = None) -> Path:
             if (folder / "data" / "sources.yml").is_file():
                 return folder / "data"
     raise DataError("data/sources.yml not found above the working directory or the forecast package")
+
+
+def read_csv_records(path: Path, expected: Sequence[str] = ()) -> tuple[list[str], int, list[list[str]], list[int]]:
+    """(header, header line, rows, line of each row) of a CSV, with this module's one-line errors for a missing,
+    empty or non-UTF-8 file; for other tables read the same way (e.g. `forecast backtest --observed`)."""
+    name = Path(path).name
+    return _records(name, _decode(name, _read_bytes(Path(path), expected)))
+
+
+def show_value(value: object) -> str:
+    """A cell value as error messages quote it (shortened, control characters escaped)."""
+    return _shown(value)
