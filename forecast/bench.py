@@ -47,7 +47,7 @@ import numpy as np
 import yaml
 
 from forecast import demand, stock
-from forecast.exhaustion import Crossing, first_crossing
+from forecast.exhaustion import first_crossing
 
 Progress = Callable[[str], None]
 CommandRunner = Callable[..., dict[str, Any]]
@@ -388,27 +388,6 @@ def gap_paths(params: dict[str, np.ndarray], grid: np.ndarray) -> np.ndarray:
     return tokens - (params["stock_level"][:, None] + growth)
 
 
-def first_crossing_argmax(grid: np.ndarray, gap: np.ndarray) -> Crossing:
-    """`exhaustion.first_crossing` without its `any` pass: same result, one pass over the array fewer.
-
-    `argmax` of a boolean row stops at the first True, and the row crossed iff the element it points at is True.
-    """
-    crossed = gap >= 0.0
-    index = np.argmax(crossed, axis=1)
-    rows = np.arange(gap.shape[0])
-    ever = crossed[rows, index]
-    at_start = ever & (index == 0)
-    previous = np.maximum(index - 1, 0)
-    before, after = gap[rows, previous], gap[rows, index]
-    span = after - before
-    with np.errstate(divide="ignore", invalid="ignore"):
-        fraction = np.where(at_start | (span <= 0), 1.0, -before / span)
-    fraction = np.clip(fraction, 0.0, 1.0)
-    year = grid[previous] + fraction * (grid[index] - grid[previous])
-    year = np.where(ever, year, np.nan)
-    return Crossing(year=year, censored=~ever, at_start=at_start, index=index, fraction=fraction)
-
-
 def _subset(params: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, np.ndarray]:
     return {name: values[rows] for name, values in params.items()}
 
@@ -496,15 +475,15 @@ def exhaustion_throughput(
     """Draw-paths per second of first crossings on the monthly 2024–2060 grid, measured in chunks.
 
     Timed separately per chunk (parameter generation excluded): building the gap paths, `first_crossing` on them
-    (also on `small_chunk`-row slices, to show the cache effect), `first_crossing_argmax`, and `bracket_crossing`
-    from the parameters; every path's bracket and argmax results are checked against `first_crossing`.
+    (also on `small_chunk`-row slices, to show the cache effect), and `bracket_crossing` from the parameters; every
+    path's bracket result is checked against `first_crossing`.
     Chunks of 20,000 by default: one (n, 433) float64 array is then 69 MB; at 50,000 (173 MB per array, several
     temporaries per path build) building the paths ran ~3× slower per path on the 2-core machine.
     """
     grid = monthly_grid()
     rng = np.random.default_rng(seed)
-    seconds = dict.fromkeys(("build", "first_crossing", "first_crossing_small_chunks", "argmax", "bracket"), 0.0)
-    mismatches = {"argmax": 0, "bracket": 0}
+    seconds = dict.fromkeys(("build", "first_crossing", "first_crossing_small_chunks", "bracket"), 0.0)
+    mismatches = {"bracket": 0}
     fallback_rows = 0
     censored = 0
     medians = []
@@ -522,14 +501,10 @@ def exhaustion_throughput(
         for i in range(0, n, small_chunk):
             first_crossing(grid, gap[i : i + small_chunk])
         seconds["first_crossing_small_chunks"] += time.perf_counter() - start
-        start = time.perf_counter()
-        fast = first_crossing_argmax(grid, gap)
-        seconds["argmax"] += time.perf_counter() - start
         del gap
         start = time.perf_counter()
         year, _, fell_back = bracket_crossing(params, grid)
         seconds["bracket"] += time.perf_counter() - start
-        mismatches["argmax"] += int((~_same(fast.year, exact.year)).sum() + (fast.index != exact.index).sum())
         mismatches["bracket"] += int((~_same(year, exact.year)).sum())
         fallback_rows += fell_back
         censored += int(exact.censored.sum())
@@ -549,7 +524,6 @@ def exhaustion_throughput(
         "paths_per_second": {
             "first_crossing": rate(seconds["first_crossing"]),
             "first_crossing_small_chunks": rate(seconds["first_crossing_small_chunks"]),
-            "first_crossing_argmax": rate(seconds["argmax"]),
             "build_paths": rate(seconds["build"]),
             "build_and_first_crossing": rate(seconds["build"] + seconds["first_crossing"]),
             "bracket_from_parameters": rate(seconds["bracket"]),
@@ -822,8 +796,6 @@ def format_report(results: dict[str, Any]) -> str:
             f"median {ex['median_year']}, censored {ex['censored_share']:.1%}):",
             f"  first_crossing on built paths   {r['first_crossing']:>14,.0f} paths/s "
             f"({r['first_crossing_small_chunks']:,.0f} in chunks of {ex['small_chunk']:,})",
-            f"  same, argmax without any()      {r['first_crossing_argmax']:>14,.0f} paths/s "
-            f"(mismatches {ex['mismatches_vs_first_crossing']['argmax']})",
             f"  building the monthly paths      {r['build_paths']:>14,.0f} paths/s",
             f"  build + first_crossing          {r['build_and_first_crossing']:>14,.0f} paths/s",
             f"  nested brackets 4y/1y/3m/1m     {r['bracket_from_parameters']:>14,.0f} paths/s "
