@@ -223,11 +223,15 @@ def project_scenario(
     n = inputs["compute_level"].size
     inputs |= ext.extension_inputs(scenario, posterior, n, seed)
     tokens, compute, arm = demand_paths(scenario, inputs, grid, seed)
-    public = stock_paths(scenario, inputs, grid)
-    stocks = public
     if scenario.human_share.enabled:
+        # The extended grid ends with `grid`, so the public stock is the tail of the extended paths.
         extended = ext.human_share_grid(scenario, grid)
-        stocks = ext.discount_ai_share(scenario, inputs, extended, stock_paths(scenario, inputs, extended), grid.size)
+        on_extended = stock_paths(scenario, inputs, extended)
+        public = {stage: path[:, -grid.size :] for stage, path in on_extended.items()}
+        stocks = ext.discount_ai_share(scenario, inputs, extended, on_extended, grid.size)
+    else:
+        public = stock_paths(scenario, inputs, grid)
+        stocks = public
     extra_names = [s.name for s in scenario.extra_stocks.stocks] if scenario.extra_stocks.enabled else []
     effective = ext.add_extra_stocks(stocks["effective"], inputs, extra_names) if extra_names else stocks["effective"]
     crossing = first_crossing(grid, tokens - effective)
