@@ -12,7 +12,6 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-import arviz as az
 import xarray as xr
 
 CACHE_ENV = "FORECAST_CACHE_DIR"
@@ -37,8 +36,9 @@ def load(key: str, note: Callable[[str], None] | None = None) -> xr.DataTree | N
     if not path.exists():
         return None
     try:
-        idata = az.from_netcdf(path)
-        idata = idata.load() if hasattr(idata, "load") else idata
+        # xarray reads ArviZ's DataTree layout directly; importing ArviZ would cost seconds per run.
+        with xr.open_datatree(path, engine="netcdf4") as tree:
+            idata = tree.load()
         if idata.attrs.get(KEY_ATTR) != key or "posterior" not in idata.children:
             raise ValueError("key mismatch")
     except Exception as error:

@@ -32,13 +32,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import pymc as pm
 import xarray as xr
 
 from forecast.errors import InputError
+
+if TYPE_CHECKING:
+    import pymc as pm
+
+# PyMC is imported inside the functions that build models: projecting from a cached posterior never needs it.
 
 DEFAULT_SERIES: tuple[str, ...] = (
     "ai_share_new_web_articles",
@@ -168,6 +173,8 @@ def add_ai_share_block(data: AIShareData, prefix: str = "") -> None:
 
     `forecast.model` adds this block to the main fit with prefix "ai_"; `build_model` wraps it alone.
     """
+    import pymc as pm
+
     model = pm.modelcontext(None)
     codes, series_index = np.unique(data.series, return_inverse=True)
     series_dim, point_dim = f"{prefix}series", f"{prefix}point" if prefix else "obs"
@@ -192,6 +199,8 @@ def add_ai_share_block(data: AIShareData, prefix: str = "") -> None:
 
 def build_model(data: AIShareData) -> pm.Model:
     """The PyMC model described in the module docstring, on its own."""
+    import pymc as pm
+
     with pm.Model() as model:
         add_ai_share_block(data)
     return model
@@ -206,6 +215,8 @@ def fit_ai_share(
     target_accept: float = 0.95,
 ) -> xr.DataTree:
     """NUTS posterior of the AI-share model (a DataTree with posterior and sample_stats groups)."""
+    import pymc as pm
+
     with build_model(data):
         return pm.sample(
             draws=draws,

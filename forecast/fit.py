@@ -7,17 +7,25 @@ divergences, R-hat and bulk/tail ESS for each scalar parameter, so no figure in 
 from __future__ import annotations
 
 import importlib.util
+import json
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import arviz as az
 import numpy as np
 import pandas as pd
-import pymc as pm
 import xarray as xr
 
 from forecast.errors import InputError
 from forecast.model import SCALAR_PARAMETERS
+
+if TYPE_CHECKING:
+    import pymc as pm
+
+# PyMC and ArviZ are imported inside the functions that need them: a run that reuses a cached posterior (which
+# carries its diagnostics, see `DIAGNOSTICS_ATTR`) never imports them, which saves seconds per run.
+
+#: Attribute of a fitted DataTree holding its convergence diagnostics as JSON (written by `attach_diagnostics`).
+DIAGNOSTICS_ATTR = "diagnostics_json"
 
 # Convergence thresholds (Vehtari et al. 2021, "Rank-normalization, folding, and localization": R-hat < 1.01
 # and bulk/tail ESS > 100 per chain; the issue's acceptance asks for bulk ESS >= 400 in total).
@@ -72,6 +80,8 @@ class Diagnostics:
 
 def sample_posterior(model: pm.Model, sampler: SamplerLike, seed: int, progressbar: bool = False) -> xr.DataTree:
     """Run NUTS with the configured backend; the same seed and settings give the same draws."""
+    import pymc as pm
+
     if sampler.backend == "nutpie" and importlib.util.find_spec("nutpie") is None:
         raise InputError("sampler.backend is 'nutpie' but nutpie is not installed: pip install 'forecast[nutpie]'")
     with model:
@@ -97,8 +107,14 @@ def diagnose(idata: xr.DataTree, var_names: tuple[str, ...] | None = None) -> Di
     """R-hat, ESS and divergences of every sampled variable (vector ones element by element)."""
     present = list(var_names) if var_names is not None else free_variables(idata)
     present = [v for v in present if v in idata.posterior]
+    import arviz as az
+
     table = az.summary(idata, var_names=present, kind="all", ci_prob=0.9, round_to="none")
     divergences = int(idata.sample_stats["diverging"].sum()) if "diverging" in idata.sample_stats else 0
+    return _from_table(divergences, table)
+
+
+def _from_table(divergences: int, table: pd.DataFrame) -> Diagnostics:
     return Diagnostics(
         divergences=divergences,
         max_r_hat=float(np.nanmax(table["r_hat"].astype(float))),
@@ -108,14 +124,48 @@ def diagnose(idata: xr.DataTree, var_names: tuple[str, ...] | None = None) -> Di
     )
 
 
+def attach_diagnostics(idata: xr.DataTree, diagnostics: Diagnostics) -> None:
+    """Store `diagnostics` in the tree's attributes, so a cached posterior carries its own convergence report."""
+    idata.attrs[DIAGNOSTICS_ATTR] = json.dumps(
+        {
+            "divergences": diagnostics.divergences,
+            "index": [str(name) for name in diagnostics.table.index],
+            "columns": [str(name) for name in diagnostics.table.columns],
+            "values": diagnostics.table.astype(float).to_numpy().tolist(),
+        }
+    )
+
+
+def stored_diagnostics(idata: xr.DataTree) -> Diagnostics | None:
+    """The diagnostics saved by `attach_diagnostics`, or None when absent or unreadable."""
+    raw = idata.attrs.get(DIAGNOSTICS_ATTR)
+    if not isinstance(raw, str):
+        return None
+    try:
+        stored = json.loads(raw)
+        table = pd.DataFrame(stored["values"], index=stored["index"], columns=stored["columns"], dtype=float)
+        return _from_table(int(stored["divergences"]), table)
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def diagnostics_of(idata: xr.DataTree) -> Diagnostics:
+    """Diagnostics stored with the posterior when present (no ArviZ import), else computed now."""
+    return stored_diagnostics(idata) or diagnose(idata)
+
+
 def prior_predictive(model: pm.Model, draws: int, seed: int) -> xr.DataTree:
     """Draws from the prior and the prior predictive of every observed variable."""
+    import pymc as pm
+
     with model:
         return pm.sample_prior_predictive(draws=draws, random_seed=seed)
 
 
 def posterior_predictive(model: pm.Model, idata: xr.DataTree, seed: int) -> xr.DataTree:
     """Posterior predictive draws of every observed variable, for checks against the recorded runs."""
+    import pymc as pm
+
     with model:
         return pm.sample_posterior_predictive(idata, random_seed=seed, progressbar=False)
 

@@ -33,14 +33,19 @@ their prior and they are drawn forward per scenario (`forecast.draws`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import pymc as pm
-import pytensor.tensor as pt
 
 from forecast.contamination import AIShareData, add_ai_share_block, ai_share_data_from_frame
 from forecast.units import decimal_year
+
+if TYPE_CHECKING:
+    import pymc as pm
+    import pytensor.tensor as pt
+
+# PyMC is imported inside the functions that build models: projecting from a cached posterior never needs it.
 
 # The frontier's reference date: levels are log10 values at 2024-01-01, as D0 in [P2] §2.4 / [C2].
 ANCHOR_YEAR = 2024.0
@@ -199,6 +204,9 @@ def _stochastic_frontier(
     dims: str,
 ) -> None:
     """Add one normal/half-normal frontier block (level, growth, σ_ε, σ_u) and its skew-normal likelihood."""
+    import pymc as pm
+    import pytensor.tensor as pt
+
     level = pm.Normal(f"{prefix}_level", level_prior.mean, level_prior.sd)
     growth = pm.Normal(f"{prefix}_growth", growth_prior.mean, growth_prior.sd)
     noise = pm.Gamma(f"{prefix}_noise_sd", alpha=NOISE_PRIOR_SHAPE, beta=NOISE_PRIOR_SHAPE / noise_scale)
@@ -217,6 +225,9 @@ def _stochastic_frontier(
 
 def build_model(data: FitData, priors: FitPriors) -> pm.Model:
     """The joint model of the three blocks; variable names are the posterior's public schema."""
+    import pymc as pm
+    import pytensor.tensor as pt
+
     coords = {
         "dataset_run": data.dataset_runs,
         "compute_run": data.compute_runs,

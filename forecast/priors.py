@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from statistics import NormalDist  # the standard-normal quantile without importing scipy.stats (~1 s)
 from typing import Literal
 
 import numpy as np
-from scipy import stats
 
 Distribution = Literal["lognormal", "normal", "reflected_lognormal", "uniform", "loguniform"]
 
@@ -45,7 +45,7 @@ class PriorSpec:
     @property
     def z(self) -> float:
         """Standard-normal quantile of the interval's upper end (1.96 for 95%)."""
-        return float(stats.norm.ppf(0.5 + self.mass / 2))
+        return NormalDist().inv_cdf(0.5 + self.mass / 2)
 
     def normal_params(self) -> tuple[float, float]:
         """Mean and sd of the underlying normal (of the log for lognormal types)."""
