@@ -183,15 +183,33 @@ def run(
     strict: Annotated[bool, typer.Option("--strict", help="Fail (exit 1) if sampling does not converge.")] = False,
     cache: Annotated[
         bool,
-        typer.Option("--cache/--no-cache", help="Reuse a saved posterior when data and fit settings match."),
+        typer.Option(
+            "--cache/--no-cache",
+            help="Reuse a saved posterior when data and fit settings match (and identical figure images).",
+        ),
     ] = True,
+    png: Annotated[
+        bool,
+        typer.Option(
+            "--png/--no-png",
+            help="Also write figures/*.png (needs kaleido and a Chromium; changed figures take seconds to render).",
+        ),
+    ] = True,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Regenerate even when --out already holds the outputs of exactly these inputs."),
+    ] = False,
 ) -> None:
     """Validate the config and data, fit the model, run every scenario and write the report."""
     config = _with_seed(load_config(scenarios), seed)  # config errors first, before heavy imports
+    if cache and not force and _outputs_current(config, data, out, png, strict):
+        return
     from forecast.pipeline import run_pipeline  # PyMC: imported only when needed
 
     try:
-        result = run_pipeline(config, data_dir=data, out_dir=out, strict=strict, use_cache=cache, progress=_progress)
+        result = run_pipeline(
+            config, data_dir=data, out_dir=out, strict=strict, use_cache=cache, progress=_progress, png=png
+        )
     except ConvergenceError as exc:
         raise ConvergenceError(f"{exc} (--strict: nothing written, {out} left as it was)") from None
     if result is not None:  # None only from test stand-ins of the pipeline
@@ -205,6 +223,24 @@ def run(
             "are not trustworthy (the report says so at the top; --strict makes this an error)"
         )
     typer.echo(f"done: results in {out}")
+
+
+def _outputs_current(config: Config, data: Path, out: Path, png: bool, strict: bool) -> bool:
+    """Print a note and the stored headline when `out` already holds this exact run (`forecast.freshness`)."""
+    from forecast.freshness import inputs_hash, up_to_date
+
+    if not (data.is_dir() and up_to_date(out, inputs_hash(config, data, png), strict=strict)):
+        return False
+    import pandas as pd
+
+    from forecast.console import summary_file_lines
+
+    typer.echo("\n".join(summary_file_lines(pd.read_csv(out / "summary.csv"))))
+    typer.echo(
+        f"up to date: {out} already holds the outputs of these inputs (same config, data, code and versions "
+        "as its run.json); nothing recomputed (--force regenerates)"
+    )
+    return True
 
 
 def _runs_summary(bundle: Any) -> str:

@@ -75,6 +75,16 @@ def headline_lines(result: Any) -> list[str]:
     return lines
 
 
+def summary_file_lines(summary: Any) -> list[str]:
+    """Median and 80% interval per scenario from a summary.csv table (when nothing was recomputed)."""
+    width = max(len(str(s)) for s in summary["scenario"])
+    lines = ["exhaustion date (median [80% interval]; share not exhausted by the horizon):"]
+    for row in summary.itertuples():
+        years = [f"{v:.1f}" if np.isfinite(v) else "after the horizon" for v in (row.median, row.q10, row.q90)]
+        lines.append(f"  {row.scenario:<{width}}  {years[0]} [{years[1]}, {years[2]}]  {row.p_not_by_horizon:.0%}")
+    return lines
+
+
 def run_summary(result: Any) -> str:
     """The end-of-run text printed by `forecast run`."""
     return "\n".join(fitted_lines(result) + headline_lines(result))

@@ -24,7 +24,8 @@ from forecast.config import Config, config_hash, fit_key, resolve
 from forecast.data import DataBundle, load_bundle
 from forecast.draws import flatten
 from forecast.errors import ConvergenceError
-from forecast.fit import Diagnostics, diagnose, posterior_arrays, sample_posterior
+from forecast.fit import Diagnostics, attach_diagnostics, diagnose, diagnostics_of, posterior_arrays, sample_posterior
+from forecast.freshness import INPUTS_KEY, inputs_hash
 from forecast.model import FitPriors, NormalPriorValues, build_model, fit_data_from_frames
 from forecast.outputs import (
     canonical_json,
@@ -127,6 +128,7 @@ def fit_posterior(
     model = build_model(data, fit_priors(config))
     idata = sample_posterior(model, config.sampler, config.seed)
     _require_complete(idata, config)
+    attach_diagnostics(idata, diagnose(idata))  # cached with the draws, so a reuse needs no ArviZ
     if use_cache:
         cache.store(key, idata)
     return idata, False
@@ -170,6 +172,7 @@ def run_pipeline(
     use_cache: bool = True,
     progress: Progress | None = None,
     write_report: bool = True,
+    png: bool = True,
 ) -> RunResult:
     """Validate, fit, project and write all outputs for `config`; raise before writing on any bad input."""
     timings: dict[str, float] = {}
@@ -180,7 +183,7 @@ def run_pipeline(
         resolve(config)
     with _timed(timings, "fit", progress):
         idata, reused = fit_posterior(config, bundle, use_cache=use_cache, progress=progress)
-        diagnostics = diagnose(idata)
+        diagnostics = diagnostics_of(idata)
     if strict and not diagnostics.converged:
         raise ConvergenceError("sampling did not converge: " + "; ".join(diagnostics.problems()))
     with _timed(timings, "scenarios", progress):
@@ -193,6 +196,7 @@ def run_pipeline(
         effects = extension_effects(results)
         sensitivity, believe = sensitivity_tables(results)
     metadata = run_metadata(config, bundle, fit_hash(config, bundle))
+    metadata[INPUTS_KEY] = inputs_hash(config, Path(data_dir), png and write_report)
     result = RunResult(
         config=config,
         bundle=bundle,
@@ -236,7 +240,7 @@ def run_pipeline(
         if write_report:
             from forecast.report import write_report as render
 
-            result.metadata["figures"] = render(result, staging)
+            result.metadata["figures"] = render(result, staging, png=png, use_cache=use_cache)
         timings["total"] = round(time.perf_counter() - started, 3)
         write_json(
             staging / "run.json",

@@ -10,6 +10,7 @@ Chromium) is best effort: any problem is reported in the returned status and nev
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import html
 import importlib.util
 import logging
@@ -17,6 +18,7 @@ import math
 import os
 import re
 import shutil
+import tempfile
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -462,8 +464,84 @@ def png_unavailable_reason() -> str | None:
     return None
 
 
-def export_pngs(figures: Mapping[str, go.Figure], folder: Path) -> dict[str, Any]:
-    """Write `<folder>/<name>.png` for every figure with kaleido; all or nothing, never raises."""
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def png_cache_dir() -> Path:
+    """Rendered PNGs by content key, in the `png` folder of the posterior cache (`forecast.cache.cache_dir()`)."""
+    from forecast.cache import cache_dir
+
+    return cache_dir() / "png"
+
+
+def png_key(figure: go.Figure) -> str:
+    """Hash of everything an exported image depends on: the figure's JSON, the export size and the versions of
+    plotly and kaleido. Equal keys give the same picture, so it is copied instead of rendered again."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        kaleido_version = version("kaleido")
+    except PackageNotFoundError:
+        kaleido_version = "unknown"
+    parts = [
+        figure.to_json(validate=False),
+        f"{PNG_WIDTH}x{figure.layout.height or 600}@{PNG_SCALE}",
+        f"plotly {plotly.__version__}",
+        f"kaleido {kaleido_version}",
+    ]
+    return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
+
+
+def _cached_png(key: str) -> Path | None:
+    """The cached image for `key` if it is there and starts like a PNG (a truncated file is not trusted)."""
+    path = png_cache_dir() / f"{key}.png"
+    try:
+        with path.open("rb") as handle:
+            return path if handle.read(len(PNG_SIGNATURE)) == PNG_SIGNATURE else None
+    except OSError:
+        return None
+
+
+def _store_png(key: str, image: Path) -> None:
+    """Copy a rendered image into the PNG cache atomically; a cache that cannot be written is skipped."""
+    folder = png_cache_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".png", dir=folder)
+        os.close(handle)
+        shutil.copyfile(image, tmp)
+        os.replace(tmp, folder / f"{key}.png")
+    except OSError as exc:
+        log.info("PNG cache not written: %s", exc)
+
+
+def _render_pngs(figures: Mapping[str, go.Figure], folder: Path, chromium: str) -> None:
+    """Render `figures` to `<folder>/<name>.png` in one kaleido session (one Chromium start for all)."""
+    import kaleido
+
+    jobs = [
+        {
+            "fig": fig,
+            "path": folder / f"{name}.png",
+            "opts": {"format": "png", "width": PNG_WIDTH, "height": fig.layout.height or 600, "scale": PNG_SCALE},
+        }
+        for name, fig in figures.items()
+    ]
+    with _browser_path(chromium):
+        # Nothing from the network: plotly.js from the plotly package, and mathjax=False (the figures use no
+        # LaTeX; kaleido would otherwise load MathJax from a CDN).
+        kopts = {"plotlyjs": str(local_plotlyjs()), "mathjax": False, "timeout": PNG_TIMEOUT_SECONDS}
+        errors = kaleido.write_fig_from_object_sync(jobs, kopts=kopts)
+    if errors:
+        raise RuntimeError("; ".join(f"{type(e).__name__}: {e}" for e in errors))
+
+
+def export_pngs(figures: Mapping[str, go.Figure], folder: Path, use_cache: bool = True) -> dict[str, Any]:
+    """Write `<folder>/<name>.png` for every figure; all or nothing, never raises.
+
+    Starting Chromium and rendering take seconds, so a figure whose content key (`png_key`) was rendered before
+    is copied from the PNG cache, and only new or changed figures are rendered (`use_cache=False`: all are).
+    """
     names = list(figures)
     reason = png_unavailable_reason()
     if reason is not None:
@@ -471,28 +549,26 @@ def export_pngs(figures: Mapping[str, go.Figure], folder: Path) -> dict[str, Any
     chromium = find_chromium()
     assert chromium is not None
     folder = Path(folder)
+    reused: list[str] = []
     try:
-        import kaleido
-
         folder.mkdir(parents=True, exist_ok=True)
-        jobs = [
-            {
-                "fig": fig,
-                "path": folder / f"{name}.png",
-                "opts": {"format": "png", "width": PNG_WIDTH, "height": fig.layout.height or 600, "scale": PNG_SCALE},
-            }
-            for name, fig in figures.items()
-        ]
-        with _browser_path(chromium):
-            # Nothing from the network: plotly.js from the plotly package, and mathjax=False (the figures use no
-            # LaTeX; kaleido would otherwise load MathJax from a CDN).
-            kopts = {"plotlyjs": str(local_plotlyjs()), "mathjax": False, "timeout": PNG_TIMEOUT_SECONDS}
-            errors = kaleido.write_fig_from_object_sync(jobs, kopts=kopts)
-        if errors:
-            raise RuntimeError("; ".join(f"{type(e).__name__}: {e}" for e in errors))
+        keys = {name: png_key(fig) for name, fig in figures.items()} if use_cache else {}
+        to_render = {}
+        for name, fig in figures.items():
+            cached = _cached_png(keys[name]) if use_cache else None
+            if cached is not None:
+                shutil.copyfile(cached, folder / f"{name}.png")
+                reused.append(name)
+            else:
+                to_render[name] = fig
+        if to_render:
+            _render_pngs(to_render, folder, chromium)
         missing = [n for n in names if not (folder / f"{n}.png").is_file()]
         if missing:
             raise RuntimeError(f"no image written for {', '.join(missing)}")
+        if use_cache:
+            for name in to_render:
+                _store_png(keys[name], folder / f"{name}.png")
     except BaseException as exc:  # also asyncio.CancelledError from kaleido; interrupts are re-raised below
         if isinstance(exc, KeyboardInterrupt | SystemExit):
             raise
@@ -500,7 +576,7 @@ def export_pngs(figures: Mapping[str, go.Figure], folder: Path) -> dict[str, Any
         message = " ".join(f"{type(exc).__name__}: {exc}".split())
         log.warning("PNG export skipped: %s", message)
         return {"png": f"skipped: export failed ({message[:300]})", "files": []}
-    return {"png": "written", "files": [f"{FIGURES_DIR}/{n}.png" for n in names]}
+    return {"png": "written", "files": [f"{FIGURES_DIR}/{n}.png" for n in names], "png_reused": reused}
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -670,17 +746,21 @@ def render_report(
     return _environment().get_template(TEMPLATE_NAME).render(**context)
 
 
-def write_report(result: RunResult, out_dir: Path) -> dict[str, Any]:
+def write_report(result: RunResult, out_dir: Path, png: bool = True, use_cache: bool = True) -> dict[str, Any]:
     """Write `report.html` (and `figures/<name>.png` when possible) into `out_dir`; return the figure status:
     {"html": "report.html", "png": "written" | "skipped: <reason>", "names": [...], "files": [...]} (plus
-    "failed" if a figure could not be built)."""
+    "failed" if a figure could not be built). `png=False` skips the images; `use_cache=False` renders every
+    image instead of reusing identical ones from the PNG cache."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     figures, failed = build_figures(result)
     page = render_report(result, figures, failed)
     (out_dir / REPORT_FILE).write_text(page, encoding="utf-8")
     status: dict[str, Any] = {"html": REPORT_FILE, "names": list(figures)}
-    status.update(export_pngs(figures, out_dir / FIGURES_DIR))
+    if png:
+        status.update(export_pngs(figures, out_dir / FIGURES_DIR, use_cache=use_cache))
+    else:
+        status.update({"png": "skipped: --no-png", "files": []})
     if failed:
         status["failed"] = dict(failed)
     return status

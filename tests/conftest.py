@@ -10,9 +10,9 @@ REPO = Path(__file__).resolve().parents[1]
 DATA_DIR = REPO / "data"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="session", autouse=True)
 def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A posterior cache private to this session (never the user's cache)."""
+    """A posterior (and PNG) cache private to this session: no test reads or writes the user's cache."""
     path = tmp_path_factory.mktemp("posterior-cache")
     mp = pytest.MonkeyPatch()
     mp.setenv("FORECAST_CACHE_DIR", str(path))

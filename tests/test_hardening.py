@@ -441,7 +441,7 @@ def test_sigterm_while_sampling(interrupted_runs: dict[str, _RealRun]) -> None:
 @pytest.fixture
 def quick_report(monkeypatch: pytest.MonkeyPatch) -> None:
     """Skip the PNG export (Chromium) in tests that write reports: it does not change what is tested."""
-    monkeypatch.setattr(report, "export_pngs", lambda figures, folder: {"png": "skipped: test"})
+    monkeypatch.setattr(report, "export_pngs", lambda figures, folder, **options: {"png": "skipped: test"})
 
 
 @pytest.mark.parametrize(
@@ -454,7 +454,7 @@ def test_signal_while_writing_keeps_previous_outputs(
     removed and the previous outputs stay byte for byte."""
     seen: list[Path] = []
 
-    def interrupted_report(result: Any, staging: Path) -> dict[str, Any]:
+    def interrupted_report(result: Any, staging: Path, **options: Any) -> dict[str, Any]:
         (staging / "report.html").write_text("half written", encoding="utf-8")
         seen.extend(staging.iterdir())
         os.kill(os.getpid(), signum)
@@ -617,7 +617,7 @@ def reseeded(default_run, tmp_path_factory: pytest.TempPathFactory) -> list[tupl
     )
     runs = []
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(report, "export_pngs", lambda figures, folder: {"png": "skipped: test"})
+        mp.setattr(report, "export_pngs", lambda figures, folder, **options: {"png": "skipped: test"})
         for _ in range(2):
             out = tmp_path_factory.mktemp("reseeded")
             runs.append((pipeline.run_pipeline(config, data_dir=DATA_DIR, out_dir=out, use_cache=False), out))

@@ -10,6 +10,7 @@ import sys
 import types
 from html import escape as html_escape
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import plotly.offline
@@ -256,3 +257,59 @@ def test_formatting() -> None:
     assert report.format_tokens(6.5e12) == "6.5T"
     assert report.format_year(float("-inf")) == "—"
     assert report.format_year(float("inf")) == "after the horizon"
+
+
+# ------------------------------------------------------------------------------------------------
+# PNG cache: identical figures are copied, not rendered again
+# ------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def counting_renderer(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[list[str]]:
+    """A stand-in for the Chromium render that writes a PNG-signed file per figure and records each call."""
+    calls: list[list[str]] = []
+
+    def render(figures, folder, chromium):
+        calls.append(list(figures))
+        for name in figures:
+            (folder / f"{name}.png").write_bytes(report.PNG_SIGNATURE + name.encode())
+
+    monkeypatch.setenv("FORECAST_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(report, "png_unavailable_reason", lambda: None)
+    monkeypatch.setattr(report, "find_chromium", lambda: "/usr/bin/chromium")
+    monkeypatch.setattr(report, "_render_pngs", render)
+    return calls
+
+
+def _two_figures(title: str = "b") -> dict[str, Any]:
+    import plotly.graph_objects as go
+
+    return {"a": go.Figure(layout={"title": "a"}), "b": go.Figure(layout={"title": title})}
+
+
+def test_png_cache_reuses_identical_figures(counting_renderer: list[list[str]], tmp_path: Path) -> None:
+    first = report.export_pngs(_two_figures(), tmp_path / "run1")
+    again = report.export_pngs(_two_figures(), tmp_path / "run2")
+    changed = report.export_pngs(_two_figures("b, edited"), tmp_path / "run3")
+    assert counting_renderer == [["a", "b"], ["b"]]  # nothing rendered the second time; only b the third
+    assert (first["png"], again["png"], changed["png"]) == ("written",) * 3
+    assert again["png_reused"] == ["a", "b"] and changed["png_reused"] == ["a"]
+    assert (tmp_path / "run2" / "a.png").read_bytes() == (tmp_path / "run1" / "a.png").read_bytes()
+    assert (tmp_path / "run3" / "b.png").is_file()
+
+
+def test_png_cache_bypassed_and_corrupt_entries_ignored(counting_renderer: list[list[str]], tmp_path: Path) -> None:
+    report.export_pngs(_two_figures(), tmp_path / "run1")
+    report.export_pngs(_two_figures(), tmp_path / "run2", use_cache=False)  # --no-cache renders everything
+    for cached in report.png_cache_dir().glob("*.png"):
+        cached.write_bytes(b"truncated")
+    status = report.export_pngs(_two_figures(), tmp_path / "run3")
+    assert counting_renderer == [["a", "b"], ["a", "b"], ["a", "b"]]
+    assert status["png_reused"] == []
+    assert (tmp_path / "run3" / "a.png").read_bytes().startswith(report.PNG_SIGNATURE)
+
+
+def test_write_report_without_png(result: RunResult, tmp_path: Path, counting_renderer: list[list[str]]) -> None:
+    status = report.write_report(result, tmp_path, png=False)
+    assert status["png"] == "skipped: --no-png" and status["files"] == []
+    assert counting_renderer == [] and not (tmp_path / report.FIGURES_DIR).exists()

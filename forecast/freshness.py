@@ -1,0 +1,76 @@
+"""Is an output folder already up to date? Then a run has nothing to recompute.
+
+A run's outputs are a deterministic function of its inputs (the same seed gives byte-identical tables, tested in
+tests/test_hardening.py). So `run.json` records one hash over every input (`inputs_hash`): the config, the data
+files, the package's own code, the versions of the packages that shape the results, and whether PNGs were asked
+for and possible. When a new run hashes to the same value and every output listed in `run.json` is still there,
+`forecast run` says so and stops (`--force` regenerates anyway). Anything else — an edited YAML value, a data row,
+a code change, a deleted figure — runs normally.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from forecast.config import Config, config_hash
+from forecast.data import data_fingerprint
+from forecast.outputs import canonical_json, package_versions, sha256_text
+
+#: Key of the inputs hash in run.json.
+INPUTS_KEY = "inputs_hash"
+RUN_FILE = "run.json"
+#: Outputs every complete run has (figures/*.png are listed in run.json when written).
+REQUIRED_OUTPUTS = ("report.html", "summary.csv", "posterior.nc", RUN_FILE)
+#: Package files whose content defines what a run computes and writes.
+_CODE_PATTERNS = ("*.py", "templates/*", "presets/*")
+
+
+def code_hash() -> str:
+    """sha256 over the package's modules, report templates and presets (a development edit changes it)."""
+    package = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for pattern in _CODE_PATTERNS:
+        for path in sorted(package.glob(pattern)):
+            digest.update(f"{path.relative_to(package)}\n".encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def inputs_hash(config: Config, data_dir: Path, png: bool) -> str:
+    """One hash over everything the outputs of `forecast run` depend on (see module docstring)."""
+    from forecast.report import png_unavailable_reason
+
+    data_dir = Path(data_dir)
+    sources = data_dir / "sources.yml"
+    key = {
+        "config": config_hash(config),
+        "data": data_fingerprint(data_dir),
+        "sources_yml": hashlib.sha256(sources.read_bytes()).hexdigest() if sources.is_file() else None,
+        "code": code_hash(),
+        "versions": package_versions(),
+        "png": bool(png and png_unavailable_reason() is None),
+    }
+    return sha256_text(canonical_json(key))
+
+
+def previous_run(out_dir: Path) -> dict[str, Any] | None:
+    """The run.json of `out_dir`, or None when absent or unreadable."""
+    try:
+        value = json.loads((Path(out_dir) / RUN_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def up_to_date(out_dir: Path, key: str, strict: bool = False) -> bool:
+    """True when `out_dir` holds the complete outputs of a run with inputs hash `key` (and, with `strict`, a
+    converged fit, since a strict run must fail otherwise)."""
+    run = previous_run(out_dir)
+    if run is None or run.get(INPUTS_KEY) != key or (strict and not run.get("converged", False)):
+        return False
+    figures = run.get("figures", {})
+    expected = [*REQUIRED_OUTPUTS, *(figures.get("files", []) if isinstance(figures, dict) else [])]
+    return all((Path(out_dir) / name).is_file() for name in expected)
