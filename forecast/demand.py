@@ -6,11 +6,14 @@ Two arms, as in Villalobos et al. 2024 ([P2] §2.4, Eqs. 2–4):
   Chinchilla-optimal one for that compute, D = sqrt(20·k·C / 6) for an overtraining factor k ([P2] Eq. 3, fn. 23).
 
 All functions take per-draw parameter arrays (shape (n,)) and a grid of decimal years (shape (T,)) and return
-(n, T) arrays; nothing loops over draws.
+(n, T) arrays; nothing loops over draws. The grid may also be a (n, k) array of times per draw: the projection
+evaluates the paths only at the grid points where it needs them (`DemandPaths`), and the values there are
+exactly those of the full grid.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -66,9 +69,15 @@ def overtrained_log10_tokens(
     return log10_optimal_tokens + 0.5 * np.log10(factor)
 
 
+def times(grid: np.ndarray) -> np.ndarray:
+    """A grid (T,) as a row (1, T) that broadcasts against per-draw columns; (n, k) times per draw unchanged."""
+    t = np.asarray(grid, dtype=float)
+    return t[None, :] if t.ndim == 1 else t
+
+
 def log_linear_path(grid: np.ndarray, level: np.ndarray, growth: np.ndarray, anchor: float) -> np.ndarray:
     """log10 y(t) = level + growth·(t − anchor), per draw: the historical-trend arm ([P2] Eq. 2)."""
-    return np.asarray(level)[:, None] + np.asarray(growth)[:, None] * (grid[None, :] - anchor)
+    return np.asarray(level)[:, None] + np.asarray(growth)[:, None] * (times(grid) - anchor)
 
 
 def log10_compute_path(
@@ -82,7 +91,7 @@ def log10_compute_path(
     """Frontier compute: log-linear growth until `slowdown_year` (per draw), then `growth_after` OOM/yr."""
     if slowdown_year is None:
         return log_linear_path(grid, level, growth, anchor)
-    elapsed = grid[None, :] - anchor
+    elapsed = times(grid) - anchor
     before = np.asarray(slowdown_year)[:, None] - anchor
     fast = np.minimum(elapsed, before)
     slow = np.maximum(elapsed - before, 0.0)
@@ -91,3 +100,95 @@ def log10_compute_path(
         + np.asarray(growth)[:, None] * fast
         + np.broadcast_to(np.asarray(growth_after, dtype=float), np.shape(level))[:, None] * slow
     )
+
+
+def profit_slope(policy: ProfitPolicy) -> float:
+    """d log10(data multiple) / d log10(compute) of a profit policy (a straight line in log-log space)."""
+    (c1, m1), (c2, m2) = PROFIT_POLICY_POINTS[policy]
+    return float((np.log10(m2) - np.log10(m1)) / (c2 - c1))
+
+
+def _take(values: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
+    return values if rows is None else values[rows]
+
+
+@dataclass(frozen=True)
+class DemandPaths:
+    """The frontier dataset and compute of every draw in closed form, to evaluate at any times.
+
+    Holds the per-draw parameters of both arms (historical trend, compute with slowdown) and each draw's arm, and
+    evaluates exactly the operations of `log_linear_path`, `log10_compute_path`, `log10_chinchilla_tokens` and
+    `overtrained_log10_tokens`, so a value at a grid point is the same as on the full grid. `rows` selects draws
+    (None: all); `t` is a grid (T,) or times per selected draw (len(rows), k).
+    """
+
+    historical: np.ndarray  # bool (n,): the draw follows the historical-trend arm
+    hist_level: np.ndarray  # log10 tokens at hist_anchor
+    hist_growth: np.ndarray  # OOM/yr
+    hist_anchor: float
+    compute_level: np.ndarray  # log10 FLOP at compute_anchor
+    compute_growth: np.ndarray  # OOM/yr before the slowdown
+    compute_anchor: float
+    slowdown_year: np.ndarray | None = None
+    growth_after: float = 0.0  # OOM/yr after the slowdown
+    factor: float = 1.0  # overtraining factor (ignored with a profit policy)
+    profit_policy: ProfitPolicy | None = None
+    overtrain_historical: bool = False  # overtraining also applies to the historical arm
+
+    def _by_arm(self, rows: np.ndarray | None, t: np.ndarray, historical, compute) -> np.ndarray:
+        """Evaluate each draw with the function of its arm only."""
+        arm = _take(self.historical, rows)
+        if arm.all():
+            return historical(rows, t)
+        if not arm.any():
+            return compute(rows, t)
+        t = times(t)
+        selected = np.arange(arm.size) if rows is None else rows
+        out = np.empty((arm.size, t.shape[1]))
+        for mask, arm_paths in ((arm, historical), (~arm, compute)):
+            out[mask] = arm_paths(selected[mask], t if t.shape[0] == 1 else t[mask])
+        return out
+
+    def _historical_optimal(self, rows: np.ndarray | None, t: np.ndarray) -> np.ndarray:
+        return log_linear_path(t, _take(self.hist_level, rows), _take(self.hist_growth, rows), self.hist_anchor)
+
+    def _historical_tokens(self, rows: np.ndarray | None, t: np.ndarray) -> np.ndarray:
+        tokens = self._historical_optimal(rows, t)
+        if self.overtrain_historical:
+            tokens = overtrained_log10_tokens(tokens, log10_compute_for_tokens(tokens), self.factor, self.profit_policy)
+        return tokens
+
+    def _historical_compute(self, rows: np.ndarray | None, t: np.ndarray) -> np.ndarray:
+        return log10_compute_for_tokens(self._historical_optimal(rows, t))
+
+    def _compute_compute(self, rows: np.ndarray | None, t: np.ndarray) -> np.ndarray:
+        slowdown = None if self.slowdown_year is None else _take(self.slowdown_year, rows)
+        level, growth = _take(self.compute_level, rows), _take(self.compute_growth, rows)
+        return log10_compute_path(t, level, growth, self.compute_anchor, slowdown, self.growth_after)
+
+    def _compute_tokens(self, rows: np.ndarray | None, t: np.ndarray) -> np.ndarray:
+        compute = self._compute_compute(rows, t)
+        return overtrained_log10_tokens(log10_chinchilla_tokens(compute), compute, self.factor, self.profit_policy)
+
+    def tokens(self, t: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+        """log10 tokens of the frontier dataset."""
+        return self._by_arm(rows, t, self._historical_tokens, self._compute_tokens)
+
+    def compute(self, t: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+        """log10 FLOP of the frontier run (Chinchilla-equivalent on the historical arm)."""
+        return self._by_arm(rows, t, self._historical_compute, self._compute_compute)
+
+    def least_growth(self) -> np.ndarray:
+        """Per draw, a lower bound on d log10 tokens / dt (OOM/yr) at every time.
+
+        Every path is piecewise linear in t: the historical arm grows at its trend (times 1 + 2·slope of the
+        profit policy when overtraining applies to it), the compute arm at (1/2 + slope) times the compute growth
+        before and after the slowdown. The bound is the smaller of the pieces.
+        """
+        slope = profit_slope(self.profit_policy) if self.profit_policy is not None else 0.0
+        historical = self.hist_growth * (1.0 + 2.0 * slope if self.overtrain_historical else 1.0)
+        per_compute = 0.5 + slope
+        compute = per_compute * self.compute_growth
+        if self.slowdown_year is not None:
+            compute = np.minimum(compute, per_compute * np.broadcast_to(self.growth_after, compute.shape))
+        return np.where(self.historical, historical, compute)

@@ -5,16 +5,34 @@ METHOD_NOTES A.11). Here each posterior draw is one coherent path (one demand pa
 exhaustion date is a first-passage time, found on the time grid and refined by linear interpolation of the gap
 log10 D − log10 S between the two grid points around the crossing. Paths that never cross before the horizon
 are *censored*: kept, with date NaN and `censored = True`, and counted as "not exhausted by the horizon".
+
+Two ways to the same dates:
+
+- `first_crossing` takes the gap on the whole (monthly) grid: simple, but building 433 points per path costs far
+  more than finding the crossing.
+- `bracketed_crossing` takes the gap at a few coarse grid points (the yearly points the bands need anyway) and a
+  function that evaluates the gap at any grid points; it evaluates the fine grid only where the crossing can be.
+  `scan_crossing` walks forward from a known lower bound. Both return exactly what `first_crossing` returns on
+  the dense grid (same grid points, same interpolation), which tests/test_scenarios.py checks on the real inputs.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 # Interval levels reported everywhere: the paper's 80% (comparability, [P2] A.11) and a 90% interval.
 INTERVAL_QUANTILES = {"q05": 0.05, "q10": 0.10, "median": 0.50, "q90": 0.90, "q95": 0.95}
+
+#: gap_at(rows, index): the gap at fine-grid indices. `rows` indexes the draws (None: all of them); `index` has
+#: shape (k,) (the same points for every row) or (len(rows), k) (points per row). Returns (len(rows), k).
+GapAt = Callable[[np.ndarray | None, np.ndarray], np.ndarray]
+
+# Least rise of a gap per grid step (OOM) that `bracketed_crossing` trusts as "rising". Far above the rounding
+# error of a gap (~1e-14 OOM for values ~10–30) and far below any real rise (~1e-2 OOM per month).
+MONOTONE_MARGIN = 1e-9
 
 
 @dataclass(frozen=True)
@@ -28,6 +46,21 @@ class Crossing:
     fraction: np.ndarray  # interpolation weight between index − 1 and index
 
 
+def _interpolate(
+    grid: np.ndarray, index: np.ndarray, before: np.ndarray, after: np.ndarray, at_start: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(fraction, year) of the zero of the gap between grid points index − 1 (gap `before`) and index (`after`).
+
+    The one interpolation every crossing function here uses, so that they agree to the last bit.
+    """
+    previous = np.maximum(index - 1, 0)
+    span = after - before
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fraction = np.where(at_start | (span <= 0), 1.0, -before / span)
+    fraction = np.clip(fraction, 0.0, 1.0)
+    return fraction, grid[previous] + fraction * (grid[index] - grid[previous])
+
+
 def first_crossing(grid: np.ndarray, gap: np.ndarray) -> Crossing:
     """First t with gap(t) >= 0 per row of `gap` (shape (n, T)), interpolated linearly between grid points."""
     crossed = gap >= 0.0
@@ -36,22 +69,159 @@ def first_crossing(grid: np.ndarray, gap: np.ndarray) -> Crossing:
     ever = crossed[rows, index]
     at_start = ever & (index == 0)
     previous = np.maximum(index - 1, 0)
-    before, after = gap[rows, previous], gap[rows, index]
-    span = after - before
-    with np.errstate(divide="ignore", invalid="ignore"):
-        fraction = np.where(at_start | (span <= 0), 1.0, -before / span)
-    fraction = np.clip(fraction, 0.0, 1.0)
-    year = grid[previous] + fraction * (grid[index] - grid[previous])
+    fraction, year = _interpolate(grid, index, gap[rows, previous], gap[rows, index], at_start)
     year = np.where(ever, year, np.nan)
     return Crossing(year=year, censored=~ever, at_start=at_start, index=index, fraction=fraction)
+
+
+class _CrossingBuilder:
+    """Collects per-row crossings found by different routes into one `Crossing` (censored until set)."""
+
+    def __init__(self, grid: np.ndarray, n: int) -> None:
+        self.grid = grid
+        self.year = np.full(n, np.nan)
+        self.censored = np.ones(n, dtype=bool)
+        self.at_start = np.zeros(n, dtype=bool)
+        self.index = np.zeros(n, dtype=np.intp)
+        self.fraction = np.ones(n)  # what `first_crossing` reports for censored rows
+
+    def set(self, rows: np.ndarray, index: np.ndarray, before: np.ndarray, after: np.ndarray) -> None:
+        """Rows whose first point with gap >= 0 is `index`, with the gap `before` it and `after` (at it)."""
+        at_start = index == 0
+        fraction, year = _interpolate(self.grid, index, before, after, at_start)
+        self.year[rows], self.censored[rows], self.at_start[rows] = year, False, at_start
+        self.index[rows], self.fraction[rows] = index, fraction
+
+    def set_crossing(self, rows: np.ndarray, crossing: Crossing) -> None:
+        """Copy a `first_crossing` result computed for `rows` only."""
+        self.year[rows], self.censored[rows], self.at_start[rows] = crossing.year, crossing.censored, crossing.at_start
+        self.index[rows], self.fraction[rows] = crossing.index, crossing.fraction
+
+    def build(self) -> Crossing:
+        return Crossing(self.year, self.censored, self.at_start, self.index, self.fraction)
+
+
+def steadily_rising(demand_rise: np.ndarray, stock_rise: np.ndarray) -> np.ndarray:
+    """Rows whose gap log10 D − log10 S rises by at least MONOTONE_MARGIN at every grid step.
+
+    `demand_rise` is a lower bound on the rise of log10 D per grid step, `stock_rise` an upper bound on that of
+    log10 S (per row). The stock's bound counts as at least 0, so the answer also holds for the stock plus any
+    constant extra stock (adding a constant never speeds up the relative growth of a stock, nor a decline).
+    """
+    return demand_rise - np.maximum(stock_rise, 0.0) >= MONOTONE_MARGIN
+
+
+def bracketed_crossing(
+    grid: np.ndarray, coarse: np.ndarray, coarse_gap: np.ndarray, gap_at: GapAt, rising: np.ndarray
+) -> Crossing:
+    """`first_crossing` on the full grid, from the gap at the `coarse` grid indices and evaluations of `gap_at`.
+
+    `coarse` must be increasing and hold the first and last grid index; `coarse_gap` (n, len(coarse)) is the gap
+    there. For the rows where `rising` is True the gap must rise at every grid step (see `steadily_rising`):
+    its first point with gap >= 0 then lies in the coarse interval that ends at the first coarse point with
+    gap >= 0, and bisection inside that interval finds it with ~log2(interval) evaluations per row. A rising
+    gap that never reaches 0 at the last grid point is censored. Rows not known to rise are evaluated on the
+    whole grid (`first_crossing`), so the result is exact for every row, monotone or not.
+    """
+    n = coarse_gap.shape[0]
+    if coarse[0] != 0 or coarse[-1] != grid.size - 1:
+        raise ValueError("the coarse points must include the first and the last grid point")
+    out = _CrossingBuilder(grid, n)
+    crossed = coarse_gap >= 0.0
+    first = np.argmax(crossed, axis=1)
+    hit = crossed[np.arange(n), first] & rising
+    start = np.flatnonzero(hit & (first == 0))
+    out.set(start, np.zeros(start.size, dtype=np.intp), coarse_gap[start, 0], coarse_gap[start, 0])
+    rows = np.flatnonzero(hit & (first > 0))
+    j = first[rows]
+    lo, hi = coarse[j - 1], coarse[j]
+    gap_lo, gap_hi = coarse_gap[rows, j - 1], coarse_gap[rows, j]
+    while True:  # bisection: gap(lo) < 0 <= gap(hi) throughout
+        active = np.flatnonzero(hi - lo > 1)
+        if active.size == 0:
+            break
+        mid = (lo[active] + hi[active]) // 2
+        value = gap_at(rows[active], mid[:, None])[:, 0]
+        up = value >= 0.0
+        hi[active[up]], gap_hi[active[up]] = mid[up], value[up]
+        lo[active[~up]], gap_lo[active[~up]] = mid[~up], value[~up]
+    out.set(rows, hi, gap_lo, gap_hi)
+    dense = np.flatnonzero(~rising)
+    if dense.size:
+        out.set_crossing(dense, first_crossing(grid, gap_at(dense, np.arange(grid.size))))
+    return out.build()
+
+
+def scan_crossing(grid: np.ndarray, gap_at: GapAt, start: np.ndarray, chunk: int = 12) -> Crossing:
+    """`first_crossing` on the full grid for gaps known to be < 0 at every grid index below `start` (per row).
+
+    Walks forward from `start` in steps of `chunk` grid points, evaluating each row only until its gap reaches 0
+    (plus the point before, for the interpolation). No monotonicity is needed: every grid point from `start` to
+    the crossing is evaluated. Rows with `start` at or beyond the grid's end are censored without evaluation.
+    """
+    size = grid.size
+    out = _CrossingBuilder(grid, start.size)
+    rows = np.flatnonzero(start < size)
+    position = np.asarray(start, dtype=np.intp)[rows]
+    offsets = np.arange(-1, chunk)
+    while rows.size:
+        index = np.clip(position[:, None] + offsets, 0, size - 1)
+        gap = gap_at(rows, index)
+        crossed = gap[:, 1:] >= 0.0  # column 0 is the point before the chunk
+        k = np.argmax(crossed, axis=1) + 1
+        found = crossed[np.arange(rows.size), k - 1]
+        picked = np.arange(rows.size)[found]
+        out.set(rows[found], index[picked, k[found]], gap[picked, k[found] - 1], gap[picked, k[found]])
+        more = ~found & (position + chunk < size)
+        rows, position = rows[more], position[more] + chunk
+    return out.build()
+
+
+def bracket_indices(crossing: Crossing) -> np.ndarray:
+    """(n, 2) grid indices of the points around each crossing: (index − 1, index), clipped at 0."""
+    return np.stack([np.maximum(crossing.index - 1, 0), crossing.index], axis=1)
+
+
+def value_at_bracket(values: np.ndarray, crossing: Crossing) -> np.ndarray:
+    """Interpolate a path given at `bracket_indices(crossing)` (shape (n, 2)) at the crossing; NaN if censored."""
+    value = values[:, 0] + crossing.fraction * (values[:, 1] - values[:, 0])
+    return np.where(crossing.censored, np.nan, value)
 
 
 def value_at_crossing(paths: np.ndarray, crossing: Crossing) -> np.ndarray:
     """Interpolate a (n, T) path (e.g. log10 tokens) at each path's crossing; NaN when censored."""
     rows = np.arange(paths.shape[0])
-    previous = np.maximum(crossing.index - 1, 0)
-    value = paths[rows, previous] + crossing.fraction * (paths[rows, crossing.index] - paths[rows, previous])
-    return np.where(crossing.censored, np.nan, value)
+    return value_at_bracket(paths[rows[:, None], bracket_indices(crossing)], crossing)
+
+
+def sorted_quantiles(
+    values: np.ndarray, starts: np.ndarray | int, counts: np.ndarray | int, q: np.ndarray | float
+) -> np.ndarray:
+    """numpy's default ("linear") quantile `q` of the sorted groups values[start : start + count], vectorised.
+
+    `values` is 1-D and sorted within each group; `starts`, `counts` and `q` broadcast together. The arithmetic is
+    `np.quantile`'s own (virtual index (count − 1)·q, its two-sided linear interpolation, NaN for a group with a
+    NaN), so the results are identical, without one partition per group: one sort serves many quantiles.
+    """
+    starts, counts = np.asarray(starts), np.asarray(counts)
+    virtual = (counts - 1) * np.asarray(q, dtype=float)
+    previous = np.floor(virtual)
+    above = virtual >= counts - 1
+    lower = np.where(above, counts - 1, previous).astype(np.intp)
+    upper = np.where(above, counts - 1, previous + 1).astype(np.intp)
+    gamma = virtual - np.where(above, -1.0, previous)  # as numpy; irrelevant above, where both ends are equal
+    a, b = values[starts + lower], values[starts + upper]
+    diff = b - a
+    result = np.where(gamma >= 0.5, b - diff * (1 - gamma), a + diff * gamma)
+    return np.where(np.isnan(values[starts + counts - 1]), np.nan, result)
+
+
+def column_quantiles(paths: np.ndarray, q: tuple[float, ...] | np.ndarray) -> np.ndarray:
+    """`np.quantile(paths, q, axis=0)` (shape (len(q), columns)) by one sort of each column."""
+    n, columns = paths.shape
+    ordered = np.sort(paths.T, axis=1).ravel()
+    starts = (np.arange(columns) * n)[None, :]
+    return sorted_quantiles(ordered, starts, n, np.asarray(q, dtype=float)[:, None])
 
 
 def censored_quantiles(years: np.ndarray, quantiles: dict[str, float] = INTERVAL_QUANTILES) -> dict[str, float]:

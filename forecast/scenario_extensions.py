@@ -68,22 +68,52 @@ def discount_ai_share(
     }
 
 
-def add_extra_stocks(log10_effective: np.ndarray, inputs: dict[str, np.ndarray], names: list[str]) -> np.ndarray:
-    """log10 of the effective stock plus the accessible extra stocks named."""
-    extra = sum((inputs[f"extra_{name}"] for name in names), np.zeros(log10_effective.shape[0]))
+def human_only_stock(
+    scenario: Any, inputs: dict[str, np.ndarray], paths: stock.StockPaths, grid: np.ndarray
+) -> stock.HumanOnlyStock:
+    """The human-only stock on `grid` (computed on the grid extended back to `human_share.from_year`)."""
+    extended = human_share_grid(scenario, grid)
+    share = ai_share(extended, *(inputs[name] for name in AI_PARAMS))
+    settings = scenario.human_share
+    return stock.HumanOnlyStock.from_paths(paths, extended, grid.size, share, settings.from_year, settings.discount)
+
+
+def extra_total(inputs: dict[str, np.ndarray], names: list[str], n: int) -> np.ndarray:
+    """Per draw, the accessible tokens of the extra stocks named, summed in the order given."""
+    return sum((inputs[f"extra_{name}"] for name in names), np.zeros(n))
+
+
+def with_extra(log10_effective: np.ndarray, extra: np.ndarray) -> np.ndarray:
+    """log10 of the effective stock (n, k) plus a constant extra stock per draw (n,)."""
     return np.log10(10.0**log10_effective + extra[:, None])
 
 
+def add_extra_stocks(log10_effective: np.ndarray, inputs: dict[str, np.ndarray], names: list[str]) -> np.ndarray:
+    """log10 of the effective stock plus the accessible extra stocks named."""
+    return with_extra(log10_effective, extra_total(inputs, names, log10_effective.shape[0]))
+
+
 def synthetic_supply(
-    scenario: Any, inputs: dict[str, np.ndarray], grid: np.ndarray, log10_human: np.ndarray, log10_demand: np.ndarray
+    scenario: Any,
+    inputs: dict[str, np.ndarray],
+    grid: np.ndarray,
+    log10_human: np.ndarray,
+    log10_demand: np.ndarray,
+    rows: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Gaps (log10 demand − log10 supply with synthetic data) and (r* − real share needed), per draw and time."""
+    """Gaps (log10 demand − log10 supply with synthetic data) and (r* − real share needed), per draw and time.
+
+    `grid` is the grid (T,) or times per draw (len(rows), k); `rows` selects the draws of `inputs` (None: all).
+    """
     syn = scenario.synthetic
-    available = synthetic_available(
-        grid, syn.start_year, inputs["synthetic_tokens_per_year"], inputs["synthetic_growth_per_year"]
-    )
+
+    def per_draw(name: str) -> np.ndarray:
+        values = inputs[f"synthetic_{name}"]
+        return values if rows is None else values[rows]
+
+    available = synthetic_available(grid, syn.start_year, per_draw("tokens_per_year"), per_draw("growth_per_year"))
     human = 10.0**log10_human
-    v, r_star = inputs["synthetic_value_per_token"][:, None], inputs["synthetic_min_real_share"][:, None]
+    v, r_star = per_draw("value_per_token")[:, None], per_draw("min_real_share")[:, None]
     supply = supply_with_synthetic(human, available, v, r_star)
     real_share = real_share_needed(10.0**log10_demand, human, v)
     return log10_demand - np.log10(supply), r_star - real_share

@@ -7,11 +7,20 @@ S_eff(t) = N_IW · B_P / bytes_per_token · growth(t) · Q · M(epochs)         
   the stock grows with cumulative person-years online (the paper's own robustness model, [P2] §2.2.2 / A.6),
   with the adoption curve fitted to data in `forecast.model`.
 - Q quality fraction; M(epochs) the Muennighoff et al. 2023 effective-data multiplier for repeated epochs.
+
+Paths are (n, T) arrays over a grid (T,), or (n, k) at times per draw; `StockPaths` evaluates the public stock
+in closed form at any times, `HumanOnlyStock` holds the human-only stock, which needs the whole grid.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+
+from forecast.demand import times
+
+STAGES = ("raw", "quality", "effective")
 
 # Fitted repetition constant R*_D of the effective-data formula D' = U + U·R*·(1 − exp(−R/R*)),
 # Muennighoff et al. 2023, huggingface/datablations README "Parametric Fit" (METHOD_NOTES A.3.1).
@@ -47,7 +56,7 @@ def log10_raw_stock(indexed_pages: np.ndarray, bytes_per_page: np.ndarray, bytes
 
 def log10_growth_prior(grid: np.ndarray, yearly_factor: np.ndarray, anchor: float) -> np.ndarray:
     """Stock growth as a constant factor per year (the paper's page-size × page-count growth)."""
-    return np.log10(np.asarray(yearly_factor))[:, None] * (grid[None, :] - anchor)
+    return np.log10(np.asarray(yearly_factor))[:, None] * (times(grid) - anchor)
 
 
 def softplus(x: np.ndarray) -> np.ndarray:
@@ -68,10 +77,29 @@ def log10_growth_users(
     ratio to the anchor year needs neither L nor the population level (population growth is not modelled).
     `production_drift` is the yearly log-change of text produced per user-year ([P2] assumes zero).
     """
+    at_anchor = users_log_person_years(anchor, adoption_midpoint, adoption_rate)
+    return _users_growth(times(grid), adoption_midpoint, adoption_rate, production_drift, anchor, at_anchor)
+
+
+def users_log_person_years(year: float, adoption_midpoint: np.ndarray, adoption_rate: np.ndarray) -> np.ndarray:
+    """log of softplus(k(year − t0)): log cumulative person-years online at `year`, up to a constant."""
+    k, t0 = np.asarray(adoption_rate), np.asarray(adoption_midpoint)
+    return np.log(softplus(k * (year - t0)))
+
+
+def _users_growth(
+    t: np.ndarray,
+    adoption_midpoint: np.ndarray,
+    adoption_rate: np.ndarray,
+    production_drift: np.ndarray,
+    anchor: float,
+    at_anchor: np.ndarray,
+) -> np.ndarray:
+    """`log10_growth_users` at times t (1, k) or (n, k), with the anchor term per draw given."""
     k = np.asarray(adoption_rate)[:, None]
     t0 = np.asarray(adoption_midpoint)[:, None]
-    ratio = np.log(softplus(k * (grid[None, :] - t0))) - np.log(softplus(k * (anchor - t0)))
-    drift = np.asarray(production_drift)[:, None] * (grid[None, :] - anchor)
+    ratio = np.log(softplus(k * (t - t0))) - np.asarray(at_anchor)[:, None]
+    drift = np.asarray(production_drift)[:, None] * (t - anchor)
     return (ratio + drift) / np.log(10.0)
 
 
@@ -90,9 +118,154 @@ def human_only_log10_stock(
     the confidence in the AI-text detectors behind `ai_share` (0 ignores them). The grid must start at or
     before `from_year` so that every discounted increment is on it.
     """
+    return np.log10(human_only_tokens(grid, log10_stock, ai_share, from_year, discount))
+
+
+def human_only_tokens(
+    grid: np.ndarray, log10_stock: np.ndarray, ai_share: np.ndarray, from_year: float, discount: float
+) -> np.ndarray:
+    """`human_only_log10_stock` in tokens (not log10)."""
     if grid[0] > from_year:
         raise ValueError(f"the grid starts at {grid[0]:.2f}, after {from_year:.2f}: extend it back")
     stock = 10.0**log10_stock
     increments = np.diff(stock, axis=1, prepend=stock[:, :1])
     weight = np.where(grid[None, :] > from_year, 1.0 - discount * ai_share, 1.0)
-    return np.log10(stock[:, :1] + np.cumsum(increments * weight, axis=1))
+    return stock[:, :1] + np.cumsum(increments * weight, axis=1)
+
+
+def _take(values: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
+    return values if rows is None else values[rows]
+
+
+@dataclass(frozen=True)
+class StockPaths:
+    """The public stock of every draw in closed form, to evaluate at any times.
+
+    log10 raw(t) = raw0 + growth(t), quality = raw + log10 Q, effective = quality + log10 M(epochs): the same
+    operations as the dense paths, so a value at a grid point equals the full grid's. Growth follows either the
+    prior factor (`yearly_factor`) or the internet-users model (`adoption_*`, `production_drift`).
+    """
+
+    raw0: np.ndarray  # log10 tokens of the raw indexed web at the anchor
+    quality_offset: np.ndarray  # log10 Q
+    repetition_offset: np.ndarray  # log10 M(epochs)
+    anchor: float
+    yearly_factor: np.ndarray | None = None  # prior growth model
+    adoption_midpoint: np.ndarray | None = None  # users model
+    adoption_rate: np.ndarray | None = None
+    production_drift: np.ndarray | None = None
+    at_anchor: np.ndarray | None = None  # users model: `users_log_person_years` at the anchor
+
+    @classmethod
+    def from_inputs(
+        cls,
+        indexed_pages: np.ndarray,
+        bytes_per_page: np.ndarray,
+        bytes_per_token: np.ndarray,
+        quality_fraction: np.ndarray,
+        epochs: np.ndarray,
+        anchor: float,
+        yearly_factor: np.ndarray | None = None,
+        adoption_midpoint: np.ndarray | None = None,
+        adoption_rate: np.ndarray | None = None,
+        production_drift: np.ndarray | None = None,
+    ) -> StockPaths:
+        """Per-draw stock inputs; give `yearly_factor` (prior growth) or the three users-model inputs."""
+        users = yearly_factor is None
+        return cls(
+            raw0=log10_raw_stock(indexed_pages, bytes_per_page, bytes_per_token),
+            quality_offset=np.log10(quality_fraction),
+            repetition_offset=np.log10(repetition_multiplier(epochs)),
+            anchor=anchor,
+            yearly_factor=yearly_factor,
+            adoption_midpoint=adoption_midpoint,
+            adoption_rate=adoption_rate,
+            production_drift=production_drift,
+            at_anchor=users_log_person_years(anchor, adoption_midpoint, adoption_rate) if users else None,
+        )
+
+    def growth(self, t: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+        """log10 growth since the anchor."""
+        if self.yearly_factor is not None:
+            return log10_growth_prior(t, _take(self.yearly_factor, rows), self.anchor)
+        return _users_growth(
+            times(t),
+            _take(self.adoption_midpoint, rows),
+            _take(self.adoption_rate, rows),
+            _take(self.production_drift, rows),
+            self.anchor,
+            _take(self.at_anchor, rows),
+        )
+
+    def stages(self, t: np.ndarray, rows: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """log10 tokens of the raw, quality-filtered and effective stock."""
+        raw = _take(self.raw0, rows)[:, None] + self.growth(t, rows)
+        quality = raw + _take(self.quality_offset, rows)[:, None]
+        effective = quality + _take(self.repetition_offset, rows)[:, None]
+        return {"raw": raw, "quality": quality, "effective": effective}
+
+    def effective(self, t: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+        """log10 tokens of the effective stock."""
+        return self.stages(t, rows)["effective"]
+
+    def most_growth(self, start: float) -> np.ndarray:
+        """Per draw, an upper bound on d log10 stock / dt (OOM/yr) at every time from `start` on.
+
+        Prior model: the constant log10 of the yearly factor. Users model: (k·σ(x)/softplus(x) + drift) / ln 10
+        with x = k(t − t0); σ/softplus falls as x grows (its derivative has the sign of e^x − softplus(x) < 0),
+        so for either sign of k the rate is largest at t = `start`.
+        """
+        if self.yearly_factor is not None:
+            return np.log10(self.yearly_factor)
+        rate = users_growth_rate(start, self.adoption_midpoint, self.adoption_rate)
+        return (rate + self.production_drift) / np.log(10.0)
+
+
+@dataclass(frozen=True)
+class HumanOnlyStock:
+    """The stock counting only human text after a date (`human_only_log10_stock`), on a whole grid.
+
+    Its increments are discounted month by month, so it has no closed form at single points: the effective stage
+    is held as tokens (n, T) on the grid and its log10 taken where needed. The raw and quality stages are the
+    effective stage less the (per-draw constant) repetition and quality offsets: the discount scales every stage's
+    increments alike, so this equals computing each stage separately up to rounding (~1e-15 relative).
+    """
+
+    tokens: np.ndarray  # (n, T) effective human-only stock on the grid, tokens
+    quality_offset: np.ndarray
+    repetition_offset: np.ndarray
+
+    @classmethod
+    def from_paths(
+        cls,
+        paths: StockPaths,
+        extended: np.ndarray,
+        size: int,
+        ai_share: np.ndarray,
+        from_year: float,
+        discount: float,
+    ) -> HumanOnlyStock:
+        """The human-only effective stock on the last `size` points of `extended` (which must reach back to
+        `from_year`), with `ai_share` (n, len(extended)) the AI share of new text."""
+        tokens = human_only_tokens(extended, paths.effective(extended), ai_share, from_year, discount)
+        return cls(np.ascontiguousarray(tokens[:, -size:]), paths.quality_offset, paths.repetition_offset)
+
+    def _at(self, index: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
+        if rows is None:
+            return self.tokens[:, index] if index.ndim == 1 else np.take_along_axis(self.tokens, index, axis=1)
+        return self.tokens[rows[:, None], index if index.ndim == 2 else index[None, :]]
+
+    def effective(self, index: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+        """log10 tokens of the effective stock at grid indices (k,) or per row (len(rows), k)."""
+        return np.log10(self._at(np.asarray(index), rows))
+
+    def stages(self, index: np.ndarray, rows: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """log10 tokens of the three stages at grid indices."""
+        effective = self.effective(index, rows)
+        quality = effective - _take(self.repetition_offset, rows)[:, None]
+        return {"raw": quality - _take(self.quality_offset, rows)[:, None], "quality": quality, "effective": effective}
+
+    def most_step_growth(self) -> np.ndarray:
+        """Per draw, the largest rise of log10 stock from one grid point to the next (OOM), from the grid itself."""
+        ratio = self.tokens[:, 1:] / self.tokens[:, :-1]
+        return np.log10(ratio.max(axis=1)) if ratio.shape[1] else np.zeros(self.tokens.shape[0])
