@@ -15,7 +15,7 @@ import pandas as pd
 
 from forecast.exhaustion import censored_quantiles
 from forecast.scenarios import ScenarioResult
-from forecast.sensitivity import first_order_indices, what_you_would_have_to_believe
+from forecast.sensitivity import sensitivity_report
 
 # "What you would have to believe" asks which single input could push the median past this year.
 BELIEVE_TARGET_YEAR = 2035.0
@@ -67,11 +67,9 @@ def sensitivity_tables(results: list[ScenarioResult]) -> tuple[pd.DataFrame, pd.
         inputs = _inputs_for(r)
         mixed = 0 < r.historical_arm.mean() < 1
         arm = {"mixture_arm_historical": r.historical_arm.astype(float)} if mixed else {}
-        table = first_order_indices(inputs | arm, years)
+        table, beliefs = sensitivity_report(inputs, years, target=BELIEVE_TARGET_YEAR, index_only=arm)
         indices.append(table.assign(scenario=r.name))
-        believe.append(
-            what_you_would_have_to_believe(inputs, years, target=BELIEVE_TARGET_YEAR).assign(scenario=r.name)
-        )
+        believe.append(beliefs.assign(scenario=r.name))
     first = pd.concat(indices, ignore_index=True)[["scenario", "input", "index", "rank"]]
     second = pd.concat(believe, ignore_index=True)
     return first, second[["scenario", *[c for c in second.columns if c != "scenario"]]]

@@ -19,15 +19,21 @@ bin, a downward bias of order 1/m² for smooth effects; m = √n / 2 (between 5 
 Censored outputs: the caller replaces "not exhausted by the horizon" by the horizon itself. That piles the
 censored draws on one value, which understates Var(Y) and the influence of inputs that push dates past the
 horizon; read the indices as sensitivities of the date *truncated at the horizon*.
+
+Cost: both tables come from one sort of each input (`_Binned`): bin edges, bin medians and the conditional
+quantiles are read off sorted arrays with numpy's own quantile arithmetic (`exhaustion.sorted_quantiles`), so the
+numbers equal those of `np.quantile` / `np.median` per bin without a call per bin.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
-from scipy.optimize import isotonic_regression
 
 from forecast.errors import InputError
+from forecast.exhaustion import sorted_quantiles
 
 MIN_BINS = 5
 MAX_BINS = 50
@@ -73,47 +79,114 @@ def _resolve_bins(n_bins: int | None, n: int) -> int:
     return m
 
 
+def _median_of_sorted(values: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """`np.median` of each sorted group values[start : start + count]: the middle value or the mean of two."""
+    upper = values[starts + counts // 2]
+    lower = values[starts + (counts - 1) // 2]
+    return np.where(counts % 2 == 1, upper, (lower + upper) / 2)
+
+
+@dataclass(frozen=True)
+class _Output:
+    """The output Y once per table: its values, total sum of squares and the order that sorts it."""
+
+    y: np.ndarray
+    ss_total: float
+    order: np.ndarray
+
+    @classmethod
+    def of(cls, y: np.ndarray) -> _Output:
+        return cls(y, float(np.sum((y - y.mean()) ** 2)), np.argsort(y, kind="stable"))
+
+
+@dataclass(frozen=True)
+class _Binned:
+    """An input cut into equal-count quantile bins (tied values share a bin, so there can be fewer than asked).
+
+    `bins` is each draw's bin (0..m−1, in draw order); bins are runs of the sorted input `sorted_x`, bin b
+    starting at `starts[b]` with `counts[b]` draws.
+    """
+
+    bins: np.ndarray
+    sorted_x: np.ndarray
+    starts: np.ndarray
+    counts: np.ndarray
+
+    @classmethod
+    def of(cls, x: np.ndarray, n_bins: int) -> _Binned:
+        sorted_x = np.sort(x)
+        edges = sorted_quantiles(sorted_x, 0, x.size, np.linspace(0.0, 1.0, n_bins + 1)[1:-1])
+        raw = np.searchsorted(edges, x, side="right")
+        label = np.cumsum(np.bincount(raw, minlength=n_bins) > 0) - 1  # bins without draws are dropped
+        bins = label[raw]
+        counts = np.bincount(bins)
+        return cls(bins, sorted_x, np.cumsum(counts) - counts, counts)
+
+    def first_order_index(self, out: _Output) -> float:
+        """Bias-corrected correlation ratio of y on the bins (module docstring), clipped at 0."""
+        y, ss_total = out.y, out.ss_total
+        n, m = y.size, self.counts.size
+        if m < 2 or ss_total == 0.0:
+            return 0.0
+        means = np.bincount(self.bins, weights=y, minlength=m) / self.counts
+        ss_between = float(np.sum(self.counts * (means - y.mean()) ** 2))
+        ss_within = ss_total - ss_between
+        return max(0.0, (ss_between - (m - 1) * ss_within / (n - m)) / ss_total)
+
+    def curve(self, out: _Output, quantile: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per bin: median of x (the bin centre), the `quantile` of y and the count."""
+        by_y = self.bins[out.order].astype(np.min_scalar_type(self.counts.size))  # small ints: radix sort
+        grouped = out.y[out.order][np.argsort(by_y, kind="stable")]  # y sorted within each bin, bins in order
+        levels = sorted_quantiles(grouped, self.starts, self.counts, quantile)
+        return _median_of_sorted(self.sorted_x, self.starts, self.counts), levels, self.counts
+
+
 def _bin_index(x: np.ndarray, n_bins: int) -> np.ndarray:
     """Equal-count quantile bins 0..m−1 (tied values share a bin, so m can be smaller than n_bins)."""
-    edges = np.quantile(x, np.linspace(0.0, 1.0, n_bins + 1)[1:-1])
-    raw = np.searchsorted(edges, x, side="right")
-    return np.unique(raw, return_inverse=True)[1]
+    return _Binned.of(np.asarray(x, dtype=float), n_bins).bins
 
 
-def _first_order_index(bins: np.ndarray, y: np.ndarray) -> float:
-    """Bias-corrected correlation ratio of y on the bins (module docstring), clipped at 0."""
-    n, m = y.size, int(bins.max()) + 1
-    ss_total = float(np.sum((y - y.mean()) ** 2))
-    if m < 2 or ss_total == 0.0:
-        return 0.0
-    counts = np.bincount(bins, minlength=m)
-    means = np.bincount(bins, weights=y, minlength=m) / counts
-    ss_between = float(np.sum(counts * (means - y.mean()) ** 2))
-    ss_within = ss_total - ss_between
-    return max(0.0, (ss_between - (m - 1) * ss_within / (n - m)) / ss_total)
+def isotonic_regression(y: np.ndarray, weights: np.ndarray, increasing: bool = True) -> np.ndarray:
+    """Weighted least-squares isotonic fit by pool-adjacent-violators.
 
-
-def first_order_indices(inputs: dict[str, np.ndarray], output: np.ndarray, n_bins: int | None = None) -> pd.DataFrame:
-    """First-order Sobol index of each input, from paired Monte Carlo draws; columns input, index, rank."""
-    checked, y = _validate(inputs, output)
-    m = _resolve_bins(n_bins, y.size)
-    rows = [{"input": name, "index": _first_order_index(_bin_index(x, m), y)} for name, x in checked.items()]
-    table = pd.DataFrame(rows).sort_values("index", ascending=False, kind="stable").reset_index(drop=True)
-    table["rank"] = np.arange(1, len(table) + 1)
-    return table
-
-
-def _binned_curve(x: np.ndarray, y: np.ndarray, n_bins: int, quantile: float) -> tuple[np.ndarray, ...]:
-    """Per bin: median of x (the bin centre), the `quantile` of y and the count (loops over bins only)."""
-    bins = _bin_index(x, n_bins)
-    order = np.lexsort((y, bins))
-    counts = np.bincount(bins)
-    splits = np.cumsum(counts)[:-1]
-    x_groups = np.split(x[order], splits)
-    y_groups = np.split(y[order], splits)
-    centres = np.array([np.median(g) for g in x_groups])
-    levels = np.array([np.quantile(g, quantile) for g in y_groups])
-    return centres, levels, counts
+    The algorithm and arithmetic of `scipy.optimize.isotonic_regression` (Busing 2022, JSS 102(1), Algorithm 1,
+    with scipy's >= in the violation tests), written out so that a run need not import scipy.optimize (~0.7 s)
+    for a few dozen bins; tests/test_sensitivity.py checks that both agree.
+    """
+    order = slice(None) if increasing else slice(None, None, -1)
+    x, w = [float(v) for v in np.asarray(y)[order]], [float(v) for v in np.asarray(weights)[order]]
+    n = len(x)
+    if n == 0:
+        return np.array([])
+    ends = [0] * (n + 1)  # block b covers x[ends[b] : ends[b + 1]]
+    ends[1] = 1
+    b, x_prev, w_prev, i = 0, x[0], w[0], 1
+    while i < n:
+        b += 1
+        xb, wb = x[i], w[i]
+        if x_prev >= xb:  # down violation: pool with the previous block
+            b -= 1
+            sb = w_prev * x_prev + wb * xb
+            wb += w_prev
+            xb = sb / wb
+            while i < n - 1 and xb >= x[i + 1]:  # repair up violations
+                i += 1
+                sb += w[i] * x[i]
+                wb += w[i]
+                xb = sb / wb
+            while b > 0 and x[b - 1] >= xb:  # repair down violations
+                b -= 1
+                sb += w[b] * x[b]
+                wb += w[b]
+                xb = sb / wb
+        x[b] = x_prev = xb
+        w[b] = w_prev = wb
+        ends[b + 1] = i + 1
+        i += 1
+    fitted = np.empty(n)
+    for k in range(b + 1):
+        fitted[ends[k] : ends[k + 1]] = x[k]
+    return fitted[order]
 
 
 def _monotone_crossing(centres: np.ndarray, levels: np.ndarray, counts: np.ndarray, target: float) -> float:
@@ -122,7 +195,7 @@ def _monotone_crossing(centres: np.ndarray, levels: np.ndarray, counts: np.ndarr
         return np.nan
     trend = np.corrcoef(centres, levels)[0, 1] if np.ptp(levels) > 0 else 0.0
     increasing = not trend < 0
-    fitted = isotonic_regression(levels, weights=counts.astype(float), increasing=increasing).x
+    fitted = isotonic_regression(levels, counts.astype(float), increasing=increasing)
     gap = fitted - target if increasing else target - fitted
     reached = gap >= 0
     if not reached.any():
@@ -132,6 +205,72 @@ def _monotone_crossing(centres: np.ndarray, levels: np.ndarray, counts: np.ndarr
         return float(centres[0]) if gap[0] == 0 else np.nan
     weight = -gap[j - 1] / (gap[j] - gap[j - 1])
     return float(centres[j - 1] + weight * (centres[j] - centres[j - 1]))
+
+
+def _ranked(names: list[str], indices: list[float]) -> pd.DataFrame:
+    """Indices sorted from largest to smallest (ties keep input order), with their rank."""
+    order = np.argsort(-np.asarray(indices, dtype=float), kind="stable")
+    return pd.DataFrame(
+        {
+            "input": [names[i] for i in order],
+            "index": np.asarray(indices, dtype=float)[order],
+            "rank": np.arange(1, len(names) + 1),
+        }
+    )
+
+
+def _belief(binned: _Binned, out: _Output, index: float, target: float, quantile: float) -> dict:
+    """One row of `what_you_would_have_to_believe` (the curve is only traced for a non-negligible index)."""
+    value = _monotone_crossing(*binned.curve(out, quantile), target) if index >= NEGLIGIBLE_INDEX else np.nan
+    reachable = bool(np.isfinite(value))
+    if not reachable:
+        return {"value": np.nan, "prior_percentile": np.nan, "direction": None, "reachable": False}
+    xs = binned.sorted_x
+    median = _median_of_sorted(xs, np.array([0]), np.array([xs.size]))[0]
+    return {
+        "value": value,
+        "prior_percentile": float(np.mean(xs <= value)),
+        "direction": "increase" if value >= median else "decrease",
+        "reachable": True,
+    }
+
+
+def sensitivity_report(
+    inputs: dict[str, np.ndarray],
+    output: np.ndarray,
+    target: float = 2035.0,
+    quantile: float = 0.5,
+    n_bins: int | None = None,
+    index_only: dict[str, np.ndarray] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(`first_order_indices`, `what_you_would_have_to_believe`) from one binning of each input.
+
+    `index_only` inputs (e.g. the mixture's arm) get a first-order index but no "would have to believe" row.
+    """
+    index_only = index_only or {}
+    checked, y = _validate(inputs | index_only, output)
+    if not 0.0 < quantile < 1.0:
+        raise InputError(f"quantile must lie in (0, 1), got {quantile}")
+    m = _resolve_bins(n_bins, y.size)
+    out = _Output.of(y)
+    names, indices, beliefs = [], [], []
+    for name, x in checked.items():
+        binned = _Binned.of(x, m)
+        index = binned.first_order_index(out)
+        names.append(name)
+        indices.append(index)
+        if name in inputs:
+            belief = _belief(binned, out, index, target, quantile)
+            beliefs.append({"input": name, **belief, "first_order_index": index})
+    return _ranked(names, indices), pd.DataFrame(beliefs)
+
+
+def first_order_indices(inputs: dict[str, np.ndarray], output: np.ndarray, n_bins: int | None = None) -> pd.DataFrame:
+    """First-order Sobol index of each input, from paired Monte Carlo draws; columns input, index, rank."""
+    checked, y = _validate(inputs, output)
+    m = _resolve_bins(n_bins, y.size)
+    out = _Output.of(y)
+    return _ranked(list(checked), [_Binned.of(x, m).first_order_index(out) for x in checked.values()])
 
 
 def what_you_would_have_to_believe(
@@ -151,24 +290,4 @@ def what_you_would_have_to_believe(
     is above ("increase") or below ("decrease") the median draw. Inputs with a negligible first-order index
     would give values that are noise, hence the NEGLIGIBLE_INDEX rule.
     """
-    checked, y = _validate(inputs, output)
-    if not 0.0 < quantile < 1.0:
-        raise InputError(f"quantile must lie in (0, 1), got {quantile}")
-    m = _resolve_bins(n_bins, y.size)
-    rows = []
-    for name, x in checked.items():
-        index = _first_order_index(_bin_index(x, m), y)
-        value = _monotone_crossing(*_binned_curve(x, y, m, quantile), target)
-        reachable = bool(np.isfinite(value)) and index >= NEGLIGIBLE_INDEX
-        value = value if reachable else np.nan
-        rows.append(
-            {
-                "input": name,
-                "value": value,
-                "prior_percentile": float(np.mean(x <= value)) if reachable else np.nan,
-                "direction": ("increase" if value >= np.median(x) else "decrease") if reachable else None,
-                "reachable": reachable,
-                "first_order_index": index,
-            }
-        )
-    return pd.DataFrame(rows)
+    return sensitivity_report(inputs, output, target, quantile, n_bins)[1]
