@@ -112,6 +112,10 @@ def _take(values: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
     return values if rows is None else values[rows]
 
 
+# `DemandPaths.paths` of a mixture splits the draws by arm from this many times per draw on.
+SPLIT_ARMS_FROM = 8
+
+
 @dataclass(frozen=True)
 class DemandPaths:
     """The frontier dataset and compute of every draw in closed form, to evaluate at any times.
@@ -135,48 +139,51 @@ class DemandPaths:
     profit_policy: ProfitPolicy | None = None
     overtrain_historical: bool = False  # overtraining also applies to the historical arm
 
-    def _by_arm(self, rows: np.ndarray | None, t: np.ndarray, historical, compute) -> np.ndarray:
-        """Evaluate each draw with the function of its arm only."""
-        arm = _take(self.historical, rows)
-        if arm.all():
-            return historical(rows, t)
-        if not arm.any():
-            return compute(rows, t)
-        t = times(t)
-        selected = np.arange(arm.size) if rows is None else rows
-        out = np.empty((arm.size, t.shape[1]))
-        for mask, arm_paths in ((arm, historical), (~arm, compute)):
-            out[mask] = arm_paths(selected[mask], t if t.shape[0] == 1 else t[mask])
-        return out
+    def _historical(self, rows: np.ndarray | None, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(tokens, compute) on the historical arm: compute is the Chinchilla compute of the trend's tokens."""
+        optimal = log_linear_path(t, _take(self.hist_level, rows), _take(self.hist_growth, rows), self.hist_anchor)
+        compute = log10_compute_for_tokens(optimal)
+        if not self.overtrain_historical:
+            return optimal, compute
+        return overtrained_log10_tokens(optimal, compute, self.factor, self.profit_policy), compute
 
-    def _historical_optimal(self, rows: np.ndarray | None, t: np.ndarray) -> np.ndarray:
-        return log_linear_path(t, _take(self.hist_level, rows), _take(self.hist_growth, rows), self.hist_anchor)
-
-    def _historical_tokens(self, rows: np.ndarray | None, t: np.ndarray) -> np.ndarray:
-        tokens = self._historical_optimal(rows, t)
-        if self.overtrain_historical:
-            tokens = overtrained_log10_tokens(tokens, log10_compute_for_tokens(tokens), self.factor, self.profit_policy)
-        return tokens
-
-    def _historical_compute(self, rows: np.ndarray | None, t: np.ndarray) -> np.ndarray:
-        return log10_compute_for_tokens(self._historical_optimal(rows, t))
-
-    def _compute_compute(self, rows: np.ndarray | None, t: np.ndarray) -> np.ndarray:
+    def _compute(self, rows: np.ndarray | None, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(tokens, compute) on the compute arm: the dataset of the frontier compute."""
         slowdown = None if self.slowdown_year is None else _take(self.slowdown_year, rows)
         level, growth = _take(self.compute_level, rows), _take(self.compute_growth, rows)
-        return log10_compute_path(t, level, growth, self.compute_anchor, slowdown, self.growth_after)
+        compute = log10_compute_path(t, level, growth, self.compute_anchor, slowdown, self.growth_after)
+        tokens = overtrained_log10_tokens(log10_chinchilla_tokens(compute), compute, self.factor, self.profit_policy)
+        return tokens, compute
 
-    def _compute_tokens(self, rows: np.ndarray | None, t: np.ndarray) -> np.ndarray:
-        compute = self._compute_compute(rows, t)
-        return overtrained_log10_tokens(log10_chinchilla_tokens(compute), compute, self.factor, self.profit_policy)
+    def paths(self, t: np.ndarray, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(log10 tokens of the frontier dataset, log10 FLOP of the frontier run), each draw on its own arm.
+
+        Compute is Chinchilla-equivalent on the historical arm. A mixture evaluates at a few times per draw (a
+        refinement step) both arms on every draw and picks per draw, which is cheaper than splitting the draws;
+        at many times per draw it splits them.
+        """
+        t = times(t)
+        arm = _take(self.historical, rows)
+        if arm.all():
+            return self._historical(rows, t)
+        if not arm.any():
+            return self._compute(rows, t)
+        if t.shape[1] < SPLIT_ARMS_FROM:
+            pairs = zip(self._historical(rows, t), self._compute(rows, t), strict=True)
+            return tuple(np.where(arm[:, None], historical, compute) for historical, compute in pairs)
+        selected = np.arange(arm.size) if rows is None else rows
+        tokens, compute = np.empty((arm.size, t.shape[1])), np.empty((arm.size, t.shape[1]))
+        for mask, arm_paths in ((arm, self._historical), (~arm, self._compute)):
+            tokens[mask], compute[mask] = arm_paths(selected[mask], t if t.shape[0] == 1 else t[mask])
+        return tokens, compute
 
     def tokens(self, t: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
         """log10 tokens of the frontier dataset."""
-        return self._by_arm(rows, t, self._historical_tokens, self._compute_tokens)
+        return self.paths(t, rows)[0]
 
     def compute(self, t: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
         """log10 FLOP of the frontier run (Chinchilla-equivalent on the historical arm)."""
-        return self._by_arm(rows, t, self._historical_compute, self._compute_compute)
+        return self.paths(t, rows)[1]
 
     def least_growth(self) -> np.ndarray:
         """Per draw, a lower bound on d log10 tokens / dt (OOM/yr) at every time.

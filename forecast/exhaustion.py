@@ -98,7 +98,11 @@ class _CrossingBuilder:
         self.index[rows], self.fraction[rows] = crossing.index, crossing.fraction
 
     def build(self) -> Crossing:
-        return Crossing(self.year, self.censored, self.at_start, self.index, self.fraction)
+        """The result, read-only: crossings may be shared between scenarios (`scenarios.ProjectionCache`)."""
+        arrays = (self.year, self.censored, self.at_start, self.index, self.fraction)
+        for array in arrays:
+            array.flags.writeable = False
+        return Crossing(*arrays)
 
 
 def steadily_rising(demand_rise: np.ndarray, stock_rise: np.ndarray) -> np.ndarray:
@@ -111,70 +115,131 @@ def steadily_rising(demand_rise: np.ndarray, stock_rise: np.ndarray) -> np.ndarr
     return demand_rise - np.maximum(stock_rise, 0.0) >= MONOTONE_MARGIN
 
 
-def bracketed_crossing(
-    grid: np.ndarray, coarse: np.ndarray, coarse_gap: np.ndarray, gap_at: GapAt, rising: np.ndarray
-) -> Crossing:
-    """`first_crossing` on the full grid, from the gap at the `coarse` grid indices and evaluations of `gap_at`.
-
-    `coarse` must be increasing and hold the first and last grid index; `coarse_gap` (n, len(coarse)) is the gap
-    there. For the rows where `rising` is True the gap must rise at every grid step (see `steadily_rising`):
-    its first point with gap >= 0 then lies in the coarse interval that ends at the first coarse point with
-    gap >= 0, and bisection inside that interval finds it with ~log2(interval) evaluations per row. A rising
-    gap that never reaches 0 at the last grid point is censored. Rows not known to rise are evaluated on the
-    whole grid (`first_crossing`), so the result is exact for every row, monotone or not.
-    """
-    n = coarse_gap.shape[0]
-    if coarse[0] != 0 or coarse[-1] != grid.size - 1:
-        raise ValueError("the coarse points must include the first and the last grid point")
-    out = _CrossingBuilder(grid, n)
-    crossed = coarse_gap >= 0.0
-    first = np.argmax(crossed, axis=1)
-    hit = crossed[np.arange(n), first] & rising
-    start = np.flatnonzero(hit & (first == 0))
-    out.set(start, np.zeros(start.size, dtype=np.intp), coarse_gap[start, 0], coarse_gap[start, 0])
-    rows = np.flatnonzero(hit & (first > 0))
-    j = first[rows]
-    lo, hi = coarse[j - 1], coarse[j]
-    gap_lo, gap_hi = coarse_gap[rows, j - 1], coarse_gap[rows, j]
-    while True:  # bisection: gap(lo) < 0 <= gap(hi) throughout
+def _bisect(
+    out: _CrossingBuilder,
+    gap_at: GapAt,
+    rows: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    gap_lo: np.ndarray,
+    gap_hi: np.ndarray,
+    n: int,
+) -> None:
+    """Bisection between grid indices lo < hi with gap(lo) < 0 <= gap(hi), for rows whose gap rises."""
+    lo, hi, gap_lo, gap_hi = lo.copy(), hi.copy(), gap_lo.copy(), gap_hi.copy()
+    while True:
         active = np.flatnonzero(hi - lo > 1)
         if active.size == 0:
             break
         mid = (lo[active] + hi[active]) // 2
-        value = gap_at(rows[active], mid[:, None])[:, 0]
+        every = active.size == n  # then rows[active] is every row: let gap_at skip selecting them
+        value = gap_at(None if every else rows[active], mid[:, None])[:, 0]
         up = value >= 0.0
         hi[active[up]], gap_hi[active[up]] = mid[up], value[up]
         lo[active[~up]], gap_lo[active[~up]] = mid[~up], value[~up]
     out.set(rows, hi, gap_lo, gap_hi)
+
+
+def _from_coarse(
+    out: _CrossingBuilder, gap_at: GapAt, rows: np.ndarray, coarse: np.ndarray, coarse_gap: np.ndarray, n: int
+) -> None:
+    """Rising rows from their gap at the coarse points: at the start, bisected in the first coarse interval that
+    ends with gap >= 0, or censored (left as is) when the last point is still below 0."""
+    crossed = coarse_gap >= 0.0
+    first = np.argmax(crossed, axis=1)
+    hit = crossed[np.arange(rows.size), first]
+    start = np.flatnonzero(hit & (first == 0))
+    out.set(rows[start], np.zeros(start.size, dtype=np.intp), coarse_gap[start, 0], coarse_gap[start, 0])
+    inside = np.flatnonzero(hit & (first > 0))
+    j = first[inside]
+    gaps = coarse_gap[inside, j - 1], coarse_gap[inside, j]
+    _bisect(out, gap_at, rows[inside], coarse[j - 1], coarse[j], *gaps, n)
+
+
+def bracketed_crossing(
+    grid: np.ndarray,
+    gap_at: GapAt,
+    rising: np.ndarray,
+    coarse: np.ndarray | None = None,
+    coarse_gap: np.ndarray | None = None,
+    hint: tuple[np.ndarray, np.ndarray] | None = None,
+) -> Crossing:
+    """`first_crossing` on the full grid, from a few evaluations of `gap_at` instead of all grid points.
+
+    For the rows where `rising` is True the gap must rise at every grid step (see `steadily_rising`): its first
+    point with gap >= 0 is then the only sign change, and bisection finds it in any interval where the gap goes
+    from < 0 to >= 0, with ~log2(interval length) evaluations. The interval comes from
+    - `hint`: per row a likely bracket (lo, hi) of grid indices, e.g. from related crossings; the gap is evaluated
+      at both ends and the hint used only where it brackets a sign change, so a wrong hint costs time, not
+      accuracy;
+    - else the gap at `coarse` grid indices (`coarse_gap`, shape (n, len(coarse))), which must be increasing and
+      hold the first and the last index: the first coarse interval that ends with gap >= 0. Without them the
+      coarse points are the grid's two ends. A rising gap below 0 at the last point is censored.
+    Rows not known to rise are evaluated on the whole grid (`first_crossing`), so every row is exact.
+    """
+    n, size = rising.size, grid.size
+    out = _CrossingBuilder(grid, n)
+    rows = np.flatnonzero(rising)
+    if hint is not None and rows.size:
+        lo, hi = (np.clip(np.asarray(h)[rows], 0, size - 1) for h in hint)
+        ends = gap_at(None if rows.size == n else rows, np.stack([lo, hi], axis=1))
+        good = (lo < hi) & (ends[:, 0] < 0.0) & (ends[:, 1] >= 0.0)
+        _bisect(out, gap_at, rows[good], lo[good], hi[good], ends[good, 0], ends[good, 1], n)
+        rows = rows[~good]
+    if rows.size:
+        if coarse is None:
+            coarse = np.array([0, size - 1])
+            coarse_gap = gap_at(rows, coarse)
+        elif coarse[0] != 0 or coarse[-1] != size - 1:
+            raise ValueError("the coarse points must include the first and the last grid point")
+        else:
+            coarse_gap = np.asarray(coarse_gap)[rows]
+        _from_coarse(out, gap_at, rows, coarse, coarse_gap, n)
     dense = np.flatnonzero(~rising)
     if dense.size:
-        out.set_crossing(dense, first_crossing(grid, gap_at(dense, np.arange(grid.size))))
+        out.set_crossing(dense, first_crossing(grid, gap_at(dense, np.arange(size))))
     return out.build()
 
 
-def scan_crossing(grid: np.ndarray, gap_at: GapAt, start: np.ndarray, chunk: int = 12) -> Crossing:
-    """`first_crossing` on the full grid for gaps known to be < 0 at every grid index below `start` (per row).
+def scan_crossings(
+    grid: np.ndarray,
+    gaps_at: Callable[[np.ndarray | None, np.ndarray], tuple[np.ndarray, ...]],
+    starts: list[np.ndarray],
+    chunk: int = 12,
+) -> list[Crossing]:
+    """`first_crossing` on the full grid of several gaps, each known to be < 0 at every index below its start.
 
-    Walks forward from `start` in steps of `chunk` grid points, evaluating each row only until its gap reaches 0
-    (plus the point before, for the interpolation). No monotonicity is needed: every grid point from `start` to
-    the crossing is evaluated. Rows with `start` at or beyond the grid's end are censored without evaluation.
+    gaps_at(rows, index) returns every gap at once (one evaluation serves all). Each row's window walks forward
+    from its earliest unresolved start in steps of `chunk` grid points (plus the point before, for the
+    interpolation), until each of its gaps has reached 0 at or after its own start, or the grid ends (censored).
+    No monotonicity is needed: every grid point from the start to the crossing is evaluated.
     """
     size = grid.size
-    out = _CrossingBuilder(grid, start.size)
-    rows = np.flatnonzero(start < size)
-    position = np.asarray(start, dtype=np.intp)[rows]
+    start = np.stack([np.asarray(s, dtype=np.intp) for s in starts])  # (gaps, n)
+    outs = [_CrossingBuilder(grid, start.shape[1]) for _ in starts]
+    pending = start < size
+    rows = np.flatnonzero(pending.any(axis=0))
+    position = np.where(pending[:, rows], start[:, rows], size).min(axis=0)
     offsets = np.arange(-1, chunk)
     while rows.size:
         index = np.clip(position[:, None] + offsets, 0, size - 1)
-        gap = gap_at(rows, index)
-        crossed = gap[:, 1:] >= 0.0  # column 0 is the point before the chunk
-        k = np.argmax(crossed, axis=1) + 1
-        found = crossed[np.arange(rows.size), k - 1]
-        picked = np.arange(rows.size)[found]
-        out.set(rows[found], index[picked, k[found]], gap[picked, k[found] - 1], gap[picked, k[found]])
-        more = ~found & (position + chunk < size)
+        values = gaps_at(rows, index)
+        for j, gap in enumerate(values):
+            allowed = pending[j, rows][:, None] & (index[:, 1:] >= start[j, rows][:, None])
+            crossed = (gap[:, 1:] >= 0.0) & allowed  # column 0 is the point before the window
+            k = np.argmax(crossed, axis=1) + 1
+            found = np.flatnonzero(crossed[np.arange(rows.size), k - 1])
+            k = k[found]
+            outs[j].set(rows[found], index[found, k], gap[found, k - 1], gap[found, k])
+            pending[j, rows[found]] = False
+        more = pending[:, rows].any(axis=0) & (position + chunk < size)
         rows, position = rows[more], position[more] + chunk
-    return out.build()
+    return [out.build() for out in outs]
+
+
+def scan_crossing(grid: np.ndarray, gap_at: GapAt, start: np.ndarray, chunk: int = 12) -> Crossing:
+    """`scan_crossings` of one gap: `first_crossing` for a gap known to be < 0 at every index below `start`."""
+    return scan_crossings(grid, lambda rows, index: (gap_at(rows, index),), [start], chunk)[0]
 
 
 def bracket_indices(crossing: Crossing) -> np.ndarray:

@@ -73,8 +73,11 @@ def human_only_stock(
 ) -> stock.HumanOnlyStock:
     """The human-only stock on `grid` (computed on the grid extended back to `human_share.from_year`)."""
     extended = human_share_grid(scenario, grid)
-    share = ai_share(extended, *(inputs[name] for name in AI_PARAMS))
     settings = scenario.human_share
+
+    def share(rows: slice) -> np.ndarray:
+        return ai_share(extended, *(inputs[name][rows] for name in AI_PARAMS))
+
     return stock.HumanOnlyStock.from_paths(paths, extended, grid.size, share, settings.from_year, settings.discount)
 
 

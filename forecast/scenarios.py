@@ -9,16 +9,17 @@ far more than the answer needs. The paths are evaluated at whole years (which th
 grid's ends, and `exhaustion.bracketed_crossing` / `scan_crossing` evaluate the monthly points only where a
 crossing can be; the dates are those of the dense monthly computation (tests/test_scenarios.py compares them).
 The stock depends on the stock inputs only, which most scenarios share, so it is built once per distinct stock
-configuration (`SupplyCache`).
+configuration (`ProjectionCache`), and so are other parts that scenarios share.
 """
 
 from __future__ import annotations
 
 import hashlib
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 import numpy as np
@@ -36,12 +37,13 @@ from forecast.exhaustion import (
     censored_quantiles,
     column_quantiles,
     probability_by_year,
-    scan_crossing,
+    scan_crossings,
     share_censored,
     steadily_rising,
     value_at_bracket,
 )
 from forecast.model import ANCHOR_YEAR
+from forecast.priors import PriorSpec
 from forecast.units import decimal_year
 
 # Monthly time grid: crossing dates are interpolated between grid points, so a month is ample resolution
@@ -115,15 +117,61 @@ def time_grid(start: float, horizon: float) -> np.ndarray:
     return start + GRID_STEP_YEARS * np.arange(steps + 1)
 
 
+@lru_cache(maxsize=64)
+def date_year(date: Any) -> float:
+    """`units.decimal_year` of one date (cached: every scenario asks for the same few dates, via pandas)."""
+    return float(decimal_year(pd.Series([date]))[0])
+
+
+# Priors resolved from a stock-priors frame, per frame: (weak reference to the frame, name -> PriorSpec). Resolving
+# reads the frame through pandas, which costs more than the draws; frames are not hashable, so they are keyed by
+# id and the weak reference tells a live frame from a new one at a recycled id.
+_RESOLVED: dict[int, tuple[weakref.ref, dict[str, PriorSpec]]] = {}
+
+
+def _resolved_prior(name: str, overrides: Any, stock_priors: pd.DataFrame) -> PriorSpec:
+    """`draws.resolve_prior`, with the frame's rows resolved once per frame."""
+    if overrides is not None and getattr(overrides, name, None) is not None:
+        return resolve_prior(name, overrides, stock_priors)
+    ref, specs = _RESOLVED.get(id(stock_priors), (None, {}))
+    if ref is None or ref() is not stock_priors:
+        for key in [k for k, (r, _) in _RESOLVED.items() if r() is None]:
+            del _RESOLVED[key]
+        specs = {}
+        _RESOLVED[id(stock_priors)] = (weakref.ref(stock_priors), specs)
+    if name not in specs:
+        specs[name] = resolve_prior(name, None, stock_priors)
+    return specs[name]
+
+
+@lru_cache(maxsize=64)
+def _draws(name: str, spec: PriorSpec, n: int, seed: int) -> np.ndarray:
+    """`draws.draw_prior`, cached (a pure function of its arguments) and read-only, as it is shared."""
+    values = draw_prior(name, spec, n, seed)
+    values.flags.writeable = False
+    return values
+
+
+def _prior_draws(name: str, overrides: Any, stock_priors: pd.DataFrame, n: int, seed: int) -> np.ndarray:
+    """n draws of a prior-only input: scenarios sharing a prior share its draws (common random numbers)."""
+    return _draws(name, _resolved_prior(name, overrides, stock_priors), n, seed)
+
+
 def _slowdown_years(slowdown: Any, n: int, seed: int) -> np.ndarray | None:
     if slowdown is None:
         return None
     start = slowdown.start_year
     if isinstance(start, int | float):
         return np.full(n, float(start))
-    from forecast.priors import PriorSpec
+    return _uniform_draws(float(start.low), float(start.high), n, seed, "slowdown_year")
 
-    return PriorSpec("uniform", float(start.low), float(start.high)).draw(n, seed, "slowdown_year")
+
+@lru_cache(maxsize=16)
+def _uniform_draws(low: float, high: float, n: int, seed: int, stream: str) -> np.ndarray:
+    """Uniform draws from the named stream (cached and read-only, like `_draws`)."""
+    values = PriorSpec("uniform", low, high).draw(n, seed, stream)
+    values.flags.writeable = False
+    return values
 
 
 def scenario_inputs(
@@ -145,10 +193,10 @@ def scenario_inputs(
         inputs["dataset_level"] = posterior["dataset_level"]
         inputs["dataset_growth"] = posterior["dataset_growth"]
     for name in names:
-        inputs[name] = draw_prior(name, resolve_prior(name, scenario.priors, stock_priors), n, seed)
+        inputs[name] = _prior_draws(name, scenario.priors, stock_priors, n, seed)
     if scenario.compute_trend.source == "given":
         for name in ("compute_start_flop", "compute_growth_oom_per_year"):
-            inputs[name] = draw_prior(name, resolve_prior(name, scenario.priors, stock_priors), n, seed)
+            inputs[name] = _prior_draws(name, scenario.priors, stock_priors, n, seed)
         inputs["compute_level"] = np.log10(inputs.pop("compute_start_flop"))
         inputs["compute_growth"] = inputs.pop("compute_growth_oom_per_year")
     else:
@@ -173,7 +221,7 @@ def demand_model(scenario: Any, inputs: dict[str, np.ndarray], seed: int) -> dem
     """The frontier run of every draw (both arms and the draw's arm), to evaluate at any times."""
     ot, slowdown = scenario.overtraining, scenario.compute_slowdown
     if scenario.historical_trend.source == "given":
-        anchor = float(decimal_year(pd.Series([scenario.historical_trend.anchor_date]))[0])
+        anchor = date_year(scenario.historical_trend.anchor_date)
         level, growth = np.log10(inputs["dataset_start_tokens"]), inputs["dataset_growth_oom_per_year"]
     else:
         anchor, level, growth = ANCHOR_YEAR, inputs["dataset_level"], inputs["dataset_growth"]
@@ -226,6 +274,12 @@ def stock_paths(scenario: Any, inputs: dict[str, np.ndarray], grid: np.ndarray) 
 Rows = np.ndarray | None  # indices of draws; None: all draws
 
 
+def _read_only(values: np.ndarray) -> np.ndarray:
+    """Arrays that `ProjectionCache` may share between scenarios are made read-only."""
+    values.flags.writeable = False
+    return values
+
+
 @dataclass(frozen=True)
 class GridPoints:
     """A projection's monthly grid and its coarse points: the whole years (for the bands) and both ends."""
@@ -254,7 +308,7 @@ class GridPoints:
 
     def bands(self, at_coarse: np.ndarray) -> np.ndarray:
         """Quantiles over draws (year, quantile) in natural units of a log10 path given at the coarse points."""
-        return 10.0 ** column_quantiles(at_coarse[:, self.band_columns], BAND_QUANTILES).T
+        return _read_only(10.0 ** column_quantiles(at_coarse[:, self.band_columns], BAND_QUANTILES).T)
 
 
 class _OnGrid:
@@ -305,33 +359,38 @@ def _digest(*parts: Any) -> str:
     return h.hexdigest()
 
 
-class SupplyCache:
-    """Stocks built once per distinct stock configuration and reused across scenarios.
+class ProjectionCache:
+    """Parts of projections that several scenarios share, computed once per distinct input and reused.
 
-    The stock depends on the stock inputs, the growth model, the grid and the human-share settings, not on the
-    demand side; scenarios that draw their priors with the same seed and names share the draws, so in the default
-    preset every scenario has the same public stock. Keys hash everything a stock depends on (array bytes
-    included), so a hit always means identical inputs. Bounded: the least recently used entries are dropped.
+    - a stock (public or human-only) depends on the stock inputs, the growth model, the grid and the human-share
+      settings, not on demand: scenarios drawing their priors with the same seed and names share the draws, so in
+      the default preset all scenarios have one public stock;
+    - a demand's values at the coarse points and its bands depend on the demand inputs, arms, overtraining and
+      grid (compute's band not even on the overtraining);
+    - a crossing of a demand with a stock (plus extra stocks), and the values at it: e.g. every extension scenario's
+      baseline is the date of the mixture scenario without extensions.
+    Keys hash everything a value depends on (array bytes included), so a hit always means identical inputs.
+    Bounded: the least recently used entries are dropped first.
     """
 
-    def __init__(self, max_entries: int = 4) -> None:
+    def __init__(self, max_entries: int = 64) -> None:
         self.max_entries = max_entries
-        self._entries: OrderedDict[str, Supply] = OrderedDict()
+        self._entries: OrderedDict[tuple, Any] = OrderedDict()
 
-    def get(self, key: str, build: Callable[[], Supply]) -> Supply:
+    def get(self, key: tuple, build: Callable[[], Any]) -> Any:
         if key in self._entries:
             self._entries.move_to_end(key)
             return self._entries[key]
-        supply = self._entries[key] = build()
+        value = self._entries[key] = build()
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
-        return supply
+        return value
 
     def clear(self) -> None:
         self._entries.clear()
 
 
-SUPPLY_CACHE = SupplyCache()
+PROJECTION_CACHE = ProjectionCache()
 _STOCK_LEVEL = ("indexed_pages", "bytes_per_page", "bytes_per_token", "quality_fraction", "epochs")
 _STOCK_INPUTS = {
     "prior": (*_STOCK_LEVEL, "page_size_growth", "page_count_growth"),
@@ -340,10 +399,9 @@ _STOCK_INPUTS = {
 
 
 def public_supply(
-    scenario: Any, inputs: dict[str, np.ndarray], points: GridPoints, cache: SupplyCache | None = None
+    scenario: Any, inputs: dict[str, np.ndarray], points: GridPoints, cache: ProjectionCache
 ) -> tuple[Supply, str]:
     """The public stock of a scenario (from `cache` when an identical one was built) and its cache key."""
-    cache = cache if cache is not None else SUPPLY_CACHE
     names = _STOCK_INPUTS[scenario.stock_growth]
     key = _digest("public", scenario.stock_growth, ANCHOR_YEAR, points.grid, *(inputs[name] for name in names))
 
@@ -351,18 +409,13 @@ def public_supply(
         paths = stock_model(scenario, inputs)
         return Supply.build(_OnGrid(paths, points), points, paths.most_growth(points.grid[0]) * points.steps[1])
 
-    return cache.get(key, build), key
+    return cache.get(("supply", key), build), key
 
 
 def human_supply(
-    scenario: Any,
-    inputs: dict[str, np.ndarray],
-    points: GridPoints,
-    public_key: str,
-    cache: SupplyCache | None = None,
-) -> Supply:
-    """The human-only stock of a scenario with `human_share` on (built on the whole grid, once per configuration)."""
-    cache = cache if cache is not None else SUPPLY_CACHE
+    scenario: Any, inputs: dict[str, np.ndarray], points: GridPoints, public_key: str, cache: ProjectionCache
+) -> tuple[Supply, str]:
+    """The human-only stock of a scenario with `human_share` on (built on the whole grid) and its cache key."""
     settings = scenario.human_share
     key = _digest("human", public_key, settings.from_year, settings.discount, *(inputs[n] for n in ext.AI_PARAMS))
 
@@ -370,7 +423,25 @@ def human_supply(
         human = ext.human_only_stock(scenario, inputs, stock_model(scenario, inputs), points.grid)
         return Supply.build(human, points, human.most_step_growth())
 
-    return cache.get(key, build)
+    return cache.get(("supply", key), build), key
+
+
+def demand_keys(model: demand.DemandPaths, grid: np.ndarray) -> tuple[str, str]:
+    """Cache keys of a demand on a grid: (tokens and compute, compute alone, which overtraining leaves as is)."""
+    compute = _digest(
+        "compute",
+        grid,
+        model.historical,
+        model.hist_level,
+        model.hist_growth,
+        model.hist_anchor,
+        model.compute_level,
+        model.compute_growth,
+        model.compute_anchor,
+        model.slowdown_year,
+        model.growth_after,
+    )
+    return _digest("demand", compute, model.factor, model.profit_policy, model.overtrain_historical), compute
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -382,25 +453,43 @@ def _take(values: np.ndarray, rows: Rows) -> np.ndarray:
     return values if rows is None else values[rows]
 
 
+@dataclass(frozen=True)
+class Keys:
+    """What a projection's parts depend on, as `ProjectionCache` keys."""
+
+    demand: str
+    compute: str
+    supply: str
+    public: str
+    extra: str | None
+
+
 @dataclass
 class Projection:
     """Demand and supply of one scenario, and the crossings between them, evaluated only where needed.
 
     Every crossing here is `exhaustion.first_crossing` on the monthly grid, computed from the coarse points and a
     few refining evaluations: `bracketed_crossing` for gaps between demand and a stock (exact for every draw; it
-    falls back to the whole grid for a draw whose gap is not shown to rise at every step), `scan_crossing` for the
-    synthetic-data gaps, which need not rise, from a grid point before which they are shown to be negative.
+    falls back to the whole grid for a draw whose gap is not shown to rise at every step), `scan_crossings` for
+    the synthetic-data gaps, which need not rise, from a grid point before which they are shown to be negative.
+    Parts shared with other scenarios come from `cache`.
     """
 
     points: GridPoints
     demand: demand.DemandPaths
     supply: Supply  # the stock the scenario's date uses: human-only with `human_share` on, else the public one
     public: Supply
+    keys: Keys
+    cache: ProjectionCache
     extra: np.ndarray | None = None  # per draw, accessible tokens of the extra stocks (None: switched off)
-    tokens_coarse: np.ndarray = field(init=False)
+    tokens_coarse: np.ndarray = field(init=False)  # log10 tokens at the coarse points
+    compute_coarse: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
-        self.tokens_coarse = self.demand.tokens(self.points.times(self.points.coarse))
+        def coarse() -> tuple[np.ndarray, np.ndarray]:
+            return self.demand.paths(self.points.times(self.points.coarse))
+
+        self.tokens_coarse, self.compute_coarse = self.cache.get(("demand at coarse", self.keys.demand), coarse)
         low, _ = self.points.steps
         self._demand_step = self.demand.least_growth() * low
 
@@ -415,18 +504,22 @@ class Projection:
     @cached_property
     def total_coarse(self) -> np.ndarray:
         effective = self.supply.at_coarse["effective"]
-        return effective if self.extra is None else ext.with_extra(effective, self.extra)
+        if self.extra is None:
+            return effective
+        key = ("total at coarse", self.keys.supply, self.keys.extra)
+        return self.cache.get(key, lambda: ext.with_extra(effective, self.extra))
 
     def crossing(
         self,
         stock_at: Callable[[np.ndarray, Rows], np.ndarray],
         step_growth: np.ndarray,
         stock_coarse: np.ndarray | None = None,
+        hint: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> Crossing:
         """First crossing of log10 demand − `stock_at` (a stock with per-step growth bound `step_growth`).
 
-        With the stock at the coarse points given (computed anyway for the bands) the bisection starts from them;
-        without, from the grid's two ends (~log2(T) evaluations per draw instead of one per year).
+        With the stock at the coarse points given (computed anyway for the bands) the bisection starts from them,
+        with a `hint` from its bracket, else from the grid's two ends (~log2(T) evaluations per draw).
         """
 
         def gap_at(rows: Rows, index: np.ndarray) -> np.ndarray:
@@ -434,40 +527,52 @@ class Projection:
 
         rising = steadily_rising(self._demand_step, step_growth)
         grid = self.points.grid
-        if stock_coarse is not None:
-            coarse, coarse_gap = self.points.coarse, self.tokens_coarse - stock_coarse
-        else:
-            coarse = np.array([0, grid.size - 1])
-            coarse_gap = gap_at(None, coarse)
-        return bracketed_crossing(grid, coarse, coarse_gap, gap_at, rising)
+        if stock_coarse is None:
+            return bracketed_crossing(grid, gap_at, rising, hint=hint)
+        coarse_gap = self.tokens_coarse - stock_coarse
+        return bracketed_crossing(grid, gap_at, rising, self.points.coarse, coarse_gap, hint)
 
     def main_crossing(self) -> Crossing:
-        return self.crossing(self.total, self.supply.step_growth, self.total_coarse)
+        """The scenario's exhaustion: demand reaches its stock (plus extra stocks)."""
+        key = ("crossing", self.keys.demand, self.keys.supply, self.keys.extra)
+        return self.cache.get(key, lambda: self.crossing(self.total, self.supply.step_growth, self.total_coarse))
+
+    def values_at_main(self) -> dict[str, np.ndarray]:
+        """`at_crossing` of `main_crossing`."""
+        key = ("values at crossing", self.keys.demand, self.keys.supply, self.keys.extra)
+        return self.cache.get(key, lambda: self.at_crossing(self.main_crossing()))
 
     def at_crossing(self, crossing: Crossing) -> dict[str, np.ndarray]:
         """Dataset size, compute and total stock at each crossing (natural units; NaN when censored)."""
         pair = bracket_indices(crossing)
-        t = self.points.times(pair)
-        values = {
-            "tokens": self.demand.tokens(t),
-            "compute": self.demand.compute(t),
-            "stock": self.total(pair),
-        }
-        return {name: 10.0 ** value_at_bracket(v, crossing) for name, v in values.items()}
+        tokens, compute = self.demand.paths(self.points.times(pair))
+        values = {"tokens": tokens, "compute": compute, "stock": self.total(pair)}
+        return {name: _read_only(10.0 ** value_at_bracket(v, crossing)) for name, v in values.items()}
 
-    def with_extra_crossing(self, extra: np.ndarray) -> Crossing:
-        """Crossing with the scenario's stock plus the given extra stock per draw (and not the configured ones)."""
-        supply = self.supply
+    def with_extra_crossing(self, extra: np.ndarray, main: Crossing, without: Crossing | None = None) -> Crossing:
+        """Crossing with the scenario's stock plus the given extra stock per draw instead of the configured ones.
+
+        A part of the extra stocks crosses no later than all of them (`main`, one step of rounding aside) and no
+        earlier than none (`without`, the crossing without extra stocks, when known): the bisection starts from
+        that bracket.
+        """
+        supply, last = self.supply, self.points.grid.size - 1
 
         def stock_at(index: np.ndarray, rows: Rows) -> np.ndarray:
             return ext.with_extra(supply.effective(index, rows), _take(extra, rows))
 
-        return self.crossing(stock_at, supply.step_growth)
+        hi = np.where(main.censored, last, main.index + 1)
+        lo = np.zeros_like(hi) if without is None else np.maximum(without.index - 2, 0)
+        return self.crossing(stock_at, supply.step_growth, hint=(lo, hi))
 
     def baseline_crossing(self) -> Crossing:
         """Crossing with the public stock: the scenario with its extensions off."""
         public = self.public
-        return self.crossing(public.effective, public.step_growth, public.at_coarse["effective"])
+
+        def build() -> Crossing:
+            return self.crossing(public.effective, public.step_growth, public.at_coarse["effective"])
+
+        return self.cache.get(("crossing", self.keys.demand, self.keys.public, None), build)
 
     def synthetic_crossings(
         self, scenario: Any, inputs: dict[str, np.ndarray], main: Crossing
@@ -492,19 +597,19 @@ class Projection:
             t = self.points.times(index)
             return ext.synthetic_supply(scenario, inputs, t, self.total(index, rows), self.tokens(index, rows), rows)
 
-        grid = self.points.grid
-        with_synthetic = scan_crossing(grid, lambda rows, index: gaps(rows, index)[0], supply_start)
-        guard = scan_crossing(grid, lambda rows, index: gaps(rows, index)[1], guard_start)
+        with_synthetic, guard = scan_crossings(self.points.grid, gaps, [supply_start, guard_start])
         return with_synthetic, guard
 
     def bands(self) -> dict[str, np.ndarray]:
         """Yearly quantile bands of demand, compute, the stock stages and the total stock."""
-        points = self.points
-        compute = self.demand.compute(points.times(points.coarse))
-        total = self.supply.bands["effective"] if self.extra is None else points.bands(self.total_coarse)
+        points, keys = self.points, self.keys
+        if self.extra is None:
+            total = self.supply.bands["effective"]
+        else:
+            total = self.cache.get(("total band", keys.supply, keys.extra), lambda: points.bands(self.total_coarse))
         return {
-            "demand_tokens": points.bands(self.tokens_coarse),
-            "compute_flop": points.bands(compute),
+            "demand_tokens": self.cache.get(("tokens band", keys.demand), lambda: points.bands(self.tokens_coarse)),
+            "compute_flop": self.cache.get(("compute band", keys.compute), lambda: points.bands(self.compute_coarse)),
             **{f"stock_{k}": v for k, v in self.supply.bands.items()},
             "stock_total": total,
         }
@@ -515,23 +620,33 @@ def _extensions_on(scenario: Any) -> bool:
 
 
 def projection(
-    scenario: Any, inputs: dict[str, np.ndarray], grid: np.ndarray, seed: int, cache: SupplyCache | None = None
+    scenario: Any,
+    inputs: dict[str, np.ndarray],
+    grid: np.ndarray,
+    seed: int,
+    cache: ProjectionCache | None = None,
 ) -> Projection:
-    """The projection of a scenario on `grid` from its inputs (stocks from `cache`, default `SUPPLY_CACHE`)."""
+    """The projection of a scenario on `grid` from its inputs (shared parts from `cache`, default
+    `PROJECTION_CACHE`)."""
+    cache = cache if cache is not None else PROJECTION_CACHE
     points = GridPoints.of(grid)
-    public, key = public_supply(scenario, inputs, points, cache)
-    supply = human_supply(scenario, inputs, points, key, cache) if scenario.human_share.enabled else public
+    public, public_key = public_supply(scenario, inputs, points, cache)
+    supply, supply_key = public, public_key
+    if scenario.human_share.enabled:
+        supply, supply_key = human_supply(scenario, inputs, points, public_key, cache)
     extra_names = [s.name for s in scenario.extra_stocks.stocks] if scenario.extra_stocks.enabled else []
-    n = inputs["compute_level"].size
-    extra = ext.extra_total(inputs, extra_names, n) if extra_names else None
-    return Projection(points, demand_model(scenario, inputs, seed), supply, public, extra)
+    extra = ext.extra_total(inputs, extra_names, inputs["compute_level"].size) if extra_names else None
+    model = demand_model(scenario, inputs, seed)
+    demand_key, compute_key = demand_keys(model, grid)
+    keys = Keys(demand_key, compute_key, supply_key, public_key, None if extra is None else _digest(extra))
+    return Projection(points, model, supply, public, keys, cache, extra)
 
 
 def project_scenario(
     scenario: Any, posterior: dict[str, np.ndarray], stock_priors: pd.DataFrame, seed: int
 ) -> ScenarioResult:
     """Exhaustion draws and bands of one resolved scenario (with its extensions and their baseline)."""
-    start = float(decimal_year(pd.Series([scenario.projection_start]))[0])
+    start = date_year(scenario.projection_start)
     horizon = float(scenario.horizon)
     grid = time_grid(start, horizon)
     inputs = scenario_inputs(scenario, posterior, stock_priors, seed)
@@ -539,7 +654,7 @@ def project_scenario(
     inputs |= ext.extension_inputs(scenario, posterior, n, seed)
     proj = projection(scenario, inputs, grid, seed)
     crossing = proj.main_crossing()
-    values = proj.at_crossing(crossing)
+    values = proj.values_at_main()
     result = ScenarioResult(
         name=scenario.name,
         horizon=horizon,
@@ -554,10 +669,13 @@ def project_scenario(
         inputs=inputs,
     )
     if _extensions_on(scenario):
-        result.baseline_year = proj.baseline_crossing().year
+        baseline = proj.baseline_crossing()
+        result.baseline_year = baseline.year
         extra_names = [s.name for s in scenario.extra_stocks.stocks] if scenario.extra_stocks.enabled else []
+        without = baseline if not scenario.human_share.enabled else None  # the same stock, no extra stocks
         result.extra_stock_years = {
-            name: proj.with_extra_crossing(ext.extra_total(inputs, [name], n)).year for name in extra_names
+            name: proj.with_extra_crossing(ext.extra_total(inputs, [name], n), crossing, without).year
+            for name in extra_names
         }
         if scenario.synthetic.enabled:
             with_synthetic, guard = proj.synthetic_crossings(scenario, inputs, crossing)

@@ -14,6 +14,10 @@ in closed form at any times, `HumanOnlyStock` holds the human-only stock, which 
 
 from __future__ import annotations
 
+import itertools
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -115,8 +119,8 @@ def human_only_log10_stock(
     """Stock counting only the human part of content added after `from_year`.
 
     Increments of the stock after `from_year` are scaled by (1 − discount·ai_share(t)); `discount` in [0, 1] is
-    the confidence in the AI-text detectors behind `ai_share` (0 ignores them). The grid must start at or
-    before `from_year` so that every discounted increment is on it.
+    the confidence in the AI-text detectors behind `ai_share` (0 ignores them). The grid must be increasing and
+    start at or before `from_year` so that every discounted increment is on it.
     """
     return np.log10(human_only_tokens(grid, log10_stock, ai_share, from_year, discount))
 
@@ -128,12 +132,45 @@ def human_only_tokens(
     if grid[0] > from_year:
         raise ValueError(f"the grid starts at {grid[0]:.2f}, after {from_year:.2f}: extend it back")
     stock = 10.0**log10_stock
-    increments = np.diff(stock, axis=1, prepend=stock[:, :1])
-    weight = np.where(grid[None, :] > from_year, 1.0 - discount * ai_share, 1.0)
-    return stock[:, :1] + np.cumsum(increments * weight, axis=1)
+    # In place, on one array: increments (0 first), discounted after from_year, summed, plus the first stock.
+    increments = np.empty_like(stock)
+    increments[:, 0] = stock[:, 0] - stock[:, 0]
+    np.subtract(stock[:, 1:], stock[:, :-1], out=increments[:, 1:])
+    late = int(np.searchsorted(grid, from_year, side="right"))  # the (increasing) grid's points after from_year
+    increments[:, late:] *= 1.0 - discount * np.asarray(ai_share)[:, late:]
+    np.cumsum(increments, axis=1, out=increments)
+    increments += stock[:, :1]
+    return increments
 
 
-def _take(values: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
+# Threads for `in_row_blocks`: numpy releases the GIL in its loops, so row blocks run in parallel.
+MAX_THREADS = 4
+MIN_BLOCK_ROWS = 1000
+
+
+def in_row_blocks(compute: Callable[[slice], np.ndarray], n: int, columns: int) -> np.ndarray:
+    """compute(rows) -> (rows, columns) for blocks of the n rows, on up to one thread per CPU, stacked.
+
+    For elementwise work on large per-draw paths whose rows are independent (the human-only stock): the result is
+    the same as one block, in a fraction of the time on a machine with several cores.
+    """
+    workers = max(1, min(os.cpu_count() or 1, MAX_THREADS, n // MIN_BLOCK_ROWS))
+    out = np.empty((n, columns))
+    bounds = np.linspace(0, n, workers + 1).astype(int)
+    blocks = [slice(int(a), int(b)) for a, b in itertools.pairwise(bounds)]
+
+    def fill(rows: slice) -> None:
+        out[rows] = compute(rows)
+
+    if workers == 1:
+        fill(blocks[0])
+    else:
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(fill, blocks))
+    return out
+
+
+def _take(values: np.ndarray, rows: np.ndarray | slice | None) -> np.ndarray:
     return values if rows is None else values[rows]
 
 
@@ -241,14 +278,22 @@ class HumanOnlyStock:
         paths: StockPaths,
         extended: np.ndarray,
         size: int,
-        ai_share: np.ndarray,
+        ai_share: Callable[[slice], np.ndarray],
         from_year: float,
         discount: float,
     ) -> HumanOnlyStock:
         """The human-only effective stock on the last `size` points of `extended` (which must reach back to
-        `from_year`), with `ai_share` (n, len(extended)) the AI share of new text."""
-        tokens = human_only_tokens(extended, paths.effective(extended), ai_share, from_year, discount)
-        return cls(np.ascontiguousarray(tokens[:, -size:]), paths.quality_offset, paths.repetition_offset)
+        `from_year`); ai_share(rows) is the AI share of new text (rows, len(extended)) of a block of draws.
+
+        The one stock that needs every grid point, so it is computed in row blocks on threads (`in_row_blocks`).
+        """
+
+        def block(rows: slice) -> np.ndarray:
+            log10_stock = paths.effective(extended, rows)
+            return human_only_tokens(extended, log10_stock, ai_share(rows), from_year, discount)[:, -size:]
+
+        tokens = in_row_blocks(block, paths.raw0.size, size)
+        return cls(tokens, paths.quality_offset, paths.repetition_offset)
 
     def _at(self, index: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
         if rows is None:
