@@ -15,7 +15,7 @@ import pandas as pd
 
 from forecast.exhaustion import censored_quantiles
 from forecast.scenarios import ScenarioResult
-from forecast.sensitivity import sensitivity_report
+from forecast.sensitivity import BinningCache, sensitivity_report
 
 # "What you would have to believe" asks which single input could push the median past this year.
 BELIEVE_TARGET_YEAR = 2035.0
@@ -62,12 +62,13 @@ def _inputs_for(result: ScenarioResult) -> dict[str, np.ndarray]:
 def sensitivity_tables(results: list[ScenarioResult]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(first-order indices, what-you-would-have-to-believe) for every scenario, long format."""
     indices, believe = [], []
+    cache = BinningCache()  # scenarios share most inputs (same prior draws, same posterior)
     for r in results:
         years = np.where(np.isnan(r.crossing_year), r.horizon, r.crossing_year)
         inputs = _inputs_for(r)
         mixed = 0 < r.historical_arm.mean() < 1
         arm = {"mixture_arm_historical": r.historical_arm.astype(float)} if mixed else {}
-        table, beliefs = sensitivity_report(inputs, years, target=BELIEVE_TARGET_YEAR, index_only=arm)
+        table, beliefs = sensitivity_report(inputs, years, target=BELIEVE_TARGET_YEAR, index_only=arm, cache=cache)
         indices.append(table.assign(scenario=r.name))
         believe.append(beliefs.assign(scenario=r.name))
     first = pd.concat(indices, ignore_index=True)[["scenario", "input", "index", "rank"]]

@@ -27,6 +27,7 @@ numbers equal those of `np.quantile` / `np.median` per bin without a call per bi
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -88,15 +89,17 @@ def _median_of_sorted(values: np.ndarray, starts: np.ndarray, counts: np.ndarray
 
 @dataclass(frozen=True)
 class _Output:
-    """The output Y once per table: its values, total sum of squares and the order that sorts it."""
+    """The output Y once per table: its values, mean, total sum of squares and the order that sorts it."""
 
     y: np.ndarray
+    mean: float
     ss_total: float
     order: np.ndarray
 
     @classmethod
     def of(cls, y: np.ndarray) -> _Output:
-        return cls(y, float(np.sum((y - y.mean()) ** 2)), np.argsort(y, kind="stable"))
+        mean = y.mean()
+        return cls(y, mean, float(np.sum((y - mean) ** 2)), np.argsort(y, kind="stable"))
 
 
 @dataclass(frozen=True)
@@ -129,7 +132,7 @@ class _Binned:
         if m < 2 or ss_total == 0.0:
             return 0.0
         means = np.bincount(self.bins, weights=y, minlength=m) / self.counts
-        ss_between = float(np.sum(self.counts * (means - y.mean()) ** 2))
+        ss_between = float(np.sum(self.counts * (means - out.mean) ** 2))
         ss_within = ss_total - ss_between
         return max(0.0, (ss_between - (m - 1) * ss_within / (n - m)) / ss_total)
 
@@ -229,10 +232,24 @@ def _belief(binned: _Binned, out: _Output, index: float, target: float, quantile
     median = _median_of_sorted(xs, np.array([0]), np.array([xs.size]))[0]
     return {
         "value": value,
-        "prior_percentile": float(np.mean(xs <= value)),
+        "prior_percentile": float(np.searchsorted(xs, value, side="right") / xs.size),  # share of draws <= value
         "direction": "increase" if value >= median else "decrease",
         "reachable": True,
     }
+
+
+class BinningCache:
+    """Binned inputs by content, for tables over many outputs that share inputs (scenarios drawing the same
+    priors and posterior). A hit means an identical input and bin count, hence identical bins."""
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple[bytes, int], _Binned] = {}
+
+    def binned(self, x: np.ndarray, n_bins: int) -> _Binned:
+        key = (hashlib.blake2b(x.tobytes(), digest_size=20).digest(), n_bins)
+        if key not in self._entries:
+            self._entries[key] = _Binned.of(x, n_bins)
+        return self._entries[key]
 
 
 def sensitivity_report(
@@ -242,10 +259,12 @@ def sensitivity_report(
     quantile: float = 0.5,
     n_bins: int | None = None,
     index_only: dict[str, np.ndarray] | None = None,
+    cache: BinningCache | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(`first_order_indices`, `what_you_would_have_to_believe`) from one binning of each input.
 
-    `index_only` inputs (e.g. the mixture's arm) get a first-order index but no "would have to believe" row.
+    `index_only` inputs (e.g. the mixture's arm) get a first-order index but no "would have to believe" row;
+    `cache` reuses the binning of inputs seen before (e.g. in another scenario).
     """
     index_only = index_only or {}
     checked, y = _validate(inputs | index_only, output)
@@ -253,9 +272,10 @@ def sensitivity_report(
         raise InputError(f"quantile must lie in (0, 1), got {quantile}")
     m = _resolve_bins(n_bins, y.size)
     out = _Output.of(y)
+    cache = cache if cache is not None else BinningCache()
     names, indices, beliefs = [], [], []
     for name, x in checked.items():
-        binned = _Binned.of(x, m)
+        binned = cache.binned(x, m)
         index = binned.first_order_index(out)
         names.append(name)
         indices.append(index)
