@@ -128,12 +128,19 @@ def _bisect(
     """Bisection between grid indices lo < hi with gap(lo) < 0 <= gap(hi), for rows whose gap rises."""
     lo, hi, gap_lo, gap_hi = lo.copy(), hi.copy(), gap_lo.copy(), gap_hi.copy()
     while True:
-        active = np.flatnonzero(hi - lo > 1)
-        if active.size == 0:
+        open_ = hi - lo > 1
+        if not open_.any():
             break
+        if open_.all():  # every row still bisects: whole-array updates, no selection
+            mid = (lo + hi) // 2
+            value = gap_at(None if rows.size == n else rows, mid[:, None])[:, 0]
+            up = value >= 0.0
+            hi, gap_hi = np.where(up, mid, hi), np.where(up, value, gap_hi)
+            lo, gap_lo = np.where(up, lo, mid), np.where(up, gap_lo, value)
+            continue
+        active = np.flatnonzero(open_)
         mid = (lo[active] + hi[active]) // 2
-        every = active.size == n  # then rows[active] is every row: let gap_at skip selecting them
-        value = gap_at(None if every else rows[active], mid[:, None])[:, 0]
+        value = gap_at(rows[active], mid[:, None])[:, 0]
         up = value >= 0.0
         hi[active[up]], gap_hi[active[up]] = mid[up], value[up]
         lo[active[~up]], gap_lo[active[~up]] = mid[~up], value[~up]

@@ -4,10 +4,16 @@ import numpy as np
 import pytest
 
 from forecast.exhaustion import (
+    bracketed_crossing,
     censored_quantiles,
+    column_quantiles,
     first_crossing,
     probability_by_year,
+    scan_crossing,
+    scan_crossings,
     share_censored,
+    sorted_quantiles,
+    steadily_rising,
     value_at_crossing,
 )
 
@@ -55,3 +61,111 @@ def test_quantiles_agree_with_numpy_without_censoring() -> None:
 def test_probability_by_year() -> None:
     years = np.array([2025.5, 2026.0, np.nan, 2030.0])
     np.testing.assert_allclose(probability_by_year(years, np.array([2025.0, 2026.0, 2031.0])), [0, 0.5, 0.75])
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Bracketed and scanned crossings: the same result as `first_crossing` on the whole grid, evaluating less of it
+# ---------------------------------------------------------------------------------------------------------------
+
+FINE = np.arange(433) / 12.0 + 2024.0
+
+
+def _gap_at(gap: np.ndarray, calls: list[int] | None = None):
+    """gap_at over a dense gap array, counting the evaluated points."""
+
+    def gap_at(rows, index):
+        values = gap[np.arange(gap.shape[0])[:, None] if rows is None else rows[:, None], index]
+        if calls is not None:
+            calls.append(values.size)
+        return values
+
+    return gap_at
+
+
+def _assert_same(fast, exact) -> None:
+    np.testing.assert_array_equal(fast.year, exact.year)  # NaN == NaN here
+    np.testing.assert_array_equal(fast.censored, exact.censored)
+    np.testing.assert_array_equal(fast.at_start, exact.at_start)
+    np.testing.assert_array_equal(fast.index, exact.index)
+    np.testing.assert_array_equal(fast.fraction, exact.fraction)
+
+
+def _rising_gaps(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Gaps that rise at every step, crossing anywhere (also at the start or never)."""
+    steps = rng.uniform(0.001, 0.05, (n, FINE.size))
+    return rng.uniform(-12.0, 1.0, n)[:, None] + np.cumsum(steps, axis=1)
+
+
+def test_bracketed_crossing_equals_first_crossing_for_rising_gaps() -> None:
+    rng = np.random.default_rng(0)
+    gap = _rising_gaps(3_000, rng)
+    exact = first_crossing(FINE, gap)
+    assert exact.censored.any() and exact.at_start.any() and (~exact.censored & ~exact.at_start).any()
+    rising = np.ones(gap.shape[0], dtype=bool)
+    calls: list[int] = []
+    _assert_same(bracketed_crossing(FINE, _gap_at(gap, calls), rising), exact)  # from the grid's two ends
+    assert sum(calls) < 12 * gap.shape[0]  # ~log2(433) + 2 points per path, not 433
+    coarse = np.r_[np.arange(0, FINE.size, 12), FINE.size - 1]
+    _assert_same(bracketed_crossing(FINE, _gap_at(gap), rising, coarse, gap[:, coarse]), exact)
+
+
+def test_wrong_hints_cost_time_not_accuracy() -> None:
+    rng = np.random.default_rng(1)
+    gap = _rising_gaps(2_000, rng)
+    exact = first_crossing(FINE, gap)
+    rising = np.ones(gap.shape[0], dtype=bool)
+    good = (np.maximum(exact.index - 3, 0), np.minimum(exact.index + 2, FINE.size - 1))
+    bad = (rng.integers(0, FINE.size, gap.shape[0]), rng.integers(0, FINE.size, gap.shape[0]))
+    for hint in (good, bad):
+        _assert_same(bracketed_crossing(FINE, _gap_at(gap), rising, hint=hint), exact)
+
+
+def test_gaps_not_known_to_rise_are_evaluated_on_the_whole_grid() -> None:
+    """Gaps that go up and down (cross, fall back, cross again): exact only because they are not bracketed."""
+    rng = np.random.default_rng(2)
+    gap = np.sin(FINE[None, :] * rng.uniform(0.5, 3.0, (500, 1))) + rng.normal(0.0, 0.5, (500, 1))
+    exact = first_crossing(FINE, gap)
+    rising = rng.random(500) < 0.0  # none
+    _assert_same(bracketed_crossing(FINE, _gap_at(gap), rising), exact)
+
+
+def test_steadily_rising_needs_a_margin_and_ignores_a_falling_stock() -> None:
+    demand = np.array([0.02, 0.02, 0.02, 1e-12, 0.01])
+    stock = np.array([0.01, 0.02, -0.5, 0.0, 0.01])
+    np.testing.assert_array_equal(steadily_rising(demand, stock), [True, False, True, False, False])
+
+
+def test_scan_crossings_from_lower_bounds() -> None:
+    """Two non-monotone gaps, each scanned from a point before which it is negative."""
+    rng = np.random.default_rng(3)
+    n = 800
+    first = np.sin(FINE[None, :] * rng.uniform(0.2, 2.0, (n, 1))) + rng.normal(-0.5, 0.6, (n, 1))
+    second = first - rng.uniform(0.0, 0.3, (n, 1))
+    exact = [first_crossing(FINE, g) for g in (first, second)]
+    # Each start: the last point at or before the crossing (index 0, or the grid's end when censored).
+    starts = [
+        np.where(e.censored, rng.integers(0, FINE.size, n), np.maximum(e.index - rng.integers(0, 30, n), 0))
+        for e in exact
+    ]
+    for e, s in zip(exact, starts, strict=True):
+        s[e.censored] = np.minimum(s[e.censored], FINE.size)  # censored: any start, the gap never reaches 0
+    both = scan_crossings(
+        FINE, lambda rows, index: (_gap_at(first)(rows, index), _gap_at(second)(rows, index)), starts, chunk=7
+    )
+    for fast, e in zip(both, exact, strict=True):
+        _assert_same(fast, e)
+    _assert_same(scan_crossing(FINE, _gap_at(first), starts[0]), exact[0])
+
+
+def test_sorted_quantiles_are_numpys() -> None:
+    rng = np.random.default_rng(4)
+    for n in (1, 2, 3, 10, 4000, 4001):
+        paths = rng.normal(size=(n, 7))
+        paths[:, 2] = 1.5  # ties
+        if n > 2:
+            paths[1, 3] = np.nan
+        q = (0.0, 0.05, 0.1, 1 / 3, 0.5, 0.9, 0.95, 1.0)
+        np.testing.assert_array_equal(column_quantiles(paths, q), np.quantile(paths, q, axis=0))
+        x = rng.normal(size=n)
+        for p in (0.5, 0.25, np.linspace(0, 1, 9)[1:-1]):
+            np.testing.assert_array_equal(sorted_quantiles(np.sort(x), 0, n, p), np.quantile(x, p))
