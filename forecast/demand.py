@@ -75,9 +75,46 @@ def times(grid: np.ndarray) -> np.ndarray:
     return t[None, :] if t.ndim == 1 else t
 
 
+def time_major(grid: np.ndarray) -> np.ndarray:
+    """Times with the draws along the last axis: a grid (k,) as (k, 1), times per draw (m, k) as (k, m).
+
+    Per-draw parameters (m,) then broadcast without reshaping, and numpy runs its inner loops over the draws: at a
+    few times per draw that is several times faster than over the times of each draw. Values are the same.
+    """
+    t = np.asarray(grid, dtype=float)
+    return t[:, None] if t.ndim == 1 else t.T
+
+
+def _column(values: np.ndarray | float) -> np.ndarray:
+    return np.asarray(values, dtype=float)[:, None]
+
+
+def _log_linear(t: np.ndarray, level: np.ndarray, growth: np.ndarray, anchor: float) -> np.ndarray:
+    """level + growth·(t − anchor), for arrays that broadcast together (any layout)."""
+    return level + growth * (t - anchor)
+
+
+def _compute_path(
+    t: np.ndarray,
+    level: np.ndarray,
+    growth: np.ndarray,
+    anchor: float,
+    slowdown_year: np.ndarray | None,
+    growth_after: np.ndarray | float,
+) -> np.ndarray:
+    """`log10_compute_path` for arrays that broadcast together (any layout)."""
+    if slowdown_year is None:
+        return _log_linear(t, level, growth, anchor)
+    elapsed = t - anchor
+    before = slowdown_year - anchor
+    fast = np.minimum(elapsed, before)
+    slow = np.maximum(elapsed - before, 0.0)
+    return level + growth * fast + growth_after * slow
+
+
 def log_linear_path(grid: np.ndarray, level: np.ndarray, growth: np.ndarray, anchor: float) -> np.ndarray:
     """log10 y(t) = level + growth·(t − anchor), per draw: the historical-trend arm ([P2] Eq. 2)."""
-    return np.asarray(level)[:, None] + np.asarray(growth)[:, None] * (times(grid) - anchor)
+    return _log_linear(times(grid), _column(level), _column(growth), anchor)
 
 
 def log10_compute_path(
@@ -89,17 +126,9 @@ def log10_compute_path(
     growth_after: float | np.ndarray = 0.0,
 ) -> np.ndarray:
     """Frontier compute: log-linear growth until `slowdown_year` (per draw), then `growth_after` OOM/yr."""
-    if slowdown_year is None:
-        return log_linear_path(grid, level, growth, anchor)
-    elapsed = times(grid) - anchor
-    before = np.asarray(slowdown_year)[:, None] - anchor
-    fast = np.minimum(elapsed, before)
-    slow = np.maximum(elapsed - before, 0.0)
-    return (
-        np.asarray(level)[:, None]
-        + np.asarray(growth)[:, None] * fast
-        + np.broadcast_to(np.asarray(growth_after, dtype=float), np.shape(level))[:, None] * slow
-    )
+    slowdown = None if slowdown_year is None else _column(slowdown_year)
+    after = _column(np.broadcast_to(np.asarray(growth_after, dtype=float), np.shape(level)))
+    return _compute_path(times(grid), _column(level), _column(growth), anchor, slowdown, after)
 
 
 def profit_slope(policy: ProfitPolicy) -> float:
@@ -139,21 +168,47 @@ class DemandPaths:
     profit_policy: ProfitPolicy | None = None
     overtrain_historical: bool = False  # overtraining also applies to the historical arm
 
-    def _historical(self, rows: np.ndarray | None, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(tokens, compute) on the historical arm: compute is the Chinchilla compute of the trend's tokens."""
-        optimal = log_linear_path(t, _take(self.hist_level, rows), _take(self.hist_growth, rows), self.hist_anchor)
-        compute = log10_compute_for_tokens(optimal)
+    # Evaluation is time-major (`time_major`): t is (k, 1) or (k, m), per-draw parameters (m,), results (k, m).
+
+    def _historical(self, rows: np.ndarray | None, t: np.ndarray, with_compute: bool) -> tuple:
+        """(tokens, compute) on the historical arm: compute is the Chinchilla compute of the trend's tokens.
+
+        Without `with_compute`, compute is None unless the tokens need it (overtraining on this arm)."""
+        optimal = _log_linear(t, _take(self.hist_level, rows), _take(self.hist_growth, rows), self.hist_anchor)
         if not self.overtrain_historical:
-            return optimal, compute
+            return optimal, log10_compute_for_tokens(optimal) if with_compute else None
+        compute = log10_compute_for_tokens(optimal)
         return overtrained_log10_tokens(optimal, compute, self.factor, self.profit_policy), compute
 
-    def _compute(self, rows: np.ndarray | None, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _compute(self, rows: np.ndarray | None, t: np.ndarray, with_compute: bool) -> tuple:
         """(tokens, compute) on the compute arm: the dataset of the frontier compute."""
         slowdown = None if self.slowdown_year is None else _take(self.slowdown_year, rows)
         level, growth = _take(self.compute_level, rows), _take(self.compute_growth, rows)
-        compute = log10_compute_path(t, level, growth, self.compute_anchor, slowdown, self.growth_after)
+        after = np.broadcast_to(np.asarray(self.growth_after, dtype=float), level.shape)
+        compute = _compute_path(t, level, growth, self.compute_anchor, slowdown, after)
         tokens = overtrained_log10_tokens(log10_chinchilla_tokens(compute), compute, self.factor, self.profit_policy)
         return tokens, compute
+
+    def _evaluate(self, t: np.ndarray, rows: np.ndarray | None, with_compute: bool) -> tuple:
+        """(tokens, compute or None) as (draws, times), each draw on its own arm (see `paths`)."""
+        t = time_major(t)
+        arm = _take(self.historical, rows)
+        if arm.all():
+            result = self._historical(rows, t, with_compute)
+        elif not arm.any():
+            result = self._compute(rows, t, with_compute)
+        elif t.shape[0] < SPLIT_ARMS_FROM:
+            historical, compute = self._historical(rows, t, with_compute), self._compute(rows, t, with_compute)
+            tokens = np.where(arm, historical[0], compute[0])
+            result = tokens, np.where(arm, historical[1], compute[1]) if with_compute else None
+        else:
+            selected = np.arange(arm.size) if rows is None else rows
+            tokens, compute = np.empty((t.shape[0], arm.size)), np.empty((t.shape[0], arm.size))
+            for mask, arm_paths in ((arm, self._historical), (~arm, self._compute)):
+                arm_times = t if t.shape[1] == 1 else t[:, mask]
+                tokens[:, mask], compute[:, mask] = arm_paths(selected[mask], arm_times, True)
+            result = tokens, compute
+        return tuple(None if values is None else values.T for values in result)
 
     def paths(self, t: np.ndarray, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(log10 tokens of the frontier dataset, log10 FLOP of the frontier run), each draw on its own arm.
@@ -162,28 +217,15 @@ class DemandPaths:
         refinement step) both arms on every draw and picks per draw, which is cheaper than splitting the draws;
         at many times per draw it splits them.
         """
-        t = times(t)
-        arm = _take(self.historical, rows)
-        if arm.all():
-            return self._historical(rows, t)
-        if not arm.any():
-            return self._compute(rows, t)
-        if t.shape[1] < SPLIT_ARMS_FROM:
-            pairs = zip(self._historical(rows, t), self._compute(rows, t), strict=True)
-            return tuple(np.where(arm[:, None], historical, compute) for historical, compute in pairs)
-        selected = np.arange(arm.size) if rows is None else rows
-        tokens, compute = np.empty((arm.size, t.shape[1])), np.empty((arm.size, t.shape[1]))
-        for mask, arm_paths in ((arm, self._historical), (~arm, self._compute)):
-            tokens[mask], compute[mask] = arm_paths(selected[mask], t if t.shape[0] == 1 else t[mask])
-        return tokens, compute
+        return self._evaluate(t, rows, with_compute=True)
 
     def tokens(self, t: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
         """log10 tokens of the frontier dataset."""
-        return self.paths(t, rows)[0]
+        return self._evaluate(t, rows, with_compute=False)[0]
 
     def compute(self, t: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
         """log10 FLOP of the frontier run (Chinchilla-equivalent on the historical arm)."""
-        return self.paths(t, rows)[1]
+        return self._evaluate(t, rows, with_compute=True)[1]
 
     def least_growth(self) -> np.ndarray:
         """Per draw, a lower bound on d log10 tokens / dt (OOM/yr) at every time.

@@ -69,16 +69,19 @@ def discount_ai_share(
 
 
 def human_only_stock(
-    scenario: Any, inputs: dict[str, np.ndarray], paths: stock.StockPaths, grid: np.ndarray
+    scenario: Any, inputs: dict[str, np.ndarray], paths: stock.StockPaths, grid: np.ndarray, threads: int | None = None
 ) -> stock.HumanOnlyStock:
-    """The human-only stock on `grid` (computed on the grid extended back to `human_share.from_year`)."""
+    """The human-only stock on `grid` (computed on the grid extended back to `human_share.from_year`, in row
+    blocks on up to `threads` threads, default one per CPU)."""
     extended = human_share_grid(scenario, grid)
     settings = scenario.human_share
 
     def share(rows: slice) -> np.ndarray:
         return ai_share(extended, *(inputs[name][rows] for name in AI_PARAMS))
 
-    return stock.HumanOnlyStock.from_paths(paths, extended, grid.size, share, settings.from_year, settings.discount)
+    return stock.HumanOnlyStock.from_paths(
+        paths, extended, grid.size, share, settings.from_year, settings.discount, threads
+    )
 
 
 def extra_total(inputs: dict[str, np.ndarray], names: list[str], n: int) -> np.ndarray:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from forecast.demand import times
+from forecast.demand import time_major, times
 
 STAGES = ("raw", "quality", "effective")
 
@@ -82,7 +82,8 @@ def log10_growth_users(
     `production_drift` is the yearly log-change of text produced per user-year ([P2] assumes zero).
     """
     at_anchor = users_log_person_years(anchor, adoption_midpoint, adoption_rate)
-    return _users_growth(times(grid), adoption_midpoint, adoption_rate, production_drift, anchor, at_anchor)
+    columns = (np.asarray(v, dtype=float)[:, None] for v in (adoption_midpoint, adoption_rate, production_drift))
+    return _users_growth(times(grid), *columns, anchor, np.asarray(at_anchor)[:, None])
 
 
 def users_log_person_years(year: float, adoption_midpoint: np.ndarray, adoption_rate: np.ndarray) -> np.ndarray:
@@ -99,11 +100,9 @@ def _users_growth(
     anchor: float,
     at_anchor: np.ndarray,
 ) -> np.ndarray:
-    """`log10_growth_users` at times t (1, k) or (n, k), with the anchor term per draw given."""
-    k = np.asarray(adoption_rate)[:, None]
-    t0 = np.asarray(adoption_midpoint)[:, None]
-    ratio = np.log(softplus(k * (t - t0))) - np.asarray(at_anchor)[:, None]
-    drift = np.asarray(production_drift)[:, None] * (t - anchor)
+    """`log10_growth_users` for arrays that broadcast together (any layout), with the anchor term given."""
+    ratio = np.log(softplus(adoption_rate * (t - adoption_midpoint))) - at_anchor
+    drift = production_drift * (t - anchor)
     return (ratio + drift) / np.log(10.0)
 
 
@@ -129,45 +128,70 @@ def human_only_tokens(
     grid: np.ndarray, log10_stock: np.ndarray, ai_share: np.ndarray, from_year: float, discount: float
 ) -> np.ndarray:
     """`human_only_log10_stock` in tokens (not log10)."""
+    return _human_only_tokens(
+        grid, np.array(log10_stock, dtype=float), np.array(ai_share, dtype=float), from_year, discount
+    )
+
+
+def _human_only_tokens(
+    grid: np.ndarray, log10_stock: np.ndarray, ai_share: np.ndarray, from_year: float, discount: float
+) -> np.ndarray:
+    """`human_only_tokens` computed in the buffers of its (row-major) arguments, which it overwrites.
+
+    Few large temporaries: the dense human-only stock is the costliest path of a run, and fresh arrays of this
+    size cost page faults as well as memory traffic.
+    """
     if grid[0] > from_year:
         raise ValueError(f"the grid starts at {grid[0]:.2f}, after {from_year:.2f}: extend it back")
-    stock = 10.0**log10_stock
-    # In place, on one array: increments (0 first), discounted after from_year, summed, plus the first stock.
+    stock = np.power(10.0, log10_stock, out=log10_stock)
     increments = np.empty_like(stock)
-    increments[:, 0] = stock[:, 0] - stock[:, 0]
+    increments[:, 0] = stock[:, 0] - stock[:, 0]  # as np.diff with the first column prepended
     np.subtract(stock[:, 1:], stock[:, :-1], out=increments[:, 1:])
     late = int(np.searchsorted(grid, from_year, side="right"))  # the (increasing) grid's points after from_year
-    increments[:, late:] *= 1.0 - discount * np.asarray(ai_share)[:, late:]
+    weight = ai_share[:, late:]
+    np.multiply(weight, discount, out=weight)
+    np.subtract(1.0, weight, out=weight)  # 1 − discount·share
+    increments[:, late:] *= weight
     np.cumsum(increments, axis=1, out=increments)
     increments += stock[:, :1]
     return increments
 
 
-# Threads for `in_row_blocks`: numpy releases the GIL in its loops, so row blocks run in parallel.
+# Row blocks of `in_row_blocks`: small enough for the cache, spread over up to MAX_THREADS threads (numpy releases
+# the GIL in its loops, so blocks run in parallel).
+BLOCK_ROWS = 500
 MAX_THREADS = 4
-MIN_BLOCK_ROWS = 1000
 
 
-def in_row_blocks(compute: Callable[[slice], np.ndarray], n: int, columns: int) -> np.ndarray:
-    """compute(rows) -> (rows, columns) for blocks of the n rows, on up to one thread per CPU, stacked.
+def in_row_blocks(
+    compute: Callable[[slice], tuple[np.ndarray, ...]],
+    n: int,
+    widths: tuple[int | None, ...],
+    threads: int | None = None,
+) -> tuple[np.ndarray, ...]:
+    """compute(rows) for blocks of the n rows, on up to `threads` threads (default: one per CPU, at most
+    MAX_THREADS), each output stacked over the blocks.
 
-    For elementwise work on large per-draw paths whose rows are independent (the human-only stock): the result is
-    the same as one block, in a fraction of the time on a machine with several cores.
+    `compute` returns one array per entry of `widths`: (rows, width), or (rows,) for None. For elementwise work
+    on large per-draw paths whose rows are independent (the human-only stock): the result is the same as one
+    block, in a fraction of the time on a machine with several cores.
     """
-    workers = max(1, min(os.cpu_count() or 1, MAX_THREADS, n // MIN_BLOCK_ROWS))
-    out = np.empty((n, columns))
-    bounds = np.linspace(0, n, workers + 1).astype(int)
+    bounds = np.linspace(0, n, max(1, n // BLOCK_ROWS) + 1).astype(int)
     blocks = [slice(int(a), int(b)) for a, b in itertools.pairwise(bounds)]
+    workers = max(1, min(threads or os.cpu_count() or 1, MAX_THREADS, len(blocks)))
+    outs = tuple(np.empty((n,) if width is None else (n, width)) for width in widths)
 
     def fill(rows: slice) -> None:
-        out[rows] = compute(rows)
+        for out, values in zip(outs, compute(rows), strict=True):
+            out[rows] = values
 
     if workers == 1:
-        fill(blocks[0])
+        for rows in blocks:
+            fill(rows)
     else:
         with ThreadPoolExecutor(workers) as pool:
             list(pool.map(fill, blocks))
-    return out
+    return outs
 
 
 def _take(values: np.ndarray, rows: np.ndarray | slice | None) -> np.ndarray:
@@ -221,12 +245,12 @@ class StockPaths:
             at_anchor=users_log_person_years(anchor, adoption_midpoint, adoption_rate) if users else None,
         )
 
-    def growth(self, t: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
-        """log10 growth since the anchor."""
+    def _growth(self, t: np.ndarray, rows: np.ndarray | slice | None) -> np.ndarray:
+        """log10 growth since the anchor, time-major: t (k, 1) or (k, m), result (k, m)."""
         if self.yearly_factor is not None:
-            return log10_growth_prior(t, _take(self.yearly_factor, rows), self.anchor)
+            return np.log10(_take(self.yearly_factor, rows)) * (t - self.anchor)
         return _users_growth(
-            times(t),
+            t,
             _take(self.adoption_midpoint, rows),
             _take(self.adoption_rate, rows),
             _take(self.production_drift, rows),
@@ -234,12 +258,16 @@ class StockPaths:
             _take(self.at_anchor, rows),
         )
 
-    def stages(self, t: np.ndarray, rows: np.ndarray | None = None) -> dict[str, np.ndarray]:
-        """log10 tokens of the raw, quality-filtered and effective stock."""
-        raw = _take(self.raw0, rows)[:, None] + self.growth(t, rows)
-        quality = raw + _take(self.quality_offset, rows)[:, None]
-        effective = quality + _take(self.repetition_offset, rows)[:, None]
-        return {"raw": raw, "quality": quality, "effective": effective}
+    def growth(self, t: np.ndarray, rows: np.ndarray | slice | None = None) -> np.ndarray:
+        """log10 growth since the anchor (draws, times)."""
+        return self._growth(time_major(t), rows).T
+
+    def stages(self, t: np.ndarray, rows: np.ndarray | slice | None = None) -> dict[str, np.ndarray]:
+        """log10 tokens of the raw, quality-filtered and effective stock (draws, times)."""
+        raw = _take(self.raw0, rows) + self._growth(time_major(t), rows)
+        quality = raw + _take(self.quality_offset, rows)
+        effective = quality + _take(self.repetition_offset, rows)
+        return {"raw": raw.T, "quality": quality.T, "effective": effective.T}
 
     def effective(self, t: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
         """log10 tokens of the effective stock."""
@@ -271,6 +299,7 @@ class HumanOnlyStock:
     tokens: np.ndarray  # (n, T) effective human-only stock on the grid, tokens
     quality_offset: np.ndarray
     repetition_offset: np.ndarray
+    step_growth: np.ndarray | None = None  # `most_step_growth`, when computed with the stock
 
     @classmethod
     def from_paths(
@@ -281,19 +310,22 @@ class HumanOnlyStock:
         ai_share: Callable[[slice], np.ndarray],
         from_year: float,
         discount: float,
+        threads: int | None = None,
     ) -> HumanOnlyStock:
         """The human-only effective stock on the last `size` points of `extended` (which must reach back to
         `from_year`); ai_share(rows) is the AI share of new text (rows, len(extended)) of a block of draws.
 
-        The one stock that needs every grid point, so it is computed in row blocks on threads (`in_row_blocks`).
+        The one stock that needs every grid point, so it is computed in row blocks on up to `threads` threads
+        (`in_row_blocks`), with its largest step growth while the block is at hand.
         """
 
-        def block(rows: slice) -> np.ndarray:
-            log10_stock = paths.effective(extended, rows)
-            return human_only_tokens(extended, log10_stock, ai_share(rows), from_year, discount)[:, -size:]
+        def block(rows: slice) -> tuple[np.ndarray, np.ndarray]:
+            log10_stock = np.ascontiguousarray(paths.effective(extended, rows))  # row-major like the AI share
+            tokens = _human_only_tokens(extended, log10_stock, ai_share(rows), from_year, discount)[:, -size:]
+            return tokens, _most_step_growth(tokens)
 
-        tokens = in_row_blocks(block, paths.raw0.size, size)
-        return cls(tokens, paths.quality_offset, paths.repetition_offset)
+        tokens, step_growth = in_row_blocks(block, paths.raw0.size, (size, None), threads)
+        return cls(tokens, paths.quality_offset, paths.repetition_offset, step_growth)
 
     def _at(self, index: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
         if rows is None:
@@ -312,5 +344,10 @@ class HumanOnlyStock:
 
     def most_step_growth(self) -> np.ndarray:
         """Per draw, the largest rise of log10 stock from one grid point to the next (OOM), from the grid itself."""
-        ratio = self.tokens[:, 1:] / self.tokens[:, :-1]
-        return np.log10(ratio.max(axis=1)) if ratio.shape[1] else np.zeros(self.tokens.shape[0])
+        return self.step_growth if self.step_growth is not None else _most_step_growth(self.tokens)
+
+
+def _most_step_growth(tokens: np.ndarray) -> np.ndarray:
+    """Per row of a stock in tokens (n, T), the largest rise of its log10 from one point to the next."""
+    ratio = tokens[:, 1:] / tokens[:, :-1]
+    return np.log10(ratio.max(axis=1)) if ratio.shape[1] else np.zeros(tokens.shape[0])
