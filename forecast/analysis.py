@@ -68,9 +68,11 @@ def sensitivity_tables(results: list[ScenarioResult]) -> tuple[pd.DataFrame, pd.
         inputs = _inputs_for(r)
         mixed = 0 < r.historical_arm.mean() < 1
         arm = {"mixture_arm_historical": r.historical_arm.astype(float)} if mixed else {}
-        table, beliefs = sensitivity_report(inputs, years, target=BELIEVE_TARGET_YEAR, index_only=arm, cache=cache)
-        indices.append(table.assign(scenario=r.name))
-        believe.append(beliefs.assign(scenario=r.name))
+        table, beliefs = sensitivity_report(
+            inputs, years, target=BELIEVE_TARGET_YEAR, index_only=arm, cache=cache, columns={"scenario": r.name}
+        )
+        indices.append(table)
+        believe.append(beliefs)
     first = pd.concat(indices, ignore_index=True)[["scenario", "input", "index", "rank"]]
     second = pd.concat(believe, ignore_index=True)
     return first, second[["scenario", *[c for c in second.columns if c != "scenario"]]]

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -192,12 +193,19 @@ def isotonic_regression(y: np.ndarray, weights: np.ndarray, increasing: bool = T
     return fitted[order]
 
 
+def _covariance(x: np.ndarray, y: np.ndarray) -> float:
+    """The covariance term of `np.corrcoef(x, y)[0, 1]`, with numpy's own operations (its sign is the
+    correlation's: corrcoef only divides it by positive factors; NaN there means 0 here), without the overhead."""
+    pair = np.stack([x, y]).astype(float)
+    pair -= pair.mean(axis=1)[:, None]
+    return float(np.dot(pair, pair.T.conj())[0, 1])
+
+
 def _monotone_crossing(centres: np.ndarray, levels: np.ndarray, counts: np.ndarray, target: float) -> float:
     """Where an isotonic fit of the binned curve first reaches `target` as x increases; NaN if never."""
     if centres.size < 2:
         return np.nan
-    trend = np.corrcoef(centres, levels)[0, 1] if np.ptp(levels) > 0 else 0.0
-    increasing = not trend < 0
+    increasing = not (np.ptp(levels) > 0 and _covariance(centres, levels) < 0)
     fitted = isotonic_regression(levels, counts.astype(float), increasing=increasing)
     gap = fitted - target if increasing else target - fitted
     reached = gap >= 0
@@ -210,16 +218,15 @@ def _monotone_crossing(centres: np.ndarray, levels: np.ndarray, counts: np.ndarr
     return float(centres[j - 1] + weight * (centres[j] - centres[j - 1]))
 
 
-def _ranked(names: list[str], indices: list[float]) -> pd.DataFrame:
-    """Indices sorted from largest to smallest (ties keep input order), with their rank."""
+def _ranked(names: list[str], indices: list[float], columns: dict[str, Any]) -> pd.DataFrame:
+    """Indices sorted from largest to smallest (ties keep input order), with their rank (and `columns`)."""
     order = np.argsort(-np.asarray(indices, dtype=float), kind="stable")
-    return pd.DataFrame(
-        {
-            "input": [names[i] for i in order],
-            "index": np.asarray(indices, dtype=float)[order],
-            "rank": np.arange(1, len(names) + 1),
-        }
-    )
+    ranked = {
+        "input": [names[i] for i in order],
+        "index": np.asarray(indices, dtype=float)[order],
+        "rank": np.arange(1, len(names) + 1),
+    }
+    return pd.DataFrame(ranked | {name: [value] * len(names) for name, value in columns.items()})
 
 
 def _belief(binned: _Binned, out: _Output, index: float, target: float, quantile: float) -> dict:
@@ -246,7 +253,7 @@ class BinningCache:
         self._entries: dict[tuple[bytes, int], _Binned] = {}
 
     def binned(self, x: np.ndarray, n_bins: int) -> _Binned:
-        key = (hashlib.blake2b(x.tobytes(), digest_size=20).digest(), n_bins)
+        key = (hashlib.sha256(memoryview(np.ascontiguousarray(x)).cast("B")).digest(), n_bins)
         if key not in self._entries:
             self._entries[key] = _Binned.of(x, n_bins)
         return self._entries[key]
@@ -260,12 +267,15 @@ def sensitivity_report(
     n_bins: int | None = None,
     index_only: dict[str, np.ndarray] | None = None,
     cache: BinningCache | None = None,
+    columns: dict[str, Any] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(`first_order_indices`, `what_you_would_have_to_believe`) from one binning of each input.
 
     `index_only` inputs (e.g. the mixture's arm) get a first-order index but no "would have to believe" row;
-    `cache` reuses the binning of inputs seen before (e.g. in another scenario).
+    `cache` reuses the binning of inputs seen before (e.g. in another scenario); `columns` are constant columns
+    appended to both tables (e.g. the scenario's name).
     """
+    columns = columns or {}
     index_only = index_only or {}
     checked, y = _validate(inputs | index_only, output)
     if not 0.0 < quantile < 1.0:
@@ -280,9 +290,10 @@ def sensitivity_report(
         names.append(name)
         indices.append(index)
         if name in inputs:
-            belief = _belief(binned, out, index, target, quantile)
-            beliefs.append({"input": name, **belief, "first_order_index": index})
-    return _ranked(names, indices), pd.DataFrame(beliefs)
+            beliefs.append({"input": name, **_belief(binned, out, index, target, quantile), "first_order_index": index})
+    table = {key: [row[key] for row in beliefs] for key in beliefs[0]} if beliefs else {}
+    believe = pd.DataFrame(table | {name: [value] * len(beliefs) for name, value in columns.items()})
+    return _ranked(names, indices, columns), believe
 
 
 def first_order_indices(inputs: dict[str, np.ndarray], output: np.ndarray, n_bins: int | None = None) -> pd.DataFrame:
@@ -290,7 +301,7 @@ def first_order_indices(inputs: dict[str, np.ndarray], output: np.ndarray, n_bin
     checked, y = _validate(inputs, output)
     m = _resolve_bins(n_bins, y.size)
     out = _Output.of(y)
-    return _ranked(list(checked), [_Binned.of(x, m).first_order_index(out) for x in checked.values()])
+    return _ranked(list(checked), [_Binned.of(x, m).first_order_index(out) for x in checked.values()], {})
 
 
 def what_you_would_have_to_believe(
