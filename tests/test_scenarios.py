@@ -1,20 +1,43 @@
-"""Scenario projection: the test-locked exhaustion schema, mixture balance, and directions of prior changes."""
+"""Scenario projection: the test-locked exhaustion schema, mixture balance, directions of prior changes, and the fast
+projection against the dense monthly computation (real and randomised inputs)."""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from forecast.config import load_config, resolve
+from forecast import scenario_extensions as ext
+from forecast.config import load_config, parse_config, resolve
+from forecast.data import load_stock_priors
 from forecast.draws import balanced_arms, flatten
+from forecast.exhaustion import first_crossing, value_at_crossing
 from forecast.fit import posterior_arrays
 from forecast.scenarios import (
+    BAND_QUANTILES,
     EXHAUSTION_SCHEMA,
+    GRID_STEP_YEARS,
     SUMMARY_COLUMNS,
+    ProjectionCache,
+    ScenarioResult,
+    date_year,
+    demand_model,
+    demand_paths,
+    exhaustion_crossing,
     exhaustion_dataset,
+    project_inputs,
     project_scenario,
+    scenario_inputs,
+    steadily_rising_draws,
+    stock_model,
+    stock_paths,
     summary_table,
+    time_grid,
 )
+
+DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 
 
 def _project(default_run, scenario):
@@ -132,3 +155,186 @@ def test_sensitivity_tables_cover_every_scenario(default_run) -> None:
     first = result.sensitivity[result.sensitivity["scenario"] == "mixture-optimal"]
     assert first["index"].between(0, 1).all()
     assert first.iloc[0]["rank"] == 1 and first["index"].is_monotonic_decreasing
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The projection evaluates paths only where a crossing can be: it must give the dense monthly computation's dates
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def dense_reference(scenario, inputs: dict[str, np.ndarray], grid: np.ndarray, seed: int) -> dict[str, Any]:
+    """The projection computed the simple way: every path on every monthly grid point, then `first_crossing`."""
+    tokens, compute, _ = demand_paths(scenario, inputs, grid, seed)
+    if scenario.human_share.enabled:
+        extended = ext.human_share_grid(scenario, grid)
+        on_extended = stock_paths(scenario, inputs, extended)
+        public = {stage: path[:, -grid.size :] for stage, path in on_extended.items()}
+        stocks = ext.discount_ai_share(scenario, inputs, extended, on_extended, grid.size)
+    else:
+        public = stocks = stock_paths(scenario, inputs, grid)
+    names = [s.name for s in scenario.extra_stocks.stocks] if scenario.extra_stocks.enabled else []
+    effective = ext.add_extra_stocks(stocks["effective"], inputs, names) if names else stocks["effective"]
+    crossing = first_crossing(grid, tokens - effective)
+    out: dict[str, Any] = {
+        "year": crossing.year,
+        "censored": crossing.censored,
+        "tokens": 10.0 ** value_at_crossing(tokens, crossing),
+        "compute": 10.0 ** value_at_crossing(compute, crossing),
+        "stock": 10.0 ** value_at_crossing(effective, crossing),
+        "baseline": first_crossing(grid, tokens - public["effective"]).year,
+        "extra": {
+            name: first_crossing(grid, tokens - ext.add_extra_stocks(stocks["effective"], inputs, [name])).year
+            for name in names
+        },
+    }
+    if scenario.synthetic.enabled:
+        supply_gap, guard_gap = ext.synthetic_supply(scenario, inputs, grid, effective, tokens)
+        out["synthetic"] = first_crossing(grid, supply_gap).year
+        out["guard"] = first_crossing(grid, guard_gap).year
+    years = np.arange(np.ceil(grid[0] - 1e-9), np.floor(grid[-1] + 1e-9) + 1)
+    index = np.clip(np.rint((years - grid[0]) / GRID_STEP_YEARS).astype(int), 0, grid.size - 1)
+    paths = {"demand_tokens": tokens, "compute_flop": compute, **{f"stock_{k}": v for k, v in stocks.items()}}
+    paths["stock_total"] = effective
+    out["bands"] = {name: 10.0 ** np.quantile(path[:, index], BAND_QUANTILES, axis=0).T for name, path in paths.items()}
+    return out
+
+
+def _same_dates(fast: np.ndarray, dense: np.ndarray, what: str) -> None:
+    np.testing.assert_array_equal(np.isnan(fast), np.isnan(dense), err_msg=f"{what}: censoring differs")
+    np.testing.assert_allclose(fast, dense, rtol=0.0, atol=1e-9, equal_nan=True, err_msg=what)
+
+
+def assert_matches_dense(result: ScenarioResult, dense: dict[str, Any]) -> None:
+    """Dates and censoring to 1e-9 yr; values at the crossing and bands to rounding."""
+    name = result.name
+    _same_dates(result.crossing_year, dense["year"], f"{name}: exhaustion")
+    np.testing.assert_array_equal(result.censored, dense["censored"])
+    for key, values in (("tokens", result.tokens), ("compute", result.compute), ("stock", result.stock_at_crossing)):
+        np.testing.assert_allclose(values, dense[key], rtol=1e-12, equal_nan=True, err_msg=f"{name}: {key}")
+    for band, values in result.bands.items():
+        np.testing.assert_allclose(values, dense["bands"][band], rtol=1e-12, err_msg=f"{name}: band {band}")
+    extensions = result.baseline_year is not None
+    if extensions:
+        _same_dates(result.baseline_year, dense["baseline"], f"{name}: baseline")
+    assert set(result.extra_stock_years) == set(dense["extra"])
+    for stock_name, years in result.extra_stock_years.items():
+        _same_dates(years, dense["extra"][stock_name], f"{name}: with {stock_name} alone")
+    assert (result.synthetic_year is not None) == ("synthetic" in dense)
+    if result.synthetic_year is not None:
+        _same_dates(result.synthetic_year, dense["synthetic"], f"{name}: with synthetic data")
+        _same_dates(result.guard_year, dense["guard"], f"{name}: collapse guard")
+
+
+def test_fast_projection_matches_dense_on_the_default_preset(default_run) -> None:
+    """Every scenario of the run, on its real inputs (the fitted posterior and the prior draws)."""
+    result, _ = default_run
+    for scenario, projected in zip(resolve(result.config), result.results, strict=True):
+        grid = time_grid(date_year(scenario.projection_start), float(scenario.horizon))
+        assert_matches_dense(projected, dense_reference(scenario, projected.inputs, grid, result.config.seed))
+
+
+# Scenarios that exercise every switch the projection has, on inputs far wider than the posterior.
+RANDOMISED_YAML = """
+schema_version: 1
+seed: 11
+defaults:
+  scaling: mixture
+  horizon: 2060
+  compute_slowdown: {start_year: {low: 2025, high: 2045}, growth_after_oom_per_year: 0.18}
+scenarios:
+  - name: mixture
+  - name: slowdown-then-flat
+    scaling: compute
+    compute_slowdown: {start_year: 2027, growth_after_oom_per_year: 0.0}
+  - name: no-slowdown
+    scaling: compute
+    compute_slowdown: null
+  - name: profit-all
+    overtraining: {factor: 1, profit_model: near_optimal, applies_to: all}
+  - name: profit-100x
+    scaling: compute
+    overtraining: {profit_model: 100x}
+  - name: overtrained-all
+    overtraining: {factor: 30, applies_to: all}
+  - name: prior-growth
+    stock_growth: prior
+  - name: given-trends
+    historical_trend: {source: given}
+    compute_trend: {source: given}
+  - name: wild-drift
+    priors: {per_user_production_growth: {distribution: normal, low: -0.3, high: 0.9}}
+  - name: tiny-stock
+    priors: {indexed_pages: {distribution: lognormal, low: 1.0e+6, high: 1.0e+10}}
+  - name: short-horizon
+    horizon: 2029
+  - name: human-share
+    human_share: {enabled: true, discount: 0.7}
+  - name: human-share-wild
+    human_share: {enabled: true}
+    priors: {per_user_production_growth: {distribution: normal, low: -0.3, high: 0.9}}
+  - name: extra-stocks
+    extra_stocks: {enabled: true}
+  - name: synthetic-fast
+    synthetic:
+      enabled: true
+      growth_per_year: {distribution: lognormal, low: 2.0, high: 30.0}
+      min_real_share: {distribution: uniform, low: 0.05, high: 0.95}
+    priors: {per_user_production_growth: {distribution: normal, low: -0.3, high: 0.9}}
+  - name: everything
+    human_share: {enabled: true}
+    synthetic: {enabled: true}
+    extra_stocks: {enabled: true}
+    overtraining: {profit_model: 5x, applies_to: all}
+"""
+
+
+def _randomised_posterior(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Fitted inputs spread far beyond the posterior: slow, flat and fast demand, early and late adoption."""
+    return {
+        "dataset_level": rng.normal(12.8, 0.6, n),
+        "dataset_growth": rng.normal(0.35, 0.2, n),
+        "compute_level": rng.normal(25.2, 0.8, n),
+        "compute_growth": rng.normal(0.5, 0.25, n),
+        "adoption_midpoint": rng.normal(2015.0, 4.0, n),
+        "adoption_rate": np.exp(rng.normal(np.log(0.17), 0.6, n)),
+        "ai_c_max": rng.uniform(0.05, 0.95, n),
+        "ai_k": np.exp(rng.normal(np.log(3.0), 0.8, n)),
+        "ai_t0": rng.normal(2024.0, 1.5, n),
+    }
+
+
+def test_fast_projection_matches_dense_on_randomised_inputs() -> None:
+    config = parse_config(RANDOMISED_YAML, "randomised.yml")
+    stock_priors = load_stock_priors(DATA_DIR)
+    rng = np.random.default_rng(5)
+    seen = {"whole grid": 0, "censored": 0, "at start": 0}
+    for scenario in resolve(config):
+        n = 1_200  # several row blocks for the threaded human-only stock
+        posterior = _randomised_posterior(n, rng)
+        inputs = scenario_inputs(scenario, posterior, stock_priors, config.seed)
+        inputs |= ext.extension_inputs(scenario, posterior, n, config.seed)
+        grid = time_grid(date_year(scenario.projection_start), float(scenario.horizon))
+        result = project_inputs(scenario, inputs, grid, config.seed, ProjectionCache())
+        dense = dense_reference(scenario, inputs, grid, config.seed)
+        assert_matches_dense(result, dense)
+        model, paths = demand_model(scenario, inputs, config.seed), stock_model(scenario, inputs)
+        seen["whole grid"] += int((~steadily_rising_draws(model, paths, grid)).sum())
+        seen["censored"] += int(result.censored.sum())
+        seen["at start"] += int((result.crossing_year == grid[0]).sum())
+        if not (scenario.human_share.enabled or scenario.extra_stocks.enabled):
+            _same_dates(exhaustion_crossing(scenario, inputs, grid, config.seed).year, dense["year"], scenario.name)
+    assert all(count > 0 for count in seen.values()), seen  # every route of the fast path was taken
+
+
+def test_shared_parts_are_reused_without_changing_results(default_run) -> None:
+    """A scenario projected with a warm cache equals one projected alone."""
+    result, _ = default_run
+    posterior = flatten(posterior_arrays(result.idata))
+    scenarios = {s.name: s for s in resolve(result.config)}
+    cache = ProjectionCache()
+    args = (posterior, result.bundle.stock_priors, result.config.seed)
+    project_scenario(scenarios["mixture-optimal"], *args, cache=cache)
+    warm = project_scenario(scenarios["mixture-synthetic"], *args, cache=cache)
+    alone = project_scenario(scenarios["mixture-synthetic"], *args, cache=ProjectionCache())
+    for attr in ("crossing_year", "baseline_year", "synthetic_year", "guard_year", "tokens"):
+        np.testing.assert_array_equal(getattr(warm, attr), getattr(alone, attr))
