@@ -321,7 +321,10 @@ class HumanOnlyStock:
 
         def block(rows: slice) -> tuple[np.ndarray, np.ndarray]:
             log10_stock = np.ascontiguousarray(paths.effective(extended, rows))  # row-major like the AI share
-            tokens = _human_only_tokens(extended, log10_stock, ai_share(rows), from_year, discount)[:, -size:]
+            share = ai_share(rows)
+            if not (share.flags.owndata and share.flags.writeable and share.flags.c_contiguous):
+                share = np.array(share, dtype=float)  # `_human_only_tokens` overwrites it
+            tokens = _human_only_tokens(extended, log10_stock, share, from_year, discount)[:, -size:]
             return tokens, _most_step_growth(tokens)
 
         tokens, step_growth = in_row_blocks(block, paths.raw0.size, (size, None), threads)

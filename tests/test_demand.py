@@ -43,3 +43,65 @@ def test_log_linear_and_slowdown_paths() -> None:
     np.testing.assert_allclose(straight[0], [25.0, 26.0, 28.0, 30.0])
     slowed = demand.log10_compute_path(grid, level, growth, 2024.0, np.array([2030.0]), 0.1)
     np.testing.assert_allclose(slowed[0], [25.0, 26.0, 28.0, 28.4])
+
+
+# DemandPaths: the closed-form paths of a scenario, evaluated anywhere, equal the full-grid functions.
+
+GRID = 2024.0 + np.arange(433) / 12.0
+
+
+def _model(rng: np.random.Generator, n: int = 300, **settings) -> demand.DemandPaths:
+    return demand.DemandPaths(
+        historical=rng.random(n) < 0.5,
+        hist_level=rng.normal(12.8, 0.3, n),
+        hist_growth=rng.normal(0.4, 0.1, n),
+        hist_anchor=2024.0,
+        compute_level=rng.normal(25.2, 0.3, n),
+        compute_growth=rng.normal(0.55, 0.1, n),
+        compute_anchor=2024.0,
+        slowdown_year=rng.uniform(2026.0, 2045.0, n),
+        growth_after=0.18,
+        **settings,
+    )
+
+
+def _dense(model: demand.DemandPaths, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The paths as `scenarios.demand_paths` built them before: both arms on the whole grid, then per draw."""
+    hist = demand.log_linear_path(grid, model.hist_level, model.hist_growth, model.hist_anchor)
+    hist_compute = demand.log10_compute_for_tokens(hist)
+    if model.overtrain_historical:
+        hist = demand.overtrained_log10_tokens(hist, hist_compute, model.factor, model.profit_policy)
+    compute = demand.log10_compute_path(
+        grid, model.compute_level, model.compute_growth, model.compute_anchor, model.slowdown_year, model.growth_after
+    )
+    tokens = demand.overtrained_log10_tokens(
+        demand.log10_chinchilla_tokens(compute), compute, model.factor, model.profit_policy
+    )
+    arm = model.historical[:, None]
+    return np.where(arm, hist, tokens), np.where(arm, hist_compute, compute)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [{}, {"factor": 10.0}, {"profit_policy": "near_optimal", "overtrain_historical": True}, {"profit_policy": "100x"}],
+)
+def test_demand_paths_equal_the_full_grid_anywhere(settings: dict) -> None:
+    rng = np.random.default_rng(0)
+    model = _model(rng, **settings)
+    tokens, compute = _dense(model, GRID)
+    for got, want in zip(model.paths(GRID), (tokens, compute), strict=True):
+        np.testing.assert_array_equal(got, want)
+    index = rng.integers(0, GRID.size, (300, 3))  # a few points per draw
+    rows = np.arange(300)[:, None]
+    np.testing.assert_array_equal(model.tokens(GRID[index]), tokens[rows, index])
+    np.testing.assert_array_equal(model.compute(GRID[index]), compute[rows, index])
+    some = np.array([3, 7, 250])
+    np.testing.assert_array_equal(model.tokens(GRID[index[some]], some), tokens[some[:, None], index[some]])
+    np.testing.assert_array_equal(model.tokens(GRID[:40], some), tokens[some, :40])
+
+
+@pytest.mark.parametrize("settings", [{}, {"profit_policy": "near_optimal", "overtrain_historical": True}])
+def test_least_growth_bounds_every_step(settings: dict) -> None:
+    model = _model(np.random.default_rng(1), **settings)
+    steps = np.diff(model.tokens(GRID), axis=1) / np.diff(GRID)
+    assert np.all(steps >= model.least_growth()[:, None] - 1e-9)

@@ -57,3 +57,79 @@ def test_human_only_stock_discounts_later_increments() -> None:
     np.testing.assert_allclose(none[0], [100.0, 110.0, 130.0])
     with pytest.raises(ValueError):
         stock.human_only_log10_stock(grid, log_stock, share, from_year=2021.0, discount=1.0)
+
+
+# StockPaths, HumanOnlyStock and in_row_blocks: the same numbers as the full-grid functions.
+
+GRID = 2024.0 + np.arange(433) / 12.0
+
+
+def _paths(rng: np.random.Generator, n: int = 300, prior: bool = False) -> stock.StockPaths:
+    growth = (
+        {"yearly_factor": rng.uniform(1.0, 1.15, n)}
+        if prior
+        else {
+            "adoption_midpoint": rng.normal(2015.0, 3.0, n),
+            "adoption_rate": np.exp(rng.normal(np.log(0.17), 0.5, n)),
+            "production_drift": rng.normal(0.0, 0.2, n),
+        }
+    )
+    return stock.StockPaths.from_inputs(
+        rng.lognormal(np.log(3e11), 0.5, n),
+        rng.normal(7000.0, 500.0, n),
+        rng.normal(4.0, 0.5, n),
+        rng.uniform(0.1, 0.4, n),
+        rng.uniform(1.0, 6.0, n),
+        anchor=2024.0,
+        **growth,
+    )
+
+
+@pytest.mark.parametrize("prior", [False, True])
+def test_stock_paths_equal_the_full_grid_anywhere(prior: bool) -> None:
+    rng = np.random.default_rng(0)
+    paths = _paths(rng, prior=prior)
+    if prior:
+        growth = stock.log10_growth_prior(GRID, paths.yearly_factor, 2024.0)
+    else:
+        growth = stock.log10_growth_users(
+            GRID, paths.adoption_midpoint, paths.adoption_rate, paths.production_drift, 2024.0
+        )
+    raw = paths.raw0[:, None] + growth
+    effective = raw + paths.quality_offset[:, None] + paths.repetition_offset[:, None]
+    np.testing.assert_array_equal(paths.stages(GRID)["raw"], raw)
+    np.testing.assert_array_equal(paths.effective(GRID), effective)
+    index = rng.integers(0, GRID.size, (300, 2))
+    np.testing.assert_array_equal(paths.effective(GRID[index]), effective[np.arange(300)[:, None], index])
+    # The growth bound holds at every step of the grid.
+    steps = np.diff(effective, axis=1) / np.diff(GRID)
+    assert np.all(steps <= paths.most_growth(GRID[0])[:, None] + 1e-9)
+
+
+def test_human_only_stock_equals_the_dense_formula() -> None:
+    rng = np.random.default_rng(2)
+    paths = _paths(rng, n=1_300)  # several row blocks
+    extended = np.concatenate([GRID[0] - np.arange(15, 0, -1) / 12.0, GRID])
+    share = rng.uniform(0.0, 0.6, (1_300, extended.size))
+    stages = paths.stages(extended)
+    for threads in (1, 2):
+        human = stock.HumanOnlyStock.from_paths(
+            paths, extended, GRID.size, lambda rows: share[rows], 2022.9, 0.8, threads
+        )
+        for stage, path in stages.items():
+            dense = stock.human_only_log10_stock(extended, path, share, 2022.9, 0.8)[:, -GRID.size :]
+            tolerance = 0.0 if stage == "effective" else 1e-13  # the other stages are derived from it
+            np.testing.assert_allclose(human.stages(np.arange(GRID.size))[stage], dense, rtol=0, atol=tolerance)
+        rises = np.diff(np.log10(human.tokens), axis=1)
+        np.testing.assert_allclose(human.most_step_growth(), rises.max(axis=1), atol=1e-12)
+
+
+def test_in_row_blocks_stacks_blocks_in_order() -> None:
+    def compute(rows: slice) -> tuple[np.ndarray, np.ndarray]:
+        values = np.arange(rows.start, rows.stop, dtype=float)
+        return np.stack([values, -values], axis=1), values
+
+    for n, threads in ((7, 1), (2_345, 1), (2_345, 3)):
+        pairs, single = stock.in_row_blocks(compute, n, (2, None), threads)
+        np.testing.assert_array_equal(single, np.arange(n))
+        np.testing.assert_array_equal(pairs[:, 1], -np.arange(n))

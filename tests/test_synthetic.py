@@ -95,3 +95,12 @@ def test_shape_mismatch() -> None:
     D, H, S = _paths()
     with pytest.raises(InputError, match="same grid"):
         synthetic.synthetic_dates(GRID[:-1], D, H, S, v=0.5, r_star=0.5)
+
+
+def test_synthetic_available_at_times_per_draw() -> None:
+    """Times per draw (n, k) give the values of the whole grid at those times."""
+    rate, growth = np.array([1e12, 5e12, 2e13]), np.array([1.0, 2.0, 0.5])
+    full = synthetic.synthetic_available(GRID, 2021.5, rate, growth)
+    index = np.array([[0, 4], [1, 2], [3, 3]])
+    per_draw = synthetic.synthetic_available(GRID[index], 2021.5, rate, growth)
+    np.testing.assert_array_equal(per_draw, full[np.arange(3)[:, None], index])
