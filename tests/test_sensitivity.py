@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from forecast.errors import InputError
-from forecast.sensitivity import default_n_bins, first_order_indices, what_you_would_have_to_believe
+from forecast.sensitivity import (
+    BinningCache,
+    _Binned,
+    _covariance,
+    _Output,
+    default_n_bins,
+    first_order_indices,
+    isotonic_regression,
+    sensitivity_report,
+    what_you_would_have_to_believe,
+)
 
 N = 20_000
 # Tolerance on first-order indices. Over 200 replications at n = 20,000 (50 bins) the estimator's sd was
@@ -108,3 +119,83 @@ def test_bad_inputs() -> None:
         first_order_indices({"x": x}, x, n_bins=2)
     with pytest.raises(InputError, match="quantile"):
         what_you_would_have_to_believe({"x": x}, x, quantile=1.0)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The one-sort implementation equals the straightforward one: np.quantile bins, lexsort, np.median and
+# np.quantile per bin, scipy's isotonic regression, np.corrcoef
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _reference_bins(x: np.ndarray, n_bins: int) -> np.ndarray:
+    edges = np.quantile(x, np.linspace(0.0, 1.0, n_bins + 1)[1:-1])
+    return np.unique(np.searchsorted(edges, x, side="right"), return_inverse=True)[1]
+
+
+def _reference_curve(x: np.ndarray, y: np.ndarray, n_bins: int, quantile: float) -> tuple[np.ndarray, ...]:
+    bins = _reference_bins(x, n_bins)
+    order = np.lexsort((y, bins))
+    counts = np.bincount(bins)
+    splits = np.cumsum(counts)[:-1]
+    centres = np.array([np.median(g) for g in np.split(x[order], splits)])
+    levels = np.array([np.quantile(g, quantile) for g in np.split(y[order], splits)])
+    return centres, levels, counts
+
+
+def _draws_with_ties(rng: np.random.Generator, n: int) -> np.ndarray:
+    x = rng.normal(size=n)
+    x[rng.random(n) < 0.3] = 0.5  # a large tie: bins merge
+    return np.round(x, 2)
+
+
+def test_binning_and_curve_equal_the_straightforward_computation() -> None:
+    rng = np.random.default_rng(7)
+    for n in (40, 1_001, 4_000):
+        x, y = _draws_with_ties(rng, n), rng.normal(size=n)
+        y[rng.random(n) < 0.1] = 0.0
+        m = default_n_bins(n)
+        binned = _Binned.of(x, m)
+        np.testing.assert_array_equal(binned.bins, _reference_bins(x, m))
+        for q in (0.5, 0.1, 0.9):
+            for got, want in zip(binned.curve(_Output.of(y), q), _reference_curve(x, y, m, q), strict=True):
+                np.testing.assert_array_equal(got, want)
+
+
+def test_isotonic_regression_equals_scipys() -> None:
+    from scipy.optimize import isotonic_regression as scipy_isotonic
+
+    rng = np.random.default_rng(8)
+    for _ in range(300):
+        m = int(rng.integers(1, 60))
+        y = rng.normal(size=m) + rng.choice([0.0, 1.0]) * np.arange(m) / 10
+        y[rng.random(m) < 0.2] = 0.25  # equal values
+        w = rng.integers(1, 50, m).astype(float)
+        for increasing in (True, False):
+            want = scipy_isotonic(y, weights=w, increasing=increasing).x
+            np.testing.assert_array_equal(isotonic_regression(y, w, increasing), want)
+
+
+def test_trend_direction_is_corrcoefs() -> None:
+    rng = np.random.default_rng(9)
+    for i in range(2_000):
+        m = int(rng.integers(2, 50))
+        x = np.sort(rng.normal(size=m))
+        y = rng.normal(size=m) * rng.choice([1e-9, 1.0, 1e6]) + rng.choice([-1.0, 0.0, 1.0]) * x
+        if i % 5 == 0:
+            y = np.full(m, 2.0)
+        trend = np.corrcoef(x, y)[0, 1] if np.ptp(y) > 0 else 0.0
+        assert (not trend < 0) == (not (np.ptp(y) > 0 and _covariance(x, y) < 0))
+
+
+def test_report_equals_the_two_tables_and_reuses_bins() -> None:
+    inputs, y = _linear_dates()
+    inputs["tied"] = np.round(inputs["noise"], 1)
+    arm = {"arm": (np.arange(y.size) % 2).astype(float)}
+    cache = BinningCache()
+    indices, beliefs = sensitivity_report(inputs, y, target=2036.0, index_only=arm, cache=cache)
+    pd.testing.assert_frame_equal(indices, first_order_indices(inputs | arm, y))
+    pd.testing.assert_frame_equal(beliefs, what_you_would_have_to_believe(inputs, y, target=2036.0))
+    again = sensitivity_report(inputs, 4070.0 - y, target=2036.0, index_only=arm, cache=cache)
+    pd.testing.assert_frame_equal(again[0], first_order_indices(inputs | arm, 4070.0 - y))
+    labelled = sensitivity_report(inputs, y, target=2036.0, columns={"scenario": "s"})[1]
+    assert list(labelled["scenario"]) == ["s"] * len(inputs)
