@@ -371,25 +371,45 @@ class ProjectionCache:
     - a crossing of a demand with a stock (plus extra stocks), and the values at it: e.g. every extension scenario's
       baseline is the date of the mixture scenario without extensions.
     Keys hash everything a value depends on (array bytes included), so a hit always means identical inputs.
-    Bounded: the least recently used entries are dropped first.
+    Bounded in entries and in array bytes (a default run holds ~50 MB): the least recently used go first.
     """
 
-    def __init__(self, max_entries: int = 64) -> None:
-        self.max_entries = max_entries
-        self._entries: OrderedDict[tuple, Any] = OrderedDict()
+    def __init__(self, max_entries: int = 64, max_bytes: int = 512 * 2**20) -> None:
+        self.max_entries, self.max_bytes = max_entries, max_bytes
+        self._entries: OrderedDict[tuple, tuple[Any, int]] = OrderedDict()
+        self._bytes = 0
 
     def get(self, key: tuple, build: Callable[[], Any]) -> Any:
         """The value under `key`, built now if absent."""
         if key in self._entries:
             self._entries.move_to_end(key)
-            return self._entries[key]
-        value = self._entries[key] = build()
-        while len(self._entries) > self.max_entries:
-            self._entries.popitem(last=False)
+            return self._entries[key][0]
+        value = build()
+        size = _array_bytes(value)
+        self._entries[key] = value, size
+        self._bytes += size
+        while len(self._entries) > 1 and (len(self._entries) > self.max_entries or self._bytes > self.max_bytes):
+            self._bytes -= self._entries.popitem(last=False)[1][1]
         return value
 
     def clear(self) -> None:
         self._entries.clear()
+        self._bytes = 0
+
+
+def _array_bytes(value: Any, seen: set[int] | None = None) -> int:
+    """Bytes of the numpy arrays reachable from `value` (through containers and object attributes), each once."""
+    seen = set() if seen is None else seen
+    if id(value) in seen or value is None or isinstance(value, str | bytes | int | float | bool):
+        return 0
+    seen.add(id(value))
+    if isinstance(value, np.ndarray):
+        return value.nbytes if value.base is None else _array_bytes(value.base, seen)
+    if isinstance(value, dict):
+        return sum(_array_bytes(v, seen) for v in value.values())
+    if isinstance(value, list | tuple):
+        return sum(_array_bytes(v, seen) for v in value)
+    return sum(_array_bytes(v, seen) for v in getattr(value, "__dict__", {}).values())
 
 
 PROJECTION_CACHE = ProjectionCache()
