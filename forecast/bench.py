@@ -14,12 +14,13 @@ here fails because a number is slow. What it measures:
 - **Samplers**: the fit of the preset with PyMC's NUTS and, when installed, nutpie (`sampler.backend: nutpie`):
   wall time of the whole fit (model build, graph compilation, sampling), the sampler's own sampling time, and the
   smallest bulk ESS over the sampled variables per second.
-- **Exhaustion throughput**: first crossings of synthetic demand/stock paths on the monthly 2024–2060 grid
-  (433 points), in chunks (1,000,000 paths × 433 float64 would be 3.5 GB at once): `exhaustion.first_crossing`
-  alone on prebuilt gaps, path construction + `first_crossing` (what a scenario costs), and a bracket-then-refine
-  variant measured here only (`bracket_crossing`) that evaluates the paths on a yearly grid and refines on the
-  13 monthly points of the bracketing year, checked against the monthly result path by path. When the warm run
-  left a posterior, also `scenarios.project_scenario` itself (inputs, paths, crossings, bands) on resampled draws.
+- **Exhaustion throughput**: exhaustion dates of the default preset's mixture scenario on realistic inputs
+  (posterior-like fitted inputs, priors from data/stock_priors.csv), in chunks: `scenarios.exhaustion_crossing`,
+  which goes from the inputs to the dates and builds the demand and stock paths only where the crossing can be
+  (the headline figure, path construction included), against the dense reference — all 433 monthly points of
+  2024–2060 built, then `exhaustion.first_crossing` (1,000,000 paths × 433 float64 would be 3.5 GB at once) —
+  path by path, to the bit. When the warm run left a posterior, also `scenarios.project_scenario` itself (inputs,
+  paths, all crossings, bands) on resampled draws.
 
 Targets (issue "speed"): cold run ≤ 60 s, warm and scenario-only re-runs ≤ 2× the pymc import, peak memory of a
 default run ≤ 1.5 GB, ≥ 1,000,000 exhaustion draw-paths per second. `targets()` evaluates them from the results.
@@ -46,7 +47,6 @@ from typing import Any
 import numpy as np
 import yaml
 
-from forecast import demand, stock
 from forecast.exhaustion import first_crossing
 
 Progress = Callable[[str], None]
@@ -79,9 +79,7 @@ TARGETS = {
     "peak_memory_gb": 1.5,
     "exhaustion_paths_per_second": 1_000_000.0,
 }
-ANCHOR = 2024.0
 GRID_START, GRID_END = 2024.0, 2060.0
-MONTHS_PER_YEAR = 12
 SCENARIO_ONLY_HORIZON = 2070
 IMPORT_BREAKDOWN = ("arviz", "forecast.pipeline", "forecast.report")
 MB = 1024.0 * 1024.0
@@ -353,116 +351,54 @@ def sampler_benchmark(scenarios: str, data_dir: Path, backend: str) -> dict[str,
 # ----------------------------------------------------------------------------------------------------------------
 
 
+# Normal approximations (mean, sd) of the default preset's posterior of the fitted inputs the projection uses
+# (adoption_rate: of its log). Only their scale matters here: realistic paths, crossings and censoring.
+POSTERIOR_APPROXIMATION = {
+    "dataset_level": (12.81, 0.12),
+    "dataset_growth": (0.40, 0.042),
+    "compute_level": (25.18, 0.23),
+    "compute_growth": (0.54, 0.067),
+    "adoption_midpoint": (2014.9, 0.57),
+}
+LOG_ADOPTION_RATE = (float(np.log(0.17)), 0.043)
+THROUGHPUT_SCENARIO = "mixture-optimal"
+
+
 def monthly_grid(start: float = GRID_START, end: float = GRID_END) -> np.ndarray:
-    """The scenarios' monthly grid (2024–2060: 433 points)."""
-    steps = round((end - start) * MONTHS_PER_YEAR)
-    return start + np.arange(steps + 1) / MONTHS_PER_YEAR
+    """The scenarios' monthly grid (2024–2060: 433 points), as `scenarios.time_grid` builds it."""
+    from forecast.scenarios import time_grid
+
+    return time_grid(start, end)
 
 
-def synthetic_parameters(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Per-path parameters resembling the default preset's posterior and priors (README "Results"), mixture arms."""
-    return {
-        "dataset_level": rng.normal(12.82, 0.12, n),
-        "dataset_growth": rng.normal(0.40, 0.045, n),
-        "compute_level": rng.normal(25.16, 0.22, n),
-        "compute_growth": rng.normal(0.54, 0.07, n),
-        "slowdown_year": rng.uniform(2030.0, 2040.0, n),
-        "stock_level": rng.normal(14.52, 0.34, n),  # log10 effective stock at 2024: 3.3e14 [0.9e14, 1.2e15]
-        "adoption_midpoint": rng.normal(2016.7, 0.3, n),
-        "adoption_rate": np.exp(rng.normal(np.log(0.15), 0.05, n)),
-        "production_drift": rng.normal(0.0, 0.01, n),
-        "historical_arm": rng.permutation(n) < n // 2,
-    }
+def realistic_inputs(
+    scenario: Any, stock_priors: Any, n: int, rng: np.random.Generator, seed: int
+) -> dict[str, np.ndarray]:
+    """Per-draw inputs of `scenario` as a run draws them, for n draws.
 
-
-def gap_paths(params: dict[str, np.ndarray], grid: np.ndarray) -> np.ndarray:
-    """log10 demand − log10 stock, shape (n, len(grid)), with the package's own demand and stock functions."""
-    historical = demand.log_linear_path(grid, params["dataset_level"], params["dataset_growth"], ANCHOR)
-    compute = demand.log10_compute_path(
-        grid, params["compute_level"], params["compute_growth"], ANCHOR, params["slowdown_year"], 0.18
-    )
-    tokens = np.where(params["historical_arm"][:, None], historical, demand.log10_chinchilla_tokens(compute))
-    growth = stock.log10_growth_users(
-        grid, params["adoption_midpoint"], params["adoption_rate"], params["production_drift"], ANCHOR
-    )
-    return tokens - (params["stock_level"][:, None] + growth)
-
-
-def _subset(params: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, np.ndarray]:
-    return {name: values[rows] for name, values in params.items()}
-
-
-BRACKET_STEPS = (48, 12, 3, 1)  # fine-grid points per bracket level: 4 years, a year, a quarter, a month
-
-
-def bracket_crossing(
-    params: dict[str, np.ndarray],
-    grid: np.ndarray,
-    gap_fn: Callable[[dict[str, np.ndarray], np.ndarray], np.ndarray] = gap_paths,
-    steps: Sequence[int] = BRACKET_STEPS,
-) -> tuple[np.ndarray, np.ndarray, int]:
-    """First crossing on the fine `grid` by nested brackets: (year, censored, rows that fell back to the grid).
-
-    1. Evaluate the gap on every `steps[0]`-th grid point (4-yearly: 10 points for 2024–2060) and find each
-       path's first coarse point with gap ≥ 0: the crossing lies in the interval ending there.
-    2. For each finer step, evaluate only the interior points of each path's current interval at that step
-       (3 yearly, then 3 quarterly, then 2 monthly points), paths with the same interval together, and narrow it.
-    3. Interpolate between the two monthly points around the crossing exactly as `first_crossing` does.
-    About 18 instead of 433 evaluations per path. The result equals `first_crossing` on the full grid unless the
-    gap rises above zero and falls back inside one coarse interval before its first coarse crossing. Paths whose
-    coarse gap decreases anywhere before their bracket (anywhere at all if they never cross) are the ones that
-    could, so they fall back to the full grid; what remains would be a gap that rises at every coarse step yet
-    pokes above zero between two of them, which the smooth, at most once-kinked paths here do not do (the bench
-    checks every path against `first_crossing`). Paths built by cumulative sums over the grid (e.g. a human-only
-    stock) have no closed form at arbitrary points and need the full grid.
+    The fitted inputs come from normal approximations of the default preset's posterior (`POSTERIOR_APPROXIMATION`),
+    the prior-only ones from data/stock_priors.csv through `scenarios.scenario_inputs` (a fresh `seed` per chunk
+    gives fresh draws).
     """
-    n, size = params["historical_arm"].size, grid.size
-    coarse = np.unique(np.r_[np.arange(0, size, steps[0]), size - 1])
-    gap = gap_fn(params, grid[coarse])
-    crossed = gap >= 0.0
-    j = np.argmax(crossed, axis=1)
-    ever = crossed[np.arange(n), j]
-    falling = np.diff(gap, axis=1) < 0.0
-    # Any fall between coarse points up to the bracket (for never-crossing paths: anywhere).
-    limit = np.where(ever, j, coarse.size)
-    fallback = (falling & (np.arange(1, coarse.size)[None, :] <= limit[:, None])).any(axis=1)
-    year = np.full(n, np.nan)
-    year[ever & (j == 0)] = grid[0]
-    active = np.flatnonzero(ever & (j > 0) & ~fallback)
-    lo, hi = coarse[j[active] - 1], coarse[j[active]]
-    gap_lo, gap_hi = gap[active, j[active] - 1], gap[active, j[active]]
-    for step in steps[1:]:
-        order = np.argsort(lo, kind="stable")
-        starts, first_of = np.unique(lo[order], return_index=True)
-        for start, members in zip(starts, np.split(order, first_of[1:]), strict=True):
-            points = np.arange(start + step, hi[members[0]], step)
-            if points.size == 0:
-                continue
-            values = gap_fn(_subset(params, active[members]), grid[points])
-            hit = values >= 0.0
-            first = np.argmax(hit, axis=1)
-            found = hit[np.arange(members.size), first]
-            # Crossed at an interior point: the interval ends there; else it starts at the last interior point.
-            new_hi = np.where(found, points[first], hi[members])
-            new_hi_gap = np.where(found, values[np.arange(members.size), first], gap_hi[members])
-            prev = np.maximum(first - 1, 0)
-            new_lo = np.where(found, np.where(first > 0, points[prev], lo[members]), points[-1])
-            new_lo_gap = np.where(
-                found, np.where(first > 0, values[np.arange(members.size), prev], gap_lo[members]), values[:, -1]
-            )
-            lo[members], hi[members], gap_lo[members], gap_hi[members] = new_lo, new_hi, new_lo_gap, new_hi_gap
-    span = gap_hi - gap_lo
-    with np.errstate(divide="ignore", invalid="ignore"):
-        fraction = np.clip(np.where(span <= 0, 1.0, -gap_lo / span), 0.0, 1.0)
-    year[active] = grid[lo] + fraction * (grid[hi] - grid[lo])
-    rows = np.flatnonzero(fallback)
-    if rows.size:
-        year[rows] = first_crossing(grid, gap_fn(_subset(params, rows), grid)).year
-    return year, np.isnan(year), int(rows.size)
+    from forecast.scenarios import scenario_inputs
+
+    posterior = {name: rng.normal(mean, sd, n) for name, (mean, sd) in POSTERIOR_APPROXIMATION.items()}
+    posterior["adoption_rate"] = np.exp(rng.normal(*LOG_ADOPTION_RATE, n))
+    return scenario_inputs(scenario, posterior, stock_priors, seed)
 
 
-def _same(a: np.ndarray, b: np.ndarray, tol: float = 1e-9) -> np.ndarray:
-    return (np.isnan(a) & np.isnan(b)) | (np.abs(a - b) <= tol)
+def dense_crossing(scenario: Any, inputs: dict[str, np.ndarray], grid: np.ndarray, seed: int) -> tuple[Any, float]:
+    """The reference: demand and stock built on every grid point, then `first_crossing`; and the build time."""
+    from forecast.scenarios import demand_paths, stock_paths
+
+    start = time.perf_counter()
+    tokens, _, _ = demand_paths(scenario, inputs, grid, seed)
+    gap = tokens - stock_paths(scenario, inputs, grid)["effective"]
+    return gap, time.perf_counter() - start
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (np.isnan(a) & np.isnan(b)) | (a == b)
 
 
 def exhaustion_throughput(
@@ -471,29 +407,40 @@ def exhaustion_throughput(
     seed: int = 0,
     small_chunk: int = 5_000,
     progress: Progress = _noop,
+    scenarios: str = "default",
+    data_dir: Path | None = None,
 ) -> dict[str, Any]:
-    """Draw-paths per second of first crossings on the monthly 2024–2060 grid, measured in chunks.
+    """Exhaustion draw-paths per second of the default preset's mixture scenario, measured in chunks.
 
-    Timed separately per chunk (parameter generation excluded): building the gap paths, `first_crossing` on them
-    (also on `small_chunk`-row slices, to show the cache effect), and `bracket_crossing` from the parameters; every
-    path's bracket result is checked against `first_crossing`.
+    Per chunk, on realistic inputs (`realistic_inputs`, not timed): `scenarios.exhaustion_crossing` — the date of
+    every draw from its inputs, building the demand and stock paths where it needs them (the headline figure);
+    and the dense reference — building the paths on all 433 monthly points, then `first_crossing` (also on
+    `small_chunk`-row slices, to show the cache effect). Every date is checked against the reference, to the bit.
     Chunks of 20,000 by default: one (n, 433) float64 array is then 69 MB; at 50,000 (173 MB per array, several
-    temporaries per path build) building the paths ran ~3× slower per path on the 2-core machine.
+    temporaries per path build) building the dense paths ran ~3× slower per path on the 2-core machine.
     """
-    grid = monthly_grid()
+    from forecast.config import load_config, resolve
+    from forecast.data import find_data_dir, load_stock_priors
+    from forecast.scenarios import demand_model, exhaustion_crossing, steadily_rising_draws, stock_model
+
+    resolved = {s.name: s for s in resolve(load_config(scenarios))}
+    scenario = resolved.get(THROUGHPUT_SCENARIO) or next(iter(resolved.values()))
+    stock_priors = load_stock_priors(Path(data_dir) if data_dir is not None else find_data_dir())
+    grid = monthly_grid(GRID_START, float(scenario.horizon))
     rng = np.random.default_rng(seed)
-    seconds = dict.fromkeys(("build", "first_crossing", "first_crossing_small_chunks", "bracket"), 0.0)
-    mismatches = {"bracket": 0}
-    fallback_rows = 0
-    censored = 0
+    seconds = dict.fromkeys(("dates", "build", "first_crossing", "first_crossing_small_chunks"), 0.0)
+    mismatches = {"year": 0, "censored": 0}
+    whole_grid_rows = censored = done = 0
     medians = []
-    done = 0
     while done < n_paths:
         n = min(chunk, n_paths - done)
-        params = synthetic_parameters(n, rng)
+        chunk_seed = seed + 1 + done // chunk
+        inputs = realistic_inputs(scenario, stock_priors, n, rng, chunk_seed)
         start = time.perf_counter()
-        gap = gap_paths(params, grid)
-        seconds["build"] += time.perf_counter() - start
+        fast = exhaustion_crossing(scenario, inputs, grid, chunk_seed)
+        seconds["dates"] += time.perf_counter() - start
+        gap, build = dense_crossing(scenario, inputs, grid, chunk_seed)
+        seconds["build"] += build
         start = time.perf_counter()
         exact = first_crossing(grid, gap)
         seconds["first_crossing"] += time.perf_counter() - start
@@ -502,11 +449,10 @@ def exhaustion_throughput(
             first_crossing(grid, gap[i : i + small_chunk])
         seconds["first_crossing_small_chunks"] += time.perf_counter() - start
         del gap
-        start = time.perf_counter()
-        year, _, fell_back = bracket_crossing(params, grid)
-        seconds["bracket"] += time.perf_counter() - start
-        mismatches["bracket"] += int((~_same(year, exact.year)).sum())
-        fallback_rows += fell_back
+        mismatches["year"] += int((~_same(fast.year, exact.year)).sum())
+        mismatches["censored"] += int((fast.censored != exact.censored).sum())
+        model, paths = demand_model(scenario, inputs, chunk_seed), stock_model(scenario, inputs)
+        whole_grid_rows += int((~steadily_rising_draws(model, paths, grid)).sum())
         censored += int(exact.censored.sum())
         medians.append(float(np.nanmedian(exact.year)) if not exact.censored.all() else np.nan)
         done += n
@@ -516,20 +462,21 @@ def exhaustion_throughput(
         return round(n_paths / total, 1) if total > 0 else float("inf")
 
     return {
+        "scenario": scenario.name,
         "paths": n_paths,
         "grid_points": int(grid.size),
         "chunk": chunk,
         "small_chunk": small_chunk,
         "seconds": {k: round(v, 3) for k, v in seconds.items()},
         "paths_per_second": {
-            "first_crossing": rate(seconds["first_crossing"]),
-            "first_crossing_small_chunks": rate(seconds["first_crossing_small_chunks"]),
-            "build_paths": rate(seconds["build"]),
-            "build_and_first_crossing": rate(seconds["build"] + seconds["first_crossing"]),
-            "bracket_from_parameters": rate(seconds["bracket"]),
+            "exhaustion_dates": rate(seconds["dates"]),
+            "dense_build_paths": rate(seconds["build"]),
+            "dense_first_crossing": rate(seconds["first_crossing"]),
+            "dense_first_crossing_small_chunks": rate(seconds["first_crossing_small_chunks"]),
+            "dense_build_and_first_crossing": rate(seconds["build"] + seconds["first_crossing"]),
         },
-        "mismatches_vs_first_crossing": mismatches,
-        "bracket_fallback_rows": fallback_rows,
+        "mismatches_vs_dense": mismatches,
+        "whole_grid_rows": whole_grid_rows,
         "censored_share": round(censored / n_paths, 6),
         "median_year": round(float(np.nanmedian(medians)), 3) if medians else None,
     }
@@ -545,12 +492,13 @@ def scenario_throughput(
     scenario_name: str | None = None,
 ) -> dict[str, Any]:
     """Draw-paths per second of `scenarios.project_scenario` itself (one mixture scenario of the preset) on the
-    run's posterior draws resampled to `n_paths`: scenario inputs, demand and stock paths, crossings, bands."""
+    run's posterior draws resampled to `n_paths`: scenario inputs, demand and stock paths, crossings, bands (each
+    chunk with a fresh `ProjectionCache`: its draws share nothing with the previous chunk's)."""
     import arviz as az
 
     from forecast.config import load_config, resolve
     from forecast.data import load_bundle
-    from forecast.scenarios import project_scenario
+    from forecast.scenarios import ProjectionCache, project_scenario
 
     config = load_config(scenarios)
     resolved = resolve(config)
@@ -575,7 +523,7 @@ def scenario_throughput(
         rows = rng.integers(0, size, n)
         draws = {name: values[rows] for name, values in flat.items()}
         start = time.perf_counter()
-        project_scenario(scenario, draws, bundle.stock_priors, config.seed)
+        project_scenario(scenario, draws, bundle.stock_priors, config.seed, ProjectionCache())  # new draws: no reuse
         total += time.perf_counter() - start
         done += n
     return {
@@ -633,14 +581,8 @@ def targets(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
         ),
         "exhaustion_paths_per_second": entry(
             TARGETS["exhaustion_paths_per_second"],
-            rates.get("first_crossing"),
-            "first_crossing on built paths (paths/s)",
-            below=False,
-        ),
-        "exhaustion_with_paths_per_second": entry(
-            TARGETS["exhaustion_paths_per_second"],
-            rates.get("build_and_first_crossing"),
-            "path construction + first_crossing (paths/s)",
+            rates.get("exhaustion_dates"),
+            "exhaustion dates incl. building paths (paths/s)",
             below=False,
         ),
     }
@@ -710,7 +652,11 @@ def run_bench(
                 results["samplers"][backend] = {"backend": backend, "error": f"{type(error).__name__}: {error}"}
         progress("bench: exhaustion throughput")
         results["exhaustion"] = (
-            exhaustion_throughput(exhaustion_paths, exhaustion_chunk, progress=progress) if exhaustion_paths else None
+            exhaustion_throughput(
+                exhaustion_paths, exhaustion_chunk, progress=progress, scenarios=scenarios, data_dir=data_dir
+            )
+            if exhaustion_paths
+            else None
         )
         posterior_file = root / "out-warm" / "posterior.nc"
         results["scenario_throughput"] = None
@@ -792,15 +738,15 @@ def format_report(results: dict[str, Any]) -> str:
         r = ex["paths_per_second"]
         lines += [
             "",
-            f"exhaustion ({ex['paths']:,} paths × {ex['grid_points']} monthly points, chunks of {ex['chunk']:,}; "
-            f"median {ex['median_year']}, censored {ex['censored_share']:.1%}):",
-            f"  first_crossing on built paths   {r['first_crossing']:>14,.0f} paths/s "
-            f"({r['first_crossing_small_chunks']:,.0f} in chunks of {ex['small_chunk']:,})",
-            f"  building the monthly paths      {r['build_paths']:>14,.0f} paths/s",
-            f"  build + first_crossing          {r['build_and_first_crossing']:>14,.0f} paths/s",
-            f"  nested brackets 4y/1y/3m/1m     {r['bracket_from_parameters']:>14,.0f} paths/s "
-            f"(mismatches {ex['mismatches_vs_first_crossing']['bracket']}, fallback rows "
-            f"{ex['bracket_fallback_rows']:,})",
+            f"exhaustion ({ex['paths']:,} paths of {ex['scenario']}, {ex['grid_points']} monthly points, chunks of "
+            f"{ex['chunk']:,}; median {ex['median_year']}, censored {ex['censored_share']:.1%}):",
+            f"  dates from the inputs, paths built where needed {r['exhaustion_dates']:>14,.0f} paths/s "
+            f"({ex['whole_grid_rows']:,} draws on the whole grid; mismatches vs dense: "
+            f"{ex['mismatches_vs_dense']['year']} dates, {ex['mismatches_vs_dense']['censored']} censoring)",
+            f"  dense: building the monthly paths              {r['dense_build_paths']:>14,.0f} paths/s",
+            f"  dense: first_crossing on built paths           {r['dense_first_crossing']:>14,.0f} paths/s "
+            f"({r['dense_first_crossing_small_chunks']:,.0f} in chunks of {ex['small_chunk']:,})",
+            f"  dense: build + first_crossing                  {r['dense_build_and_first_crossing']:>14,.0f} paths/s",
         ]
     st = results.get("scenario_throughput")
     if st:

@@ -23,33 +23,32 @@ DATA_DIR = REPO / "data"
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Exhaustion throughput and the bracket-then-refine variant
+# Exhaustion throughput: the package's dates from inputs, checked against the dense reference
 # ---------------------------------------------------------------------------------------------------------------
 
 
 def test_exhaustion_throughput_on_10k_paths() -> None:
-    result = bench.exhaustion_throughput(n_paths=10_000, chunk=4_000, small_chunk=1_000)
+    result = bench.exhaustion_throughput(n_paths=10_000, chunk=4_000, small_chunk=1_000, data_dir=DATA_DIR)
     assert result["paths"] == 10_000 and result["grid_points"] == 433
+    assert result["scenario"] == bench.THROUGHPUT_SCENARIO
     for name, rate in result["paths_per_second"].items():
         assert rate > 0, name
-    assert result["mismatches_vs_first_crossing"] == {"bracket": 0}
+    assert result["mismatches_vs_dense"] == {"year": 0, "censored": 0}
     assert 2025 < result["median_year"] < 2040
 
 
-def test_bracket_equals_first_crossing_even_for_non_monotone_gaps() -> None:
-    """Strong per-user production growth makes gaps that rise, cross and fall back: the fallback keeps it exact."""
-    grid = bench.monthly_grid()
-    rng = np.random.default_rng(3)
-    params = bench.synthetic_parameters(3_000, rng)
-    params["production_drift"][:1_500] = rng.normal(0.3, 0.2, 1_500)
-    params["stock_level"][:100] = 11.0  # crossed at the first grid point
-    gap = bench.gap_paths(params, grid)
-    exact = first_crossing(grid, gap)
-    assert exact.censored.any() and exact.at_start.any()
-    year, censored, fallback = bench.bracket_crossing(params, grid)
-    np.testing.assert_array_equal(year, exact.year)
-    np.testing.assert_array_equal(censored, exact.censored)
-    assert fallback > 0
+def test_realistic_inputs_look_like_a_run() -> None:
+    from forecast.config import load_config, resolve
+    from forecast.data import load_stock_priors
+
+    scenario = next(s for s in resolve(load_config("default")) if s.name == bench.THROUGHPUT_SCENARIO)
+    inputs = bench.realistic_inputs(scenario, load_stock_priors(DATA_DIR), 500, np.random.default_rng(0), 1)
+    for name in ("dataset_level", "compute_level", "adoption_rate", "indexed_pages", "epochs"):
+        assert inputs[name].shape == (500,) and np.all(np.isfinite(inputs[name])), name
+    gap, seconds = bench.dense_crossing(scenario, inputs, bench.monthly_grid(), 1)
+    assert gap.shape == (500, 433) and seconds >= 0
+    years = first_crossing(bench.monthly_grid(), gap).year
+    assert 2025 < np.nanmedian(years) < 2040
 
 
 # ---------------------------------------------------------------------------------------------------------------
