@@ -10,10 +10,20 @@ Two ways to the same dates:
 
 - `first_crossing` takes the gap on the whole (monthly) grid: simple, but building 433 points per path costs far
   more than finding the crossing.
-- `bracketed_crossing` takes the gap at a few coarse grid points (the yearly points the bands need anyway) and a
-  function that evaluates the gap at any grid points; it evaluates the fine grid only where the crossing can be.
-  `scan_crossing` walks forward from a known lower bound. Both return exactly what `first_crossing` returns on
-  the dense grid (same grid points, same interpolation), which tests/test_scenarios.py checks on the real inputs.
+- `bracketed_crossing` takes the gap at a few coarse grid points (or only the grid's ends) and a function that
+  evaluates the gap at any grid points; it evaluates the fine grid only where the crossing can be.
+  `scan_crossings` walks forward from a known lower bound. Both return exactly what `first_crossing` returns on
+  the dense grid (same grid points, same interpolation), which tests/test_scenarios.py checks on the real inputs
+  and on randomised ones.
+
+The assumption that makes bracketing exact, and how it is checked rather than assumed: a bracket [lo, hi] with
+gap(lo) < 0 <= gap(hi) contains the *first* crossing only if the gap cannot reach 0 and fall back below it
+earlier. That holds when the gap rises at every grid step, which `steadily_rising` establishes per draw from
+bounds on the paths' growth rates (demand: its slowest piece, e.g. 0.09 OOM/yr after a compute slowdown at
+0.18; stock: its fastest growth, a few %/yr, at the grid's start), with a margin far above rounding. Draws
+without that proof (e.g. per-user production growing faster than demand) are computed on the whole grid. Gaps
+that need not rise at all (the synthetic-data supply and the collapse guard) are scanned point by point from a
+point before which they are provably negative (`scenarios.Projection.synthetic_crossings`).
 """
 
 from __future__ import annotations

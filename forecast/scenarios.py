@@ -339,7 +339,7 @@ class Supply:
 
     @classmethod
     def build(cls, paths: _OnGrid | stock.HumanOnlyStock, points: GridPoints, step_growth: np.ndarray) -> Supply:
-        at_coarse = paths.stages(points.coarse)
+        at_coarse = {stage: _read_only(values) for stage, values in paths.stages(points.coarse).items()}
         return cls(paths, at_coarse, {k: points.bands(v) for k, v in at_coarse.items()}, step_growth)
 
     def effective(self, index: np.ndarray, rows: Rows = None) -> np.ndarray:
@@ -515,7 +515,8 @@ class Projection:
 
     def __post_init__(self) -> None:
         def coarse() -> tuple[np.ndarray, np.ndarray]:
-            return self.demand.paths(self.points.times(self.points.coarse))
+            tokens, compute = self.demand.paths(self.points.times(self.points.coarse))
+            return _read_only(tokens), _read_only(compute)
 
         self.tokens_coarse, self.compute_coarse = self.cache.get(("demand at coarse", self.keys.demand), coarse)
         low, _ = self.points.steps
@@ -535,7 +536,7 @@ class Projection:
         if self.extra is None:
             return effective
         key = ("total at coarse", self.keys.supply, self.keys.extra)
-        return self.cache.get(key, lambda: ext.with_extra(effective, self.extra))
+        return self.cache.get(key, lambda: _read_only(ext.with_extra(effective, self.extra)))
 
     def crossing(
         self,
