@@ -71,7 +71,10 @@ BENCH_KEYS = (
     "targets",
     "notes",
 )
-RUN_LABELS = ("cold", "warm", "scenario_only")
+#: cold: empty caches; warm: cached posterior, new --out (projections, report and images recomputed or reused);
+#: up_to_date: warm again into the same --out (nothing to recompute, `forecast.freshness`); scenario_only: horizon
+#: moved (changed figures rendered); scenario_only_no_png: the same with --no-png (the edit-and-look loop).
+RUN_LABELS = ("cold", "warm", "up_to_date", "scenario_only", "scenario_only_no_png")
 TARGETS = {
     "cold_run_seconds": 60.0,
     "warm_ratio_to_import_pymc": 2.0,
@@ -571,10 +574,20 @@ def targets(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
         "warm_ratio_to_import_pymc": entry(
             TARGETS["warm_ratio_to_import_pymc"], runs.get("warm", {}).get("ratio_to_import_pymc"), "warm / import"
         ),
+        "up_to_date_ratio_to_import_pymc": entry(
+            TARGETS["warm_ratio_to_import_pymc"],
+            runs.get("up_to_date", {}).get("ratio_to_import_pymc"),
+            "warm, same --out (up to date) / import",
+        ),
         "scenario_only_ratio_to_import_pymc": entry(
             TARGETS["scenario_only_ratio_to_import_pymc"],
             runs.get("scenario_only", {}).get("ratio_to_import_pymc"),
             "scenario-only / import",
+        ),
+        "scenario_only_no_png_ratio_to_import_pymc": entry(
+            TARGETS["scenario_only_ratio_to_import_pymc"],
+            runs.get("scenario_only_no_png", {}).get("ratio_to_import_pymc"),
+            "scenario-only, --no-png / import",
         ),
         "peak_memory_gb": entry(
             TARGETS["peak_memory_gb"], max(peaks) if peaks else None, "peak memory of a run (GB, process tree PSS)"
@@ -635,8 +648,14 @@ def run_bench(
             runs["cold"] = time_forecast_run(scenarios, data_dir, root / "out-cold", env, runner)
         progress("bench: warm run")
         runs["warm"] = time_forecast_run(scenarios, data_dir, root / "out-warm", env, runner)
+        progress("bench: warm run into the same folder (up to date)")
+        runs["up_to_date"] = time_forecast_run(scenarios, data_dir, root / "out-warm", env, runner)
         progress("bench: scenario-only change")
         runs["scenario_only"] = time_forecast_run(str(changed), data_dir, root / "out-scenario", env, runner)
+        progress("bench: scenario-only change, --no-png")
+        runs["scenario_only_no_png"] = time_forecast_run(
+            str(changed), data_dir, root / "out-scenario-no-png", env, runner, extra_args=("--no-png",)
+        )
         for run in runs.values():
             if "wall_seconds" in run:
                 run["ratio_to_import_pymc"] = _ratio(run, reference)

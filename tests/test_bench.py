@@ -99,7 +99,7 @@ class FakeRunner:
         self.calls.append((list(argv), env))
         if "--out" in argv:
             out = Path(argv[argv.index("--out") + 1])
-            out.mkdir(parents=True)
+            out.mkdir(parents=True, exist_ok=True)
             run = {"fit_reused_from_cache": True, "wall_time_seconds": {"validate": 0.1, "fit": 0.2, "total": 0.5}}
             (out / "run.json").write_text(json.dumps(run))
         return {
@@ -145,8 +145,12 @@ def test_bench_json_has_all_keys(tmp_path: Path, quick: bool) -> None:
         )
         assert results["targets"]["cold_run_seconds"]["met"] is True
     assert results["targets"]["peak_memory_gb"]["measured"] == pytest.approx(400 / 1024, abs=1e-3)
-    scenario_argv = runner.calls[-1][0]
+    run_argvs = [argv for argv, _ in runner.calls if "--out" in argv]
+    warm, again = (argv for argv in run_argvs if argv[argv.index("--out") + 1].endswith("out-warm"))
+    assert warm == again  # the up-to-date run repeats the warm run into the same folder
+    scenario_argv, no_png_argv = run_argvs[-2:]
     assert scenario_argv[scenario_argv.index("--scenarios") + 1].endswith("scenario-only.yml")
+    assert no_png_argv[-1] == "--no-png" and "--no-png" not in scenario_argv
 
     path = tmp_path / "reports" / "bench.json"
     bench.write_results(path, results)
