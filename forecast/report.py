@@ -452,7 +452,7 @@ def png_unavailable_reason() -> str | None:
     except (ImportError, ValueError):
         has_kaleido = False
     if not has_kaleido:
-        return "kaleido is not installed (pip install 'forecast[images]')"
+        return "kaleido is not installed (pip install kaleido)"
     if find_chromium() is None:
         return (
             "no Chromium found for kaleido (looked for BROWSER_PATH and "

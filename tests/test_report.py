@@ -196,7 +196,7 @@ def test_png_skipped_without_kaleido(result: RunResult, tmp_path: Path, monkeypa
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "kaleido" else real(name, *a))
     status = report.write_report(result, tmp_path)
-    assert status["png"] == "skipped: kaleido is not installed (pip install 'forecast[images]')"
+    assert status["png"] == "skipped: kaleido is not installed (pip install kaleido)"
     assert (tmp_path / report.REPORT_FILE).is_file()
 
 
