@@ -610,7 +610,10 @@ def _figure_payloads(page: str) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def reseeded(default_run, tmp_path_factory: pytest.TempPathFactory) -> list[tuple[Any, Path]]:
-    """The default preset at another seed with a reduced sampler (2 x 300 draws), fitted twice from scratch."""
+    """The default preset at another seed with a reduced sampler (2 x 300 draws), fitted twice from scratch.
+
+    `default_run` has compiled this graph already, so both fits link it from PyTensor's compile cache: a cold and a
+    warm compile can differ in the last bits and so give other draws (README, "Reproducibility")."""
     result, _ = default_run
     config = result.config.model_copy(
         update={"seed": SECOND_SEED, "sampler": result.config.sampler.model_copy(update=REDUCED)}
