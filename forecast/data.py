@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import hashlib
 import io
 import re
@@ -17,14 +18,16 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
-from pandera.errors import SchemaErrors
 
 from forecast.errors import DataError
 from forecast.units import decimal_year
+
+if TYPE_CHECKING:
+    import pandera.pandas as pa
 
 RUNS_FILE = "training_runs.csv"
 PRIORS_FILE = "stock_priors.csv"
@@ -336,7 +339,7 @@ def _number_check(expected: str, *, above: float | None = None, below: float | N
             ok &= numbers < below
         return ok
 
-    return pa.Check(check, error=expected)
+    return _pandera().Check(check, error=expected)
 
 
 def _upper_bound_check(bound: float, expected: str) -> pa.Check:
@@ -346,7 +349,7 @@ def _upper_bound_check(bound: float, expected: str) -> pa.Check:
         numbers = _as_numbers(values)
         return numbers.isna() | (numbers <= bound)
 
-    return pa.Check(check, error=expected)
+    return _pandera().Check(check, error=expected)
 
 
 def _integer_check(expected: str, lowest: int, highest: int) -> pa.Check:
@@ -354,7 +357,7 @@ def _integer_check(expected: str, lowest: int, highest: int) -> pa.Check:
         numbers = _as_numbers(values)
         return numbers.notna() & (numbers == np.round(numbers)) & numbers.between(lowest, highest)
 
-    return pa.Check(check, error=expected)
+    return _pandera().Check(check, error=expected)
 
 
 def _parse_dates(values: pd.Series) -> pd.Series:
@@ -365,7 +368,7 @@ def _date_format_check() -> pa.Check:
     def check(values: pd.Series) -> pd.Series:
         return _parse_dates(values).notna()
 
-    return pa.Check(check, error="expected a date as YYYY-MM-DD")
+    return _pandera().Check(check, error="expected a date as YYYY-MM-DD")
 
 
 def _date_range_check(expected: str, earliest: dt.date | None, latest: Callable[[], dt.date] | None) -> pa.Check:
@@ -380,7 +383,7 @@ def _date_range_check(expected: str, earliest: dt.date | None, latest: Callable[
             ok &= dates.isna() | (dates <= pd.Timestamp(latest()))
         return ok
 
-    return pa.Check(check, error=expected)
+    return _pandera().Check(check, error=expected)
 
 
 def _partial_date_check() -> pa.Check:
@@ -389,11 +392,11 @@ def _partial_date_check() -> pa.Check:
         padded = padded.where(padded.str.len() != 7, padded + "-01")
         return values.str.match(_PARTIAL_DATE) & _parse_dates(padded).notna()
 
-    return pa.Check(check, error="expected a date as YYYY, YYYY-MM or YYYY-MM-DD")
+    return _pandera().Check(check, error="expected a date as YYYY, YYYY-MM or YYYY-MM-DD")
 
 
 def _one_of(allowed: Sequence[str], what: str = "one of") -> pa.Check:
-    return pa.Check.isin(list(allowed), error=f"expected {what}: {', '.join(allowed)}")
+    return _pandera().Check.isin(list(allowed), error=f"expected {what}: {', '.join(allowed)}")
 
 
 def _flags_check() -> pa.Check:
@@ -402,15 +405,16 @@ def _flags_check() -> pa.Check:
     def check(values: pd.Series) -> pd.Series:
         return values.map(lambda text: all(part.strip() in allowed for part in str(text).split(FLAG_SEPARATOR)))
 
-    return pa.Check(check, error=f"expected '{FLAG_SEPARATOR}'-separated flags from: {', '.join(RUN_FLAGS)} (or empty)")
+    expected = f"expected '{FLAG_SEPARATOR}'-separated flags from: {', '.join(RUN_FLAGS)} (or empty)"
+    return _pandera().Check(check, error=expected)
 
 
 def _pattern_check(pattern: re.Pattern[str], expected: str) -> pa.Check:
-    return pa.Check(lambda values: values.str.match(pattern), error=expected)
+    return _pandera().Check(lambda values: values.str.match(pattern), error=expected)
 
 
 def _column(*checks: pa.Check, required: bool = False) -> pa.Column:
-    return pa.Column(dtype=None, checks=list(checks), nullable=not required)
+    return _pandera().Column(dtype=None, checks=list(checks), nullable=not required)
 
 
 def _text(required: bool = False) -> pa.Column:
@@ -437,8 +441,8 @@ class _TableSpec:
     required_messages: Mapping[str, str] = field(default_factory=dict)
 
     def schema(self) -> pa.DataFrameSchema:
-        row_checks = [pa.Check(rule.check, error=rule.expected) for rule in self.row_rules]
-        return pa.DataFrameSchema(dict(self.column_checks), checks=row_checks, strict=True, ordered=False)
+        row_checks = [_pandera().Check(rule.check, error=rule.expected) for rule in self.row_rules]
+        return _pandera().DataFrameSchema(dict(self.column_checks), checks=row_checks, strict=True, ordered=False)
 
 
 _REQUIRED_DEFAULT = "expected a value (this column is required)"
@@ -769,12 +773,51 @@ def _first_failure(raw: _RawTable, spec: _TableSpec, failures: pd.DataFrame) -> 
     return DataError(f"{raw.name}: {where}: {expected}, got {_got(raw, index, rule_shows.get(check, (column,)))}")
 
 
-def _validate(raw: _RawTable, spec: _TableSpec) -> None:
-    """Run the pandera schema lazily and raise the first failure as one DataError line."""
+def _pandera() -> Any:
+    """pandera, imported on first use: a run whose data files were checked before does not pay its import."""
+    import pandera.pandas as pandera
+
+    return pandera
+
+
+@functools.cache
+def _validation_code_hash() -> str:
+    """What a check's outcome depends on besides the bytes: this module's rules and the pandera version."""
+    from importlib.metadata import version
+
+    return _sha256_bytes(Path(__file__).read_bytes() + f"pandera {version('pandera')}".encode())
+
+
+def _passed_marker(raw: _RawTable) -> Path:
+    """Where a passed check of exactly these bytes under these rules is recorded (in the forecast cache)."""
+    from forecast.cache import cache_dir
+
+    key = _sha256_bytes(f"{raw.name}\n{raw.sha256}\n{_validation_code_hash()}".encode())
+    return cache_dir() / "validated" / key
+
+
+def _validate(raw: _RawTable, spec: Callable[[], _TableSpec]) -> None:
+    """Run the pandera schema lazily and raise the first failure as one DataError line.
+
+    A check is a pure function of the file's bytes and these rules (the only date rule, "not in the future", can
+    only turn a failure into a pass as time goes on), so bytes that passed before are not checked again: a marker
+    keyed by their hash and `_validation_code_hash` records the pass. Any edit to the file or the rules checks again.
+    """
+    marker = _passed_marker(raw)
+    if marker.is_file():
+        return
+    from pandera.errors import SchemaErrors
+
+    table = spec()
     try:
-        spec.schema().validate(raw.frame, lazy=True)
+        table.schema().validate(raw.frame, lazy=True)
     except SchemaErrors as exc:
-        raise _first_failure(raw, spec, exc.failure_cases) from None
+        raise _first_failure(raw, table, exc.failure_cases) from None
+    try:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+    except OSError:
+        pass  # an unwritable cache only means the check runs again next time
 
 
 # --------------------------------------------------------------------------------------------------
@@ -813,7 +856,7 @@ def has_flag(runs: pd.DataFrame, flag: str) -> pd.Series:
 
 def _runs_frame(raw: _RawTable) -> pd.DataFrame:
     _check_unique(raw, "model", "model")
-    _validate(raw, _runs_spec())
+    _validate(raw, _runs_spec)
     runs = _typed(
         raw.frame,
         floats=("dataset_tokens", "training_compute_flop", "parameters"),
@@ -825,7 +868,7 @@ def _runs_frame(raw: _RawTable) -> pd.DataFrame:
 
 def _priors_frame(raw: _RawTable) -> pd.DataFrame:
     _check_unique(raw, "parameter", "parameter")
-    _validate(raw, _priors_spec())
+    _validate(raw, _priors_spec)
     missing = [p for p in PRIOR_PARAMETERS if p not in set(raw.frame["parameter"])]
     if missing:
         raise DataError(
@@ -837,12 +880,12 @@ def _priors_frame(raw: _RawTable) -> pd.DataFrame:
 
 
 def _estimates_frame(raw: _RawTable) -> pd.DataFrame:
-    _validate(raw, _estimates_spec())
+    _validate(raw, _estimates_spec)
     return _typed(raw.frame, floats=("tokens_low", "tokens_central", "tokens_high"), ints=("year_of_estimate",))
 
 
 def _web_growth_frame(raw: _RawTable) -> pd.DataFrame:
-    _validate(raw, _web_growth_spec())
+    _validate(raw, _web_growth_spec)
     web = _typed(raw.frame, floats=("value", "value_low", "value_high"), ints=("year",), dates=("date",))
     web["decimal_year"] = decimal_year(web["date"])
     return web

@@ -337,3 +337,50 @@ def test_find_data_dir_walks_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert find_data_dir(nested) == repo_data
     # From an unrelated folder it falls back to the package's own checkout.
     assert find_data_dir(tmp_path) == repo_data
+
+
+# ------------------------------------------------------------------------------------------------
+# A passed check is recorded by content, so unchanged files are not checked again
+# ------------------------------------------------------------------------------------------------
+
+
+def test_passed_check_is_reused_only_for_the_same_bytes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FORECAST_CACHE_DIR", str(tmp_path / "cache"))
+    folder = tmp_path / "data"
+    shutil.copytree(DATA_DIR, folder)
+    checked = data.load_bundle(folder)
+    markers = sorted((tmp_path / "cache" / "validated").iterdir())
+    assert len(markers) == len(data.DATA_FILES)
+
+    def must_not_check() -> None:
+        raise AssertionError("pandera ran although these bytes passed before")
+
+    monkeypatch.setattr(data, "_pandera", must_not_check)
+    again = data.load_bundle(folder)
+    pd.testing.assert_frame_equal(again.runs, checked.runs)
+    pd.testing.assert_frame_equal(again.stock_priors, checked.stock_priors)
+
+    # The same file with one value broken is new content: it is checked, and fails with its one-line error.
+    monkeypatch.undo()
+    monkeypatch.setenv("FORECAST_CACHE_DIR", str(tmp_path / "cache"))
+    runs = folder / data.RUNS_FILE
+    lines = runs.read_text(encoding="utf-8").splitlines(keepends=True)
+    header = lines[0].rstrip("\n").split(",")
+    row = lines[1].split(",")
+    row[header.index("dataset_tokens")] = "-5"
+    runs.write_text(lines[0] + ",".join(row) + "".join(lines[2:]), encoding="utf-8")
+    with pytest.raises(DataError, match=r"training_runs.csv: line 2, column 'dataset_tokens'"):
+        data.load_bundle(folder)
+    assert len(list((tmp_path / "cache" / "validated").iterdir())) == len(data.DATA_FILES)  # no pass recorded
+
+
+def test_rules_are_part_of_the_record(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FORECAST_CACHE_DIR", str(tmp_path / "cache"))
+    data.load_bundle(DATA_DIR)
+    data._validation_code_hash.cache_clear()
+    monkeypatch.setattr(data, "_validation_code_hash", lambda: "other rules")
+    calls = []
+    real = data._pandera
+    monkeypatch.setattr(data, "_pandera", lambda: calls.append(1) or real())
+    data.load_bundle(DATA_DIR)
+    assert calls  # checked again under the other rules
