@@ -221,7 +221,7 @@ def test_corrupt_cache_entry_is_ignored_with_a_note_and_resampled(
     bundle = load_bundle(DATA_DIR, cutoff=small_config.data.cutoff)
     key = pipeline.fit_hash(small_config, bundle)
     entry = cache.path_for(key)
-    entry.parent.mkdir(parents=True)
+    entry.parent.mkdir(parents=True, exist_ok=True)  # loading the data recorded its checks there already
     entry.write_bytes(b"this is not a netCDF file\n")
     notes: list[str] = []
     calls_before = len(prior_draws_sampler.made.get("calls", []))
