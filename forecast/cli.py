@@ -258,7 +258,7 @@ def validate(scenarios: ScenariosOpt = "default", data: DataOpt = Path("data")) 
     from forecast.data import load_bundle
     from forecast.provenance import verify
 
-    bundle = load_bundle(data, cutoff=config.data.cutoff)
+    bundle = load_bundle(data, cutoff=config.data.cutoff, reuse_checks=False)  # `validate` always checks
     verify(data)
     names = ", ".join(scenario.name for scenario in config.scenarios)
     typer.echo(

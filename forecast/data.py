@@ -796,15 +796,16 @@ def _passed_marker(raw: _RawTable) -> Path:
     return cache_dir() / "validated" / key
 
 
-def _validate(raw: _RawTable, spec: Callable[[], _TableSpec]) -> None:
+def _validate(raw: _RawTable, spec: Callable[[], _TableSpec], reuse: bool = True) -> None:
     """Run the pandera schema lazily and raise the first failure as one DataError line.
 
     A check is a pure function of the file's bytes and these rules (the only date rule, "not in the future", can
     only turn a failure into a pass as time goes on), so bytes that passed before are not checked again: a marker
     keyed by their hash and `_validation_code_hash` records the pass. Any edit to the file or the rules checks again.
+    `reuse=False` checks regardless (and still records a pass).
     """
     marker = _passed_marker(raw)
-    if marker.is_file():
+    if reuse and marker.is_file():
         return
     from pandera.errors import SchemaErrors
 
@@ -854,9 +855,9 @@ def has_flag(runs: pd.DataFrame, flag: str) -> pd.Series:
     return _has_flag_text(runs["flags"], flag).astype(bool)
 
 
-def _runs_frame(raw: _RawTable) -> pd.DataFrame:
+def _runs_frame(raw: _RawTable, reuse_checks: bool = True) -> pd.DataFrame:
     _check_unique(raw, "model", "model")
-    _validate(raw, _runs_spec)
+    _validate(raw, _runs_spec, reuse_checks)
     runs = _typed(
         raw.frame,
         floats=("dataset_tokens", "training_compute_flop", "parameters"),
@@ -866,9 +867,9 @@ def _runs_frame(raw: _RawTable) -> pd.DataFrame:
     return runs
 
 
-def _priors_frame(raw: _RawTable) -> pd.DataFrame:
+def _priors_frame(raw: _RawTable, reuse_checks: bool = True) -> pd.DataFrame:
     _check_unique(raw, "parameter", "parameter")
-    _validate(raw, _priors_spec)
+    _validate(raw, _priors_spec, reuse_checks)
     missing = [p for p in PRIOR_PARAMETERS if p not in set(raw.frame["parameter"])]
     if missing:
         raise DataError(
@@ -879,13 +880,13 @@ def _priors_frame(raw: _RawTable) -> pd.DataFrame:
     return priors.set_index("parameter")
 
 
-def _estimates_frame(raw: _RawTable) -> pd.DataFrame:
-    _validate(raw, _estimates_spec)
+def _estimates_frame(raw: _RawTable, reuse_checks: bool = True) -> pd.DataFrame:
+    _validate(raw, _estimates_spec, reuse_checks)
     return _typed(raw.frame, floats=("tokens_low", "tokens_central", "tokens_high"), ints=("year_of_estimate",))
 
 
-def _web_growth_frame(raw: _RawTable) -> pd.DataFrame:
-    _validate(raw, _web_growth_spec)
+def _web_growth_frame(raw: _RawTable, reuse_checks: bool = True) -> pd.DataFrame:
+    _validate(raw, _web_growth_spec, reuse_checks)
     web = _typed(raw.frame, floats=("value", "value_low", "value_high"), ints=("year",), dates=("date",))
     web["decimal_year"] = decimal_year(web["date"])
     return web
@@ -968,8 +969,9 @@ class DataBundle:
         return _fingerprint(self.sha256)
 
 
-def load_bundle(data_dir: Path, cutoff: dt.date | None = None) -> DataBundle:
-    """Load and check every data file once; hashes come from the same bytes that were parsed."""
+def load_bundle(data_dir: Path, cutoff: dt.date | None = None, reuse_checks: bool = True) -> DataBundle:
+    """Load and check every data file once; hashes come from the same bytes that were parsed. `reuse_checks=False`
+    runs every check even on bytes that passed before (`forecast validate`, `forecast run --no-cache`)."""
     data_dir = Path(data_dir)
     raws = {
         RUNS_FILE: _read_table(data_dir / RUNS_FILE, RUN_COLUMNS),
@@ -978,10 +980,10 @@ def load_bundle(data_dir: Path, cutoff: dt.date | None = None) -> DataBundle:
         WEB_GROWTH_FILE: _read_table(data_dir / WEB_GROWTH_FILE, WEB_GROWTH_COLUMNS),
     }
     return DataBundle(
-        runs=_cutoff_runs(_runs_frame(raws[RUNS_FILE]), cutoff),
-        stock_priors=_priors_frame(raws[PRIORS_FILE]),
-        stock_estimates=_estimates_frame(raws[ESTIMATES_FILE]),
-        web_growth=_web_growth_frame(raws[WEB_GROWTH_FILE]),
+        runs=_cutoff_runs(_runs_frame(raws[RUNS_FILE], reuse_checks), cutoff),
+        stock_priors=_priors_frame(raws[PRIORS_FILE], reuse_checks),
+        stock_estimates=_estimates_frame(raws[ESTIMATES_FILE], reuse_checks),
+        web_growth=_web_growth_frame(raws[WEB_GROWTH_FILE], reuse_checks),
         data_dir=data_dir,
         sha256=MappingProxyType({name: raw.sha256 for name, raw in raws.items()}),
         cutoff=cutoff,

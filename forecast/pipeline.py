@@ -116,10 +116,15 @@ def fit_hash(config: Config, bundle: DataBundle) -> str:
 
 
 def fit_posterior(
-    config: Config, bundle: DataBundle, use_cache: bool = True, progress: Progress | None = None
+    config: Config,
+    bundle: DataBundle,
+    use_cache: bool = True,
+    progress: Progress | None = None,
+    key: str | None = None,
 ) -> tuple[xr.DataTree, bool]:
-    """The posterior for this config and data: from the cache when its key matches, else sampled."""
-    key = fit_hash(config, bundle)
+    """The posterior for this config and data: from the cache when its key matches, else sampled. `key` is
+    `fit_hash(config, bundle)` when the caller has computed it already."""
+    key = key or fit_hash(config, bundle)
     if use_cache:
         cached = cache.load(key, progress)
         if cached is not None:
@@ -178,11 +183,13 @@ def run_pipeline(
     timings: dict[str, float] = {}
     started = time.perf_counter()
     with _timed(timings, "validate", progress):
-        bundle = load_bundle(Path(data_dir), cutoff=config.data.cutoff)  # content errors name row and column
+        # Content errors name row and column; --no-cache also re-runs checks that passed on these bytes before.
+        bundle = load_bundle(Path(data_dir), cutoff=config.data.cutoff, reuse_checks=use_cache)
         verify(Path(data_dir))
         resolve(config)
     with _timed(timings, "fit", progress):
-        idata, reused = fit_posterior(config, bundle, use_cache=use_cache, progress=progress)
+        key = fit_hash(config, bundle)
+        idata, reused = fit_posterior(config, bundle, use_cache=use_cache, progress=progress, key=key)
         diagnostics = diagnostics_of(idata)
     if strict and not diagnostics.converged:
         raise ConvergenceError("sampling did not converge: " + "; ".join(diagnostics.problems()))
@@ -195,7 +202,7 @@ def run_pipeline(
         probabilities = probability_table(exhaustion, np.arange(2024, last))
         effects = extension_effects(results)
         sensitivity, believe = sensitivity_tables(results)
-    metadata = run_metadata(config, bundle, fit_hash(config, bundle))
+    metadata = run_metadata(config, bundle, key)
     metadata[INPUTS_KEY] = inputs_hash(config, Path(data_dir), png and write_report)
     result = RunResult(
         config=config,

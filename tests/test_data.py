@@ -384,3 +384,16 @@ def test_rules_are_part_of_the_record(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.setattr(data, "_pandera", lambda: calls.append(1) or real())
     data.load_bundle(DATA_DIR)
     assert calls  # checked again under the other rules
+
+
+def test_reuse_checks_false_checks_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`forecast validate` and `forecast run --no-cache` run every check even on bytes that passed before."""
+    monkeypatch.setenv("FORECAST_CACHE_DIR", str(tmp_path / "cache"))
+    data.load_bundle(DATA_DIR)
+    calls = []
+    real = data._pandera
+    monkeypatch.setattr(data, "_pandera", lambda: calls.append(1) or real())
+    data.load_bundle(DATA_DIR)
+    assert calls == []
+    data.load_bundle(DATA_DIR, reuse_checks=False)
+    assert calls
