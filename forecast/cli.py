@@ -235,7 +235,11 @@ def _outputs_current(config: Config, data: Path, out: Path, png: bool, strict: b
 
     from forecast.console import summary_file_lines
 
-    typer.echo("\n".join(summary_file_lines(pd.read_csv(out / "summary.csv"))))
+    try:
+        headline = summary_file_lines(pd.read_csv(out / "summary.csv"))
+    except (OSError, ValueError, KeyError, AttributeError, TypeError):  # edited by hand: regenerate instead
+        return False
+    typer.echo("\n".join(headline))
     typer.echo(
         f"up to date: {out} already holds the outputs of these inputs (same config, data, code and versions "
         "as its run.json); nothing recomputed (--force regenerates)"

@@ -123,3 +123,14 @@ def test_real_run_records_the_inputs_hash_and_a_rerun_skips(default_run, pipelin
     result = CliRunner().invoke(app, ["run", "--data", str(DATA_DIR), "--out", str(out)])
     assert result.exit_code == 0, result.stderr
     assert pipeline_calls == [] and "up to date" in result.stdout
+
+
+def test_a_hand_edited_summary_means_the_run_happens(
+    data: Path, tmp_path: Path, pipeline_calls: list[dict[str, Any]]
+) -> None:
+    key = freshness.inputs_hash(load_config("default"), data, png=False)
+    out = _complete_outputs(tmp_path / "out", key)
+    (out / "summary.csv").write_text("not,the\nsummary\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["run", "--data", str(data), "--out", str(out), "--no-png"])
+    assert result.exit_code == 0, result.stderr
+    assert len(pipeline_calls) == 1 and "up to date" not in result.stdout
