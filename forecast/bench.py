@@ -283,6 +283,14 @@ def _run_json(out_dir: Path) -> dict[str, Any]:
         return {}
 
 
+def _run_json_stamp(out_dir: Path) -> int | None:
+    """Modification time (ns) of `out_dir/run.json`, None if absent: tells whether a run wrote it anew."""
+    try:
+        return (out_dir / "run.json").stat().st_mtime_ns
+    except OSError:
+        return None
+
+
 def time_forecast_run(
     scenarios: str,
     data_dir: Path,
@@ -291,11 +299,14 @@ def time_forecast_run(
     runner: CommandRunner = measure_command,
     extra_args: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """One `forecast run` in a subprocess: `measure_command` plus what the run recorded in `run.json`."""
+    """One `forecast run` in a subprocess: `measure_command` plus what the run recorded in `run.json` (nothing when
+    the run found its outputs up to date and left an earlier run's `run.json` in place)."""
     argv = [sys.executable, "-m", "forecast.cli", "run", "--scenarios", str(scenarios)]
     argv += ["--data", str(data_dir), "--out", str(out_dir), *extra_args]
+    before = _run_json_stamp(out_dir)
     result = runner(argv, env=env)
-    run = _run_json(out_dir)
+    result["wrote_outputs"] = _run_json_stamp(out_dir) not in (None, before)
+    run = _run_json(out_dir) if result["wrote_outputs"] else {}
     stages = {k: v for k, v in (run.get("wall_time_seconds") or {}).items() if isinstance(v, int | float)}
     result["fit_reused"] = run.get("fit_reused_from_cache")
     result["stage_seconds"] = stages
@@ -730,6 +741,8 @@ def format_report(results: dict[str, Any]) -> str:
         if "report_and_write_seconds" in run:
             stages += f"; report+write {run['report_and_write_seconds']:.1f}, start-up+imports "
             stages += f"{run['outside_pipeline_seconds']:.1f}"
+        if run.get("wrote_outputs") is False:
+            stages = "outputs up to date: nothing recomputed or written"
         status = "" if not run.get("returncode") else f"  EXIT {run['returncode']}"
         lines.append(
             f"{label:<15}{run['wall_seconds']:>9.1f}{_fmt(run.get('ratio_to_import_pymc'), '.1f'):>10}"

@@ -252,3 +252,16 @@ def test_no_cache_neither_reads_nor_writes(tmp_path, monkeypatch, small_config, 
     monkeypatch.setenv("FORECAST_CACHE_DIR", str(other))
     pipeline.fit_posterior(small_config, bundle, use_cache=False)
     assert not other.exists()
+
+
+def test_run_that_wrote_nothing_reports_no_stages(tmp_path: Path) -> None:
+    """An up-to-date run leaves the earlier run.json in place: its stage times are not this run's."""
+    first = FakeRunner()
+    out = tmp_path / "out"
+    bench.time_forecast_run("default", DATA_DIR, out, None, first)
+
+    def untouched(argv: list[str], env: dict[str, str] | None = None, **_: Any) -> dict[str, Any]:
+        return {"argv": argv, "returncode": 0, "wall_seconds": 1.0}
+
+    again = bench.time_forecast_run("default", DATA_DIR, out, None, untouched)
+    assert again["wrote_outputs"] is False and again["stage_seconds"] == {} and "report_and_write_seconds" not in again
