@@ -202,13 +202,25 @@ def run(
 ) -> None:
     """Validate the config and data, fit the model, run every scenario and write the report."""
     config = _with_seed(load_config(scenarios), seed)  # config errors first, before heavy imports
-    if cache and not force and _outputs_current(config, data, out, png, strict):
-        return
+    inputs_key = None
+    if cache and not force and data.is_dir():
+        from forecast.freshness import inputs_hash
+
+        inputs_key = inputs_hash(config, data, png)
+        if _outputs_current(out, inputs_key, strict):
+            return
     from forecast.pipeline import run_pipeline  # PyMC: imported only when needed
 
     try:
         result = run_pipeline(
-            config, data_dir=data, out_dir=out, strict=strict, use_cache=cache, progress=_progress, png=png
+            config,
+            data_dir=data,
+            out_dir=out,
+            strict=strict,
+            use_cache=cache,
+            progress=_progress,
+            png=png,
+            inputs_key=inputs_key,
         )
     except ConvergenceError as exc:
         raise ConvergenceError(f"{exc} (--strict: nothing written, {out} left as it was)") from None
@@ -225,11 +237,11 @@ def run(
     typer.echo(f"done: results in {out}")
 
 
-def _outputs_current(config: Config, data: Path, out: Path, png: bool, strict: bool) -> bool:
+def _outputs_current(out: Path, inputs_key: str, strict: bool) -> bool:
     """Print a note and the stored headline when `out` already holds this exact run (`forecast.freshness`)."""
-    from forecast.freshness import inputs_hash, up_to_date
+    from forecast.freshness import up_to_date
 
-    if not (data.is_dir() and up_to_date(out, inputs_hash(config, data, png), strict=strict)):
+    if not up_to_date(out, inputs_key, strict=strict):
         return False
     import pandas as pd
 

@@ -178,8 +178,10 @@ def run_pipeline(
     progress: Progress | None = None,
     write_report: bool = True,
     png: bool = True,
+    inputs_key: str | None = None,
 ) -> RunResult:
-    """Validate, fit, project and write all outputs for `config`; raise before writing on any bad input."""
+    """Validate, fit, project and write all outputs for `config`; raise before writing on any bad input.
+    `inputs_key` is `freshness.inputs_hash` for these inputs when the caller has computed it already."""
     timings: dict[str, float] = {}
     started = time.perf_counter()
     with _timed(timings, "validate", progress):
@@ -203,7 +205,8 @@ def run_pipeline(
         effects = extension_effects(results)
         sensitivity, believe = sensitivity_tables(results)
     metadata = run_metadata(config, bundle, key)
-    metadata[INPUTS_KEY] = inputs_hash(config, Path(data_dir), png and write_report)
+    # The CLI has computed it already for its up-to-date check (same inputs, same PNG setting).
+    metadata[INPUTS_KEY] = inputs_key or inputs_hash(config, Path(data_dir), png and write_report)
     result = RunResult(
         config=config,
         bundle=bundle,
