@@ -11,7 +11,8 @@ here fails because a number is slow. What it measures:
   process from `wait4`'s `ru_maxrss`, and the sampled PSS sum over the process tree when psutil is importable),
   whether the fit came from the cache, the stage times the run recorded in `run.json`, and the ratio of the wall
   time to `python -c "import pymc"` timed the same way on the same machine.
-- **Samplers**: the fit of the preset with PyMC's NUTS and, when installed, nutpie (`sampler.backend: nutpie`):
+- **Samplers**: the fit of the preset with nutpie (the default `sampler.backend`, skipped if not installed) and
+  with PyMC's NUTS (`sampler.backend: pymc`):
   wall time of the whole fit (model build, graph compilation, sampling), the sampler's own sampling time, and the
   smallest bulk ESS over the sampled variables per second.
 - **Exhaustion throughput**: exhaustion dates of the default preset's mixture scenario on realistic inputs
@@ -327,7 +328,7 @@ def time_forecast_run(
 def sampler_benchmark(scenarios: str, data_dir: Path, backend: str) -> dict[str, Any]:
     """Fit the preset's model once with `backend` (no cache): fit wall time, sampling time, min bulk ESS/s."""
     if backend == "nutpie" and importlib.util.find_spec("nutpie") is None:
-        return {"backend": backend, "installed": False, "note": "pip install 'forecast[nutpie]' to measure it"}
+        return {"backend": backend, "installed": False, "note": "pip install nutpie to measure it"}
     from forecast.config import load_config
     from forecast.data import load_bundle
     from forecast.fit import diagnose

@@ -473,7 +473,9 @@ class ResolvedScenario(ScenarioSettings):
 class SamplerSettings(_Model):
     """MCMC settings for the posterior fit."""
 
-    backend: Literal["pymc", "nutpie"] = Field("pymc", description="NUTS implementation (nutpie is optional).")
+    backend: Literal["pymc", "nutpie"] = Field(
+        "nutpie", description="NUTS implementation: nutpie (numba-compiled, Rust threads) or PyMC's own."
+    )
     draws: Integer = Field(1000, ge=1, description="Posterior draws per chain.")
     tune: Integer = Field(1000, ge=0, description="Tuning (warm-up) steps per chain, discarded.")
     chains: Integer = Field(4, ge=1, description="Independent chains (>= 4 recommended for R-hat).")

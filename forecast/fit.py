@@ -1,6 +1,6 @@
 """Sampling and convergence diagnostics for the fitted model.
 
-NUTS (PyMC's own, or nutpie when installed and asked for) with the seed from the config; every run reports
+NUTS (nutpie by default, or PyMC's own: `sampler.backend`) with the seed from the config; every run reports
 divergences, R-hat and bulk/tail ESS for each scalar parameter, so no figure in a report rests on an unchecked fit.
 """
 
@@ -83,7 +83,9 @@ def sample_posterior(model: pm.Model, sampler: SamplerLike, seed: int, progressb
     import pymc as pm
 
     if sampler.backend == "nutpie" and importlib.util.find_spec("nutpie") is None:
-        raise InputError("sampler.backend is 'nutpie' but nutpie is not installed: pip install 'forecast[nutpie]'")
+        raise InputError(
+            "sampler.backend is 'nutpie' but nutpie is not installed (a dependency of forecast): pip install nutpie"
+        )
     with model:
         return pm.sample(
             draws=sampler.draws,

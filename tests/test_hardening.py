@@ -310,8 +310,14 @@ def test_scenario_only_errors_never_sample_or_write(tmp_path: Path, refuse_sampl
 # Interruptions
 # ------------------------------------------------------------------------------------------------
 
-SAMPLING_STARTED = ("NUTS:", "Multiprocess sampling", "Sequential sampling")
-WAIT_FOR_SAMPLING_S = 150
+PYMC_SAMPLING_STARTED = ("NUTS:", "Multiprocess sampling", "Sequential sampling")
+NUTPIE_WORKER_THREAD = "nutpie-worker"  # nutpie names the threads that run its chains
+BACKENDS = ("nutpie", "pymc")
+SIGNALS = {"SIGINT": (signal.SIGINT, True), "SIGTERM": (signal.SIGTERM, False)}
+# Chains long enough that sampling lasts well past the moment the signal is sent (2 s after it starts), for
+# either backend: nutpie samples the default 4 x 1000 draws in ~3 s, which would leave no margin.
+INTERRUPT_DRAWS = 20_000
+WAIT_FOR_SAMPLING_S = 240  # four runs compile at once on two cores
 WAIT_FOR_EXIT_S = 60
 linux_only = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc to find child processes")
 
@@ -329,20 +335,46 @@ def _session_members(session: int) -> list[int]:
     return members
 
 
+def _thread_names(pid: int) -> list[str]:
+    """Names of the live threads of process `pid` (empty once it has exited)."""
+    names = []
+    for comm in Path(f"/proc/{pid}/task").glob("*/comm"):
+        try:
+            names.append(comm.read_text().strip())
+        except OSError:
+            continue
+    return names
+
+
+def _interrupt_config(folder: Path, backend: str) -> Path:
+    """The default preset with `backend` and long chains (see INTERRUPT_DRAWS)."""
+    text = DEFAULT_PRESET.read_text(encoding="utf-8")
+    text = re.sub(r"(?m)^  backend: \w+.*$", f"  backend: {backend}", text, count=1)
+    text = re.sub(r"(?m)^  draws: \d+.*$", f"  draws: {INTERRUPT_DRAWS}", text, count=1)
+    path = folder / f"{backend}.yml"
+    path.write_text(text, encoding="utf-8")
+    sampler = load_config(str(path)).sampler
+    assert (sampler.backend, sampler.draws) == (backend, INTERRUPT_DRAWS)
+    return path
+
+
 class _RealRun:
     """`forecast run` in its own session (process group, like a job in a terminal), with previous outputs."""
 
-    def __init__(self, folder: Path, *extra: str) -> None:
+    def __init__(self, folder: Path, backend: str, *extra: str) -> None:
         folder.mkdir(parents=True)
         self.folder = folder
+        self.backend = backend
         self.out = _previous_outputs(folder)
         self.before = _snapshot(self.out)
         self.cache = folder / "cache"
         self.stderr_path = folder / "stderr.txt"
         self.stdout_path = folder / "stdout.txt"
+        scenarios = _interrupt_config(folder, backend)
+        argv = [sys.executable, "-m", "forecast.cli", "run", "--scenarios", str(scenarios), "--data", str(DATA_DIR)]
         with self.stderr_path.open("w") as stderr, self.stdout_path.open("w") as stdout:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "forecast.cli", "run", "--data", str(DATA_DIR), "--out", str(self.out), *extra],
+                [*argv, "--out", str(self.out), "--no-png", *extra],
                 stdout=stdout,
                 stderr=stderr,
                 cwd=folder,
@@ -351,17 +383,22 @@ class _RealRun:
             )
         self.code: int | None = None
         self.children: list[int] = []
+        self.sampler_threads: list[str] = []
         self.left: list[int] = []
         self.took = float("nan")
 
     def sampling(self) -> bool:
+        """PyMC prints when its chains start; nutpie's chains run in threads named nutpie-worker-N."""
         text = self.stderr_path.read_text()
         assert self.proc.poll() is None, f"run ended before sampling: {text}"
-        return any(mark in text for mark in SAMPLING_STARTED)
+        if self.backend == "pymc":
+            return any(mark in text for mark in PYMC_SAMPLING_STARTED)
+        return any(name.startswith(NUTPIE_WORKER_THREAD) for name in _thread_names(self.proc.pid))
 
     def interrupt(self, signum: int, whole_group: bool) -> None:
         assert self.proc.poll() is None, self.stderr_path.read_text()
         self.children = [pid for pid in _session_members(self.proc.pid) if pid != self.proc.pid]
+        self.sampler_threads = [n for n in _thread_names(self.proc.pid) if n.startswith(NUTPIE_WORKER_THREAD)]
         if whole_group:
             os.killpg(self.proc.pid, signum)  # what Ctrl-C in a terminal does
         else:
@@ -384,22 +421,25 @@ class _RealRun:
 
 
 @pytest.fixture(scope="module")
-def interrupted_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, _RealRun]:
-    """Two real runs started together (they overlap, to halve the wait); each is interrupted ~2 s after its
-    chains start sampling: one by SIGINT to its process group, one by SIGTERM to its main process."""
+def interrupted_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], _RealRun]:
+    """Four real runs started together (they overlap, to cut the wait): each backend interrupted ~2 s after its
+    chains start sampling, once by SIGINT to its process group and once by SIGTERM to its main process."""
     base = tmp_path_factory.mktemp("interrupted")
-    runs = {"SIGINT": _RealRun(base / "sigint"), "SIGTERM": _RealRun(base / "sigterm", "--no-cache")}
-    how = {"SIGINT": (signal.SIGINT, True), "SIGTERM": (signal.SIGTERM, False)}
+    runs = {
+        (name, backend): _RealRun(base / f"{name}-{backend}", backend, *(["--no-cache"] if name == "SIGTERM" else []))
+        for name in SIGNALS
+        for backend in BACKENDS
+    }
     try:
         deadline = time.monotonic() + WAIT_FOR_SAMPLING_S
-        started: dict[str, float] = {}
+        started: dict[tuple[str, str], float] = {}
         while len(started) < len(runs) or any(run.code is None for run in runs.values()):
-            assert time.monotonic() < deadline, {name: run.stderr for name, run in runs.items()}
-            for name, run in runs.items():
-                if name not in started and run.sampling():
-                    started[name] = time.monotonic()
-                if name in started and run.code is None and time.monotonic() - started[name] > 2.0:
-                    run.interrupt(*how[name])
+            assert time.monotonic() < deadline, {key: run.stderr for key, run in runs.items()}
+            for key, run in runs.items():
+                if key not in started and run.sampling():
+                    started[key] = time.monotonic()
+                if key in started and run.code is None and time.monotonic() - started[key] > 2.0:
+                    run.interrupt(*SIGNALS[key[0]])
             time.sleep(0.2)
     finally:
         for run in runs.values():
@@ -420,7 +460,10 @@ def _assert_clean_interrupt(run: _RealRun, code: int, last_line: str) -> None:
     assert run.code == code, stderr
     assert "Traceback" not in stderr, stderr
     assert stderr.strip().splitlines()[-1] == last_line, stderr
-    assert run.children, "the run was not sampling in worker processes when interrupted"
+    if run.backend == "pymc":
+        assert run.children, "the run was not sampling in worker processes when interrupted"
+    else:
+        assert run.sampler_threads, "the run was not sampling in nutpie's threads when interrupted"
     assert run.left == [], f"processes left running: {run.left}"
     assert run.took < 30, run.took
     assert _snapshot(run.out) == run.before
@@ -431,19 +474,23 @@ def _assert_clean_interrupt(run: _RealRun, code: int, last_line: str) -> None:
 
 
 @linux_only
-def test_ctrl_c_while_sampling(interrupted_runs: dict[str, _RealRun]) -> None:
-    """Ctrl-C in a terminal: SIGINT to the whole process group, the sampler's worker processes included; exit 130.
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_ctrl_c_while_sampling(interrupted_runs: dict[tuple[str, str], _RealRun], backend: str) -> None:
+    """Ctrl-C in a terminal: SIGINT to the whole process group, PyMC's worker processes included; exit 130.
 
     Before the fix PyMC caught the KeyboardInterrupt: the run died with "internal error: ValueError: Not enough
-    samples to build a trace" (exit 1), or, late in sampling, carried on with the fit."""
-    _assert_clean_interrupt(interrupted_runs["SIGINT"], cli.EXIT_INTERRUPTED, "interrupted")
+    samples to build a trace" (exit 1), or, late in sampling, carried on with the fit. nutpie, too, returns the
+    draws so far on KeyboardInterrupt; the run must stop instead."""
+    _assert_clean_interrupt(interrupted_runs["SIGINT", backend], cli.EXIT_INTERRUPTED, "interrupted")
 
 
 @linux_only
-def test_sigterm_while_sampling(interrupted_runs: dict[str, _RealRun]) -> None:
-    """`kill PID` (SIGTERM to the main process only): exit 143 = 128 + 15; the sampler's worker processes are
-    stopped too (before the fix the main process died at once and they were orphaned, still sampling)."""
-    _assert_clean_interrupt(interrupted_runs["SIGTERM"], cli.EXIT_TERMINATED, "interrupted (SIGTERM)")
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_sigterm_while_sampling(interrupted_runs: dict[tuple[str, str], _RealRun], backend: str) -> None:
+    """`kill PID` (SIGTERM to the main process only): exit 143 = 128 + 15; PyMC's worker processes are stopped
+    too (before the fix the main process died at once and they were orphaned, still sampling), and nutpie's
+    sampling threads end with the process."""
+    _assert_clean_interrupt(interrupted_runs["SIGTERM", backend], cli.EXIT_TERMINATED, "interrupted (SIGTERM)")
 
 
 @pytest.fixture
