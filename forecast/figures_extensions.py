@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 
 from forecast.contamination import DEFAULT_SERIES, ai_share, ai_share_data_from_frame
 from forecast.exhaustion import censored_quantiles
+from forecast.figures import new_figure
 
 BAND = (0.05, 0.5, 0.95)
 SHARE_YEARS = np.linspace(2020.0, 2030.0, 121)
@@ -27,7 +28,7 @@ def _scenarios_with(result: Any, attribute: str) -> list[str]:
 def ai_share_figure(result: Any) -> go.Figure:
     """Measured AI share of new web text by series, and the fitted true share c(t) with its 90% band."""
     post = result.idata.posterior
-    fig = go.Figure()
+    fig = new_figure()
     if "ai_c_max" in post:
         params = [np.asarray(post[n].values).ravel() for n in ("ai_c_max", "ai_k", "ai_t0")]
         curves = ai_share(SHARE_YEARS, *params)
@@ -87,7 +88,7 @@ def extension_dates_figure(result: Any) -> go.Figure | None:
         if bool(sel["synthetic_enabled"]):
             add(f"{scenario}: with synthetic data", sel["synthetic_exhaustion_year"].values)
             add(f"{scenario}: real share below guard", sel["collapse_guard_year"].values)
-    fig = go.Figure(
+    fig = new_figure(
         go.Scatter(
             x=medians, y=labels, mode="markers", marker={"size": 10},
             error_x={"type": "data", "symmetric": False, "array": highs, "arrayminus": lows},
@@ -112,7 +113,7 @@ def years_bought_figure(result: Any) -> go.Figure | None:
     rows = effects[effects["effect"].str.startswith("extra stock: ")]
     if rows.empty:
         return None
-    fig = go.Figure()
+    fig = new_figure()
     for scenario, group in rows.groupby("scenario", sort=False):
         total = effects[(effects["scenario"] == scenario) & (effects["effect"] == "scenario as configured")]
         names = [e.removeprefix("extra stock: ") for e in group["effect"]] + ["all together"]
@@ -132,7 +133,7 @@ def sensitivity_figure(result: Any) -> go.Figure | None:
     table = result.sensitivity
     if table is None or table.empty:
         return None
-    fig = go.Figure()
+    fig = new_figure()
     scenarios = list(dict.fromkeys(table["scenario"]))
     for i, scenario in enumerate(scenarios):
         rows = table[table["scenario"] == scenario].sort_values("index")

@@ -6,6 +6,7 @@ has succeeded, so a failed or interrupted run leaves the previous outputs intact
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -27,7 +28,19 @@ import xarray as xr
 from forecast import __version__
 
 # Packages whose versions are recorded with every output (they change draws or their meaning).
-RECORDED_PACKAGES = ("pymc", "pytensor", "arviz", "numpy", "scipy", "pandas", "xarray", "plotly", "pydantic")
+RECORDED_PACKAGES = (
+    "pymc",
+    "pytensor",
+    "nutpie",
+    "numba",
+    "arviz",
+    "numpy",
+    "scipy",
+    "pandas",
+    "xarray",
+    "plotly",
+    "pydantic",
+)
 STAGING_PREFIX = ".forecast-staging-"
 # Version of the layout of posterior.nc; a file with another value is refused when loaded back.
 POSTERIOR_FORMAT_VERSION = 1
@@ -37,7 +50,14 @@ _DEFERRED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def package_versions() -> dict[str, str]:
-    """Versions of Python, forecast and the packages that shape the results."""
+    """Versions of Python, forecast and the packages that shape the results (a fresh copy of `_versions()`)."""
+    return dict(_versions())
+
+
+@functools.cache
+def _versions() -> dict[str, str]:
+    """Read once per process: each lookup scans the installed distributions' metadata (~20 ms in all), and a run
+    asks three times (fit key, run metadata, up-to-date key)."""
     versions = {"python": platform.python_version(), "forecast": __version__}
     for name in RECORDED_PACKAGES:
         try:

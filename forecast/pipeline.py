@@ -109,7 +109,7 @@ def fit_hash(config: Config, bundle: DataBundle) -> str:
     key = {
         "data": {name: bundle.sha256[name] for name in ("training_runs.csv", "web_growth.csv")},
         "config": fit_key(config),
-        "versions": {k: versions[k] for k in ("forecast", "pymc", "pytensor", "numpy")},
+        "versions": {k: versions[k] for k in ("forecast", "pymc", "pytensor", "nutpie", "numba", "numpy")},
         "model_source": model_source_hash(),
     }
     return sha256_text(canonical_json(key))

@@ -311,3 +311,25 @@ def test_extension_figures_absent_without_extensions(paper_result: RunResult) ->
 
     assert extension_dates_figure(paper_result) is None
     assert years_bought_figure(paper_result) is None
+
+
+def test_every_figure_in_the_house_template_and_plotly_default_restored(result: RunResult) -> None:
+    """`report.build_figures` applies TEMPLATE through plotly's default template (cheaper than naming it per
+    figure): every figure, extension figures included, carries exactly that template, and the caller's own
+    default is back afterwards."""
+    import plotly.io as pio
+
+    from forecast import report
+
+    house = pio.templates[figures.TEMPLATE].to_plotly_json()
+    before = pio.templates.default
+    built, failed = report.build_figures(result)
+    assert failed == {}
+    assert pio.templates.default == before != figures.TEMPLATE
+    assert {name: fig.layout.template.to_plotly_json() == house for name, fig in built.items()} == dict.fromkeys(
+        built, True
+    )
+    direct = figures.fan_chart(result)  # called on its own, as in a notebook
+    assert direct.layout.template.to_plotly_json() == house
+    assert pio.templates.default == before
+    assert go.Figure().layout.template.to_plotly_json() != house  # the notebook's own figures keep its default

@@ -35,6 +35,9 @@ def test_run_json_records_reproducibility(default_run) -> None:
     assert run["divergences"] == result.diagnostics.divergences
     assert run["max_r_hat"] <= 1.01 and run["min_ess_bulk"] >= 400
     assert run["versions"]["pymc"].startswith("6.")
+    # The default sampler is nutpie (numba-compiled): its version and numba's shape the draws too.
+    assert run["sampler"]["backend"] == "nutpie"
+    assert run["versions"]["nutpie"] != "not installed" and run["versions"]["numba"] != "not installed"
 
 
 def test_saved_posterior_reproduces_summary(default_run) -> None:

@@ -8,6 +8,7 @@ import re
 import shutil
 import sys
 import types
+from datetime import UTC, datetime
 from html import escape as html_escape
 from pathlib import Path
 from typing import Any
@@ -313,3 +314,19 @@ def test_write_report_without_png(result: RunResult, tmp_path: Path, counting_re
     status = report.write_report(result, tmp_path, png=False)
     assert status["png"] == "skipped: --no-png" and status["files"] == []
     assert counting_renderer == [] and not (tmp_path / report.FIGURES_DIR).exists()
+
+
+def test_compiled_template_cached_and_unwritable_cache_tolerated(
+    result: RunResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_chromium: None
+) -> None:
+    """The report template is compiled once per template source into `<cache>/jinja`; the page is the same with
+    or without the compiled copy, and a cache that cannot be written only costs the compile."""
+    monkeypatch.setenv("FORECAST_CACHE_DIR", str(tmp_path / "cache"))
+    fixed = datetime(2026, 1, 1, tzinfo=UTC)
+    first = report.render_report(result, generated=fixed)
+    compiled = list(report.template_cache_dir().iterdir())
+    assert len(compiled) == 1 and compiled[0].stat().st_size > 0
+    assert report.render_report(result, generated=fixed) == first
+    monkeypatch.setenv("FORECAST_CACHE_DIR", str(tmp_path / "file-not-folder"))
+    (tmp_path / "file-not-folder").write_text("")
+    assert report.render_report(result, generated=fixed) == first
