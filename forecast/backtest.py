@@ -444,8 +444,8 @@ def fit_at_cutoff(
     """Fit (or reuse from the cache) the model on runs and web_growth rows dated on or before the cut-off."""
     from forecast import cache
     from forecast.fit import diagnose, sample_posterior
+    from forecast.hashing import canonical_json, sha256_text
     from forecast.model import build_model
-    from forecast.outputs import canonical_json, sha256_text
     from forecast.pipeline import fit_hash, fit_priors
 
     started = time.perf_counter()
@@ -663,7 +663,8 @@ def run_backtest(
     """Backtest at every cut-off and write the outputs atomically into `out_dir` (None: write nothing).
 
     Inputs are all checked (data provenance, the observed file, every cut-off's record) before any sampling."""
-    from forecast.outputs import package_versions, staged_output
+    from forecast.hashing import package_versions
+    from forecast.outputs import staged_output
     from forecast.provenance import verify
 
     started = time.perf_counter()

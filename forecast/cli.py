@@ -17,13 +17,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from forecast import __version__
 from forecast.config import Config, json_schema, list_presets, load_config, one_line
 from forecast.errors import ConvergenceError, ForecastError, InputError
+
+if TYPE_CHECKING:
+    from forecast.images import ImageSession
 
 #: Exit codes: 2 = bad input (also typer's own usage errors), 1 = bug or deliberate failure such as
 #: non-convergence under --strict, 130 = interrupted (128 + SIGINT), 143 = terminated (128 + SIGTERM).
@@ -209,9 +212,10 @@ def run(
         inputs_key = inputs_hash(config, data, png)
         if _outputs_current(out, inputs_key, strict):
             return
-    from forecast.pipeline import run_pipeline  # PyMC: imported only when needed
-
+    session = _early_image_session(png, inputs_key)
     try:
+        from forecast.pipeline import run_pipeline  # PyMC: imported only when needed
+
         result = run_pipeline(
             config,
             data_dir=data,
@@ -221,9 +225,13 @@ def run(
             progress=_progress,
             png=png,
             inputs_key=inputs_key,
+            image_session=session,
         )
     except ConvergenceError as exc:
         raise ConvergenceError(f"{exc} (--strict: nothing written, {out} left as it was)") from None
+    finally:
+        if session is not None:
+            session.stop()
     if result is not None:  # None only from test stand-ins of the pipeline
         from forecast.console import run_summary
 
@@ -235,6 +243,20 @@ def run(
             "are not trustworthy (the report says so at the top; --strict makes this an error)"
         )
     typer.echo(f"done: results in {out}")
+
+
+def _early_image_session(png: bool, inputs_key: str | None) -> "ImageSession | None":
+    """Start Chromium now, in the background, when this run will render images (`forecast.images`): its ~2 s
+    start then overlaps the imports, projections and figures instead of following them. Not when every image of
+    a run with these inputs is in the PNG cache, nor with --no-png, --force or --no-cache (no inputs key)."""
+    if not png or inputs_key is None:
+        return None
+    from forecast import images
+
+    if images.png_unavailable_reason() is not None or not images.renders_expected(inputs_key):
+        return None
+    chromium = images.find_chromium()
+    return images.ImageSession(chromium).start() if chromium else None
 
 
 def _outputs_current(out: Path, inputs_key: str, strict: bool) -> bool:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import functools
-import hashlib
 import io
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -24,6 +23,8 @@ import numpy as np
 import pandas as pd
 
 from forecast.errors import DataError
+from forecast.hashing import fingerprint as files_fingerprint
+from forecast.hashing import sha256_bytes
 from forecast.units import decimal_year
 
 if TYPE_CHECKING:
@@ -207,10 +208,6 @@ class _RawTable:
         return int(self.lines[index])
 
 
-def _sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def _read_bytes(path: Path, expected: Sequence[str] = ()) -> bytes:
     """Read a data file; a missing or empty file is a DataError naming it."""
     name = path.name
@@ -295,7 +292,7 @@ def _read_table(path: Path, expected: Sequence[str]) -> _RawTable:
     frame = pd.DataFrame(records, columns=header, dtype=str)[list(expected)]
     frame = frame.apply(lambda column: column.str.strip())
     frame = frame.mask(frame == "")
-    return _RawTable(name=name, frame=frame, lines=np.asarray(lines, dtype=int), sha256=_sha256_bytes(data))
+    return _RawTable(name=name, frame=frame, lines=np.asarray(lines, dtype=int), sha256=sha256_bytes(data))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -785,14 +782,14 @@ def _validation_code_hash() -> str:
     """What a check's outcome depends on besides the bytes: this module's rules and the pandera version."""
     from importlib.metadata import version
 
-    return _sha256_bytes(Path(__file__).read_bytes() + f"pandera {version('pandera')}".encode())
+    return sha256_bytes(Path(__file__).read_bytes() + f"pandera {version('pandera')}".encode())
 
 
 def _passed_marker(raw: _RawTable) -> Path:
     """Where a passed check of exactly these bytes under these rules is recorded (in the forecast cache)."""
     from forecast.cache import cache_dir
 
-    key = _sha256_bytes(f"{raw.name}\n{raw.sha256}\n{_validation_code_hash()}".encode())
+    key = sha256_bytes(f"{raw.name}\n{raw.sha256}\n{_validation_code_hash()}".encode())
     return cache_dir() / "validated" / key
 
 
@@ -942,12 +939,6 @@ def load_web_growth(data_dir: Path, series: str | list[str] | None = None) -> pd
     return _select_series(web, series, WEB_GROWTH_FILE)
 
 
-def _fingerprint(hashes: Mapping[str, str]) -> str:
-    """sha256 over the sorted 'name sha256' lines of the data files."""
-    text = "".join(f"{name} {hashes[name]}\n" for name in sorted(hashes))
-    return _sha256_bytes(text.encode("utf-8"))
-
-
 @dataclass(frozen=True)
 class DataBundle:
     """All checked inputs of one run plus the hashes of the exact bytes they were read from.
@@ -966,7 +957,7 @@ class DataBundle:
     @property
     def fingerprint(self) -> str:
         """Same value as `data_fingerprint(data_dir)` for the bytes that were loaded."""
-        return _fingerprint(self.sha256)
+        return files_fingerprint(self.sha256)
 
 
 def load_bundle(data_dir: Path, cutoff: dt.date | None = None, reuse_checks: bool = True) -> DataBundle:
@@ -993,8 +984,8 @@ def load_bundle(data_dir: Path, cutoff: dt.date | None = None, reuse_checks: boo
 def data_fingerprint(data_dir: Path) -> str:
     """sha256 over the sorted file hashes of the data files the model reads (DATA_FILES)."""
     data_dir = Path(data_dir)
-    hashes = {name: _sha256_bytes(_read_bytes(data_dir / name)) for name in DATA_FILES}
-    return _fingerprint(hashes)
+    hashes = {name: sha256_bytes(_read_bytes(data_dir / name)) for name in DATA_FILES}
+    return files_fingerprint(hashes)
 
 
 def find_data_dir(start: Path | None = None) -> Path:

@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from forecast.config import Config, config_hash
-from forecast.data import data_fingerprint
-from forecast.outputs import canonical_json, package_versions, sha256_text
+from forecast.hashing import canonical_json, fingerprint, package_versions, sha256_bytes, sha256_text
 
 #: Key of the inputs hash in run.json.
 INPUTS_KEY = "inputs_hash"
@@ -26,6 +25,9 @@ RUN_FILE = "run.json"
 REQUIRED_OUTPUTS = ("report.html", "summary.csv", "posterior.nc", RUN_FILE)
 #: Package files whose content defines what a run computes and writes.
 _CODE_PATTERNS = ("*.py", "templates/*", "presets/*")
+#: Data-folder files that count: every table and the provenance record (a superset of what a run reads, so an
+#: edit can only make a run happen, never be missed).
+_DATA_PATTERNS = ("*.csv", "sources.yml")
 
 
 def code_hash() -> str:
@@ -39,16 +41,27 @@ def code_hash() -> str:
     return digest.hexdigest()
 
 
+def data_folder_hash(data_dir: Path) -> str:
+    """sha256 over the name and bytes of each file of `_DATA_PATTERNS` in `data_dir`; read without pandas, so the
+    check runs before the heavy imports. Bad files are not judged here: the run itself reports them."""
+    data_dir = Path(data_dir)
+    hashes = {}
+    for pattern in _DATA_PATTERNS:
+        for path in sorted(data_dir.glob(pattern)):
+            try:
+                hashes[path.name] = sha256_bytes(path.read_bytes())
+            except OSError as exc:
+                hashes[path.name] = f"unreadable: {exc.strerror}"
+    return fingerprint(hashes)
+
+
 def inputs_hash(config: Config, data_dir: Path, png: bool) -> str:
     """One hash over everything the outputs of `forecast run` depend on (see module docstring)."""
-    from forecast.report import png_unavailable_reason
+    from forecast.images import png_unavailable_reason
 
-    data_dir = Path(data_dir)
-    sources = data_dir / "sources.yml"
     key = {
         "config": config_hash(config),
-        "data": data_fingerprint(data_dir),
-        "sources_yml": hashlib.sha256(sources.read_bytes()).hexdigest() if sources.is_file() else None,
+        "data": data_folder_hash(Path(data_dir)),
         "code": code_hash(),
         "versions": package_versions(),
         "png": bool(png and png_unavailable_reason() is None),

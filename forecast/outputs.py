@@ -6,18 +6,14 @@ has succeeded, so a failed or interrupted run leaves the previous outputs intact
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import json
 import os
-import platform
 import shutil
 import signal
 import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -28,52 +24,12 @@ import xarray as xr
 from forecast import __version__
 
 # Packages whose versions are recorded with every output (they change draws or their meaning).
-RECORDED_PACKAGES = (
-    "pymc",
-    "pytensor",
-    "nutpie",
-    "numba",
-    "arviz",
-    "numpy",
-    "scipy",
-    "pandas",
-    "xarray",
-    "plotly",
-    "pydantic",
-)
 STAGING_PREFIX = ".forecast-staging-"
 # Version of the layout of posterior.nc; a file with another value is refused when loaded back.
 POSTERIOR_FORMAT_VERSION = 1
 # Signals held back while the staged outputs are moved into place, so an interrupt cannot leave a mix of old
 # and new files; they are delivered right after.
 _DEFERRED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-
-def package_versions() -> dict[str, str]:
-    """Versions of Python, forecast and the packages that shape the results (a fresh copy of `_versions()`)."""
-    return dict(_versions())
-
-
-@functools.cache
-def _versions() -> dict[str, str]:
-    """Read once per process: each lookup scans the installed distributions' metadata (~20 ms in all), and a run
-    asks three times (fit key, run metadata, up-to-date key)."""
-    versions = {"python": platform.python_version(), "forecast": __version__}
-    for name in RECORDED_PACKAGES:
-        try:
-            versions[name] = version(name)
-        except PackageNotFoundError:
-            versions[name] = "not installed"
-    return versions
-
-
-def canonical_json(value: Any) -> str:
-    """JSON with sorted keys and no whitespace variation: the input of every hash."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
-
-
-def sha256_text(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 @contextmanager

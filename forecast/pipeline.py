@@ -26,11 +26,10 @@ from forecast.draws import flatten
 from forecast.errors import ConvergenceError
 from forecast.fit import Diagnostics, attach_diagnostics, diagnose, diagnostics_of, posterior_arrays, sample_posterior
 from forecast.freshness import INPUTS_KEY, inputs_hash
+from forecast.hashing import canonical_json, package_versions, sha256_text
+from forecast.images import ImageSession
 from forecast.model import FitPriors, NormalPriorValues, build_model, fit_data_from_frames
 from forecast.outputs import (
-    canonical_json,
-    package_versions,
-    sha256_text,
     staged_output,
     write_json,
     write_posterior,
@@ -179,9 +178,11 @@ def run_pipeline(
     write_report: bool = True,
     png: bool = True,
     inputs_key: str | None = None,
+    image_session: ImageSession | None = None,
 ) -> RunResult:
     """Validate, fit, project and write all outputs for `config`; raise before writing on any bad input.
-    `inputs_key` is `freshness.inputs_hash` for these inputs when the caller has computed it already."""
+    `inputs_key` is `freshness.inputs_hash` for these inputs when the caller has computed it already;
+    `image_session` is a Chromium the caller started early for the PNGs (it also stops it)."""
     timings: dict[str, float] = {}
     started = time.perf_counter()
     with _timed(timings, "validate", progress):
@@ -250,7 +251,14 @@ def run_pipeline(
         if write_report:
             from forecast.report import write_report as render
 
-            result.metadata["figures"] = render(result, staging, png=png, use_cache=use_cache)
+            result.metadata["figures"] = render(
+                result,
+                staging,
+                png=png,
+                use_cache=use_cache,
+                session=image_session,
+                inputs_key=metadata[INPUTS_KEY],
+            )
         timings["total"] = round(time.perf_counter() - started, 3)
         write_json(
             staging / "run.json",

@@ -3,23 +3,19 @@ headless Chromium is available.
 
 `write_report(result, out_dir)` is called by `forecast.pipeline` inside the staging directory of a run. The HTML
 embeds plotly.js once (no CDN, works offline) and every figure of `forecast.figures`; the page is rendered from
-the packaged Jinja2 template `forecast/templates/report.html.j2`. PNG export (kaleido >= 1 driving a local
-Chromium) is best effort: any problem is reported in the returned status and never fails the run.
+the packaged Jinja2 template `forecast/templates/report.html.j2`. PNG copies (`forecast.images`: kaleido >= 1
+driving a local Chromium) are rendered while the page is, best effort: any problem is reported in the returned
+status and never fails the run.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import html
-import importlib.util
 import logging
 import math
 import os
 import re
-import shutil
-import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,6 +31,7 @@ from forecast import published
 from forecast.figures import FIGURE_BUILDERS, house_template, scenario_names
 from forecast.figures_extensions import EXTENSION_FIGURES
 from forecast.fit import MAX_R_HAT, MIN_ESS_BULK
+from forecast.images import FIGURES_DIR, ImageSession, start_export
 
 if TYPE_CHECKING:
     from forecast.pipeline import RunResult
@@ -42,12 +39,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 REPORT_FILE = "report.html"
-FIGURES_DIR = "figures"
 TEMPLATE_NAME = "report.html.j2"
-# Chromium executables tried, in order, when BROWSER_PATH is not set (Debian ships `chromium`).
-CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-PNG_WIDTH, PNG_SCALE = 1200, 2
-PNG_TIMEOUT_SECONDS = 60  # per image (kaleido's own timeout)
 DASH = "—"
 
 #: Section headings of the report, in order (the template uses them; tests check them).
@@ -411,176 +403,6 @@ def figure_html(figures: Mapping[str, go.Figure], failed: Mapping[str, str]) -> 
 
 
 # ----------------------------------------------------------------------------------------------------
-# PNG export
-# ----------------------------------------------------------------------------------------------------
-
-
-def find_chromium() -> str | None:
-    """Path of a Chromium for kaleido: BROWSER_PATH if it names a file, else the first of CHROMIUM_NAMES on PATH."""
-    env = os.environ.get("BROWSER_PATH")
-    if env and Path(env).is_file():
-        return env
-    for name in CHROMIUM_NAMES:
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
-
-
-@contextlib.contextmanager
-def _browser_path(path: str) -> Iterator[None]:
-    """Point kaleido (choreographer) at `path` for the duration of the export only."""
-    previous = os.environ.get("BROWSER_PATH")
-    os.environ["BROWSER_PATH"] = path
-    try:
-        yield
-    finally:
-        if previous is None:
-            os.environ.pop("BROWSER_PATH", None)
-        else:
-            os.environ["BROWSER_PATH"] = previous
-
-
-def local_plotlyjs() -> Path:
-    """The plotly.js file shipped with the plotly package (kaleido's page loads it from disk, never a CDN)."""
-    return Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
-
-
-def png_unavailable_reason() -> str | None:
-    """Why PNG export cannot run here (None if kaleido, a Chromium and a local plotly.js are available)."""
-    try:
-        has_kaleido = importlib.util.find_spec("kaleido") is not None
-    except (ImportError, ValueError):
-        has_kaleido = False
-    if not has_kaleido:
-        return "kaleido is not installed (pip install kaleido)"
-    if find_chromium() is None:
-        return (
-            "no Chromium found for kaleido (looked for BROWSER_PATH and "
-            + ", ".join(CHROMIUM_NAMES)
-            + " on PATH; on Debian: apt-get install chromium)"
-        )
-    if not local_plotlyjs().is_file():
-        return f"plotly.js not found at {local_plotlyjs()} (kaleido would fetch it from a CDN)"
-    return None
-
-
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-def png_cache_dir() -> Path:
-    """Rendered PNGs by content key, in the `png` folder of the posterior cache (`forecast.cache.cache_dir()`)."""
-    from forecast.cache import cache_dir
-
-    return cache_dir() / "png"
-
-
-def png_key(figure: go.Figure) -> str:
-    """Hash of everything an exported image depends on: the figure's JSON, the export size and the versions of
-    plotly and kaleido. Equal keys give the same picture, so it is copied instead of rendered again."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        kaleido_version = version("kaleido")
-    except PackageNotFoundError:
-        kaleido_version = "unknown"
-    parts = [
-        figure.to_json(validate=False),
-        f"{PNG_WIDTH}x{figure.layout.height or 600}@{PNG_SCALE}",
-        f"plotly {plotly.__version__}",
-        f"kaleido {kaleido_version}",
-    ]
-    return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
-
-
-def _cached_png(key: str) -> Path | None:
-    """The cached image for `key` if it is there and starts like a PNG (a truncated file is not trusted)."""
-    path = png_cache_dir() / f"{key}.png"
-    try:
-        with path.open("rb") as handle:
-            return path if handle.read(len(PNG_SIGNATURE)) == PNG_SIGNATURE else None
-    except OSError:
-        return None
-
-
-def _store_png(key: str, image: Path) -> None:
-    """Copy a rendered image into the PNG cache atomically; a cache that cannot be written is skipped."""
-    folder = png_cache_dir()
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        handle, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".png", dir=folder)
-        os.close(handle)
-        shutil.copyfile(image, tmp)
-        os.replace(tmp, folder / f"{key}.png")
-    except OSError as exc:
-        log.info("PNG cache not written: %s", exc)
-
-
-def _render_pngs(figures: Mapping[str, go.Figure], folder: Path, chromium: str) -> None:
-    """Render `figures` to `<folder>/<name>.png` in one kaleido session (one Chromium start for all)."""
-    import kaleido
-
-    jobs = [
-        {
-            "fig": fig,
-            "path": folder / f"{name}.png",
-            "opts": {"format": "png", "width": PNG_WIDTH, "height": fig.layout.height or 600, "scale": PNG_SCALE},
-        }
-        for name, fig in figures.items()
-    ]
-    with _browser_path(chromium):
-        # Nothing from the network: plotly.js from the plotly package, and mathjax=False (the figures use no
-        # LaTeX; kaleido would otherwise load MathJax from a CDN).
-        kopts = {"plotlyjs": str(local_plotlyjs()), "mathjax": False, "timeout": PNG_TIMEOUT_SECONDS}
-        errors = kaleido.write_fig_from_object_sync(jobs, kopts=kopts)
-    if errors:
-        raise RuntimeError("; ".join(f"{type(e).__name__}: {e}" for e in errors))
-
-
-def export_pngs(figures: Mapping[str, go.Figure], folder: Path, use_cache: bool = True) -> dict[str, Any]:
-    """Write `<folder>/<name>.png` for every figure; all or nothing, never raises.
-
-    Starting Chromium and rendering take seconds, so a figure whose content key (`png_key`) was rendered before
-    is copied from the PNG cache, and only new or changed figures are rendered (`use_cache=False`: all are).
-    """
-    names = list(figures)
-    reason = png_unavailable_reason()
-    if reason is not None:
-        return {"png": f"skipped: {reason}", "files": []}
-    chromium = find_chromium()
-    assert chromium is not None
-    folder = Path(folder)
-    reused: list[str] = []
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        keys = {name: png_key(fig) for name, fig in figures.items()} if use_cache else {}
-        to_render = {}
-        for name, fig in figures.items():
-            cached = _cached_png(keys[name]) if use_cache else None
-            if cached is not None:
-                shutil.copyfile(cached, folder / f"{name}.png")
-                reused.append(name)
-            else:
-                to_render[name] = fig
-        if to_render:
-            _render_pngs(to_render, folder, chromium)
-        missing = [n for n in names if not (folder / f"{n}.png").is_file()]
-        if missing:
-            raise RuntimeError(f"no image written for {', '.join(missing)}")
-        if use_cache:
-            for name in to_render:
-                _store_png(keys[name], folder / f"{name}.png")
-    except BaseException as exc:  # also asyncio.CancelledError from kaleido; interrupts are re-raised below
-        if isinstance(exc, KeyboardInterrupt | SystemExit):
-            raise
-        shutil.rmtree(folder, ignore_errors=True)
-        message = " ".join(f"{type(exc).__name__}: {exc}".split())
-        log.warning("PNG export skipped: %s", message)
-        return {"png": f"skipped: export failed ({message[:300]})", "files": []}
-    return {"png": "written", "files": [f"{FIGURES_DIR}/{n}.png" for n in names], "png_reused": reused}
-
-
-# ----------------------------------------------------------------------------------------------------
 # Page
 # ----------------------------------------------------------------------------------------------------
 
@@ -766,21 +588,36 @@ def render_report(
     return _environment().get_template(TEMPLATE_NAME).render(**context)
 
 
-def write_report(result: RunResult, out_dir: Path, png: bool = True, use_cache: bool = True) -> dict[str, Any]:
+def write_report(
+    result: RunResult,
+    out_dir: Path,
+    png: bool = True,
+    use_cache: bool = True,
+    session: ImageSession | None = None,
+    inputs_key: str | None = None,
+) -> dict[str, Any]:
     """Write `report.html` (and `figures/<name>.png` when possible) into `out_dir`; return the figure status:
     {"html": "report.html", "png": "written" | "skipped: <reason>", "names": [...], "files": [...]} (plus
     "failed" if a figure could not be built). `png=False` skips the images; `use_cache=False` renders every
-    image instead of reusing identical ones from the PNG cache."""
+    image instead of reusing identical ones from the PNG cache. Images are rendered while the page is (in
+    `session` when the caller started one early, see `forecast.images`); `inputs_key` records which images a run
+    with these inputs made."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     figures, failed = build_figures(result)
-    page = render_report(result, figures, failed)
-    (out_dir / REPORT_FILE).write_text(page, encoding="utf-8")
-    status: dict[str, Any] = {"html": REPORT_FILE, "names": list(figures)}
+    images = None
     if png:
-        status.update(export_pngs(figures, out_dir / FIGURES_DIR, use_cache=use_cache))
-    else:
-        status.update({"png": "skipped: --no-png", "files": []})
+        folder = out_dir / FIGURES_DIR
+        images = start_export(figures, folder, use_cache=use_cache, session=session, inputs_key=inputs_key)
+    try:
+        page = render_report(result, figures, failed)
+        (out_dir / REPORT_FILE).write_text(page, encoding="utf-8")
+    except BaseException:
+        if images is not None:
+            images.abandon()
+        raise
+    status: dict[str, Any] = {"html": REPORT_FILE, "names": list(figures)}
+    status.update(images.result() if images is not None else {"png": "skipped: --no-png", "files": []})
     if failed:
         status["failed"] = dict(failed)
     return status

@@ -36,8 +36,8 @@ from IPython.display import display
 from forecast.contamination import DEFAULT_SERIES as AI_SHARE_FIT_SERIES
 from forecast.data import find_data_dir, has_flag, load_bundle
 from forecast.extensions import CHATGPT_RELEASE_YEAR
+from forecast.hashing import package_versions
 from forecast.model import ADOPTION_SERIES, COMPUTE_WINDOW_START
-from forecast.outputs import package_versions
 from forecast.units import BYTES_PER_TOKEN, bytes_to_tokens, from_decimal_year
 
 NOTEBOOK_STARTED = time.perf_counter()

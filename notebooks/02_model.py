@@ -45,8 +45,8 @@ from forecast.data import find_data_dir, has_flag, load_bundle
 from forecast.draws import flatten
 from forecast.exhaustion import first_crossing
 from forecast.fit import diagnose, posterior_arrays, posterior_predictive, prior_predictive, sample_posterior
+from forecast.hashing import package_versions
 from forecast.model import ANCHOR_YEAR, CANDIDATE_WINDOW_OOM, build_model, fit_data_from_frames
-from forecast.outputs import package_versions
 from forecast.pipeline import fit_priors
 from forecast.scenarios import (
     BAND_QUANTILES,

@@ -54,7 +54,7 @@ from forecast.extensions import (
     SyntheticSettings,
 )
 from forecast.fit import diagnose, posterior_arrays
-from forecast.outputs import package_versions
+from forecast.hashing import package_versions
 from forecast.pipeline import fit_posterior
 from forecast.scenarios import (
     exhaustion_dataset,

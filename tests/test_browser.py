@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from test_figures import make_result
 
-from forecast import report
+from forecast import images, report
 
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").is_file() else None)
 
@@ -74,7 +74,7 @@ def console_errors(lines: list[str]) -> list[str]:
 def report_page(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     out = tmp_path_factory.mktemp("browser-report")
     with pytest.MonkeyPatch.context() as mp:  # the PNG export is not what is tested here
-        mp.setattr(report, "png_unavailable_reason", lambda: "disabled in this test")
+        mp.setattr(images, "png_unavailable_reason", lambda: "disabled in this test")
         status = report.write_report(make_result("default"), out)
     return out / report.REPORT_FILE, status
 

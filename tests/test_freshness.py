@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 import sys
 import types
 from pathlib import Path
@@ -49,10 +50,35 @@ def test_inputs_hash_follows_every_input(data: Path) -> None:
     assert freshness.inputs_hash(config, data, png=False) != base
 
 
-def test_inputs_hash_follows_the_png_setting(data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from forecast import report
+def test_inputs_hash_counts_every_table_and_the_sources_record_not_prose(data: Path) -> None:
+    config = load_config("default")
+    base = freshness.inputs_hash(config, data, png=False)
+    (data / "README.md").write_text("prose does not count\n", encoding="utf-8")
+    assert freshness.inputs_hash(config, data, png=False) == base
+    with (data / "sources.yml").open("a", encoding="utf-8") as handle:
+        handle.write("\n# a note\n")
+    with_note = freshness.inputs_hash(config, data, png=False)
+    assert with_note != base
+    (data / "extra_table.csv").write_text("a,b\n1,2\n", encoding="utf-8")  # not read by a run: counted anyway
+    assert freshness.inputs_hash(config, data, png=False) != with_note
 
-    monkeypatch.setattr(report, "png_unavailable_reason", lambda: None)
+
+def test_up_to_date_check_needs_no_heavy_imports() -> None:
+    """`forecast run` hashes its inputs (and may start Chromium) before pandas, xarray and plotly are loaded."""
+    code = (
+        "import sys; from pathlib import Path; from forecast import freshness; "
+        "from forecast.config import load_config; "
+        f"freshness.inputs_hash(load_config('default'), Path({str(DATA_DIR)!r}), png=True); "
+        "print(sorted(m for m in ('pandas', 'xarray', 'plotly', 'pymc', 'kaleido') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]", done.stderr
+
+
+def test_inputs_hash_follows_the_png_setting(data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from forecast import images
+
+    monkeypatch.setattr(images, "png_unavailable_reason", lambda: None)
     config = load_config("default")
     assert freshness.inputs_hash(config, data, png=True) != freshness.inputs_hash(config, data, png=False)
 

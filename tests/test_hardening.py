@@ -9,6 +9,7 @@ outputs and no staging folder, cache temporary file, partial cache entry or orph
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -26,7 +27,7 @@ import xarray as xr
 from typer.testing import CliRunner
 
 import forecast.cli as cli
-from forecast import cache, outputs, pipeline, report
+from forecast import cache, images, outputs, pipeline, report
 from forecast.cli import app
 from forecast.config import load_config
 from forecast.outputs import STAGING_PREFIX
@@ -81,6 +82,11 @@ def _previous_outputs(parent: Path) -> Path:
 
 def _stray_files(parent: Path) -> list[Path]:
     return sorted(parent.glob(f"{STAGING_PREFIX}*")) + sorted(parent.rglob(".tmp-*.nc"))
+
+
+def _no_images(figures: Any, folder: Path, **options: Any) -> images.PendingExport:
+    """Stand-in for the PNG export where images are not what is tested."""
+    return images.PendingExport(lambda: {"png": "skipped: test"})
 
 
 def _copy_data(tmp_path: Path) -> Path:
@@ -346,6 +352,39 @@ def _thread_names(pid: int) -> list[str]:
     return names
 
 
+def _descendants(root: int) -> list[int]:
+    """Live processes below `root` by parent id, in any session (Chromium runs in a session of its own)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[0] != "Z":  # fields[0] = state, fields[1] = parent id
+            parents[int(stat.parent.name)] = int(fields[1])
+    found, frontier = [], [root]
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid, ppid in parents.items() if ppid == parent]
+        found += children
+        frontier += children
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def _process_name(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip().lower()
+    except OSError:
+        return ""
+
+
 def _interrupt_config(folder: Path, backend: str) -> Path:
     """The default preset with `backend` and long chains (see INTERRUPT_DRAWS)."""
     text = DEFAULT_PRESET.read_text(encoding="utf-8")
@@ -361,7 +400,7 @@ def _interrupt_config(folder: Path, backend: str) -> Path:
 class _RealRun:
     """`forecast run` in its own session (process group, like a job in a terminal), with previous outputs."""
 
-    def __init__(self, folder: Path, backend: str, *extra: str) -> None:
+    def __init__(self, folder: Path, backend: str, *extra: str, png: bool = False) -> None:
         folder.mkdir(parents=True)
         self.folder = folder
         self.backend = backend
@@ -374,7 +413,7 @@ class _RealRun:
         argv = [sys.executable, "-m", "forecast.cli", "run", "--scenarios", str(scenarios), "--data", str(DATA_DIR)]
         with self.stderr_path.open("w") as stderr, self.stdout_path.open("w") as stdout:
             self.proc = subprocess.Popen(
-                [*argv, "--out", str(self.out), "--no-png", *extra],
+                [*argv, "--out", str(self.out), *([] if png else ["--no-png"]), *extra],
                 stdout=stdout,
                 stderr=stderr,
                 cwd=folder,
@@ -382,7 +421,10 @@ class _RealRun:
                 start_new_session=True,
             )
         self.code: int | None = None
+        self.png = png
         self.children: list[int] = []
+        self.browser: list[int] = []
+        self.descendants: list[int] = []
         self.sampler_threads: list[str] = []
         self.left: list[int] = []
         self.took = float("nan")
@@ -398,6 +440,8 @@ class _RealRun:
     def interrupt(self, signum: int, whole_group: bool) -> None:
         assert self.proc.poll() is None, self.stderr_path.read_text()
         self.children = [pid for pid in _session_members(self.proc.pid) if pid != self.proc.pid]
+        self.descendants = _descendants(self.proc.pid)
+        self.browser = [pid for pid in self.descendants if "chrom" in _process_name(pid)]
         self.sampler_threads = [n for n in _thread_names(self.proc.pid) if n.startswith(NUTPIE_WORKER_THREAD)]
         if whole_group:
             os.killpg(self.proc.pid, signum)  # what Ctrl-C in a terminal does
@@ -407,12 +451,17 @@ class _RealRun:
         self.code = self.proc.wait(timeout=WAIT_FOR_EXIT_S)
         self.took = time.monotonic() - sent
         time.sleep(0.5)
-        self.left = _session_members(self.proc.pid)
+        self.left = _session_members(self.proc.pid) + [pid for pid in self.descendants if _alive(pid)]
 
     def kill(self) -> None:
-        """Leave nothing running: SIGKILL to the process group this test started, if anything is left in it."""
+        """Leave nothing running: SIGKILL to the process group this test started and to any process seen below
+        the run (a browser in its own session), if anything is left."""
         if self.proc.poll() is None or _session_members(self.proc.pid):
             os.killpg(self.proc.pid, signal.SIGKILL)
+        for pid in self.descendants:
+            if _alive(pid):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
         self.proc.wait()
 
     @property
@@ -423,10 +472,17 @@ class _RealRun:
 @pytest.fixture(scope="module")
 def interrupted_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], _RealRun]:
     """Four real runs started together (they overlap, to cut the wait): each backend interrupted ~2 s after its
-    chains start sampling, once by SIGINT to its process group and once by SIGTERM to its main process."""
+    chains start sampling, once by SIGINT to its process group and once by SIGTERM to its main process. The
+    nutpie runs write images, so Chromium has been started early (forecast.images) and must be gone too; the
+    PyMC SIGTERM run uses --no-cache."""
     base = tmp_path_factory.mktemp("interrupted")
     runs = {
-        (name, backend): _RealRun(base / f"{name}-{backend}", backend, *(["--no-cache"] if name == "SIGTERM" else []))
+        (name, backend): _RealRun(
+            base / f"{name}-{backend}",
+            backend,
+            *(["--no-cache"] if (name, backend) == ("SIGTERM", "pymc") else []),
+            png=backend == "nutpie",
+        )
         for name in SIGNALS
         for backend in BACKENDS
     }
@@ -464,6 +520,8 @@ def _assert_clean_interrupt(run: _RealRun, code: int, last_line: str) -> None:
         assert run.children, "the run was not sampling in worker processes when interrupted"
     else:
         assert run.sampler_threads, "the run was not sampling in nutpie's threads when interrupted"
+    if run.png and images.png_unavailable_reason() is None:
+        assert run.browser, "Chromium had not been started early for the images"
     assert run.left == [], f"processes left running: {run.left}"
     assert run.took < 30, run.took
     assert _snapshot(run.out) == run.before
@@ -496,7 +554,7 @@ def test_sigterm_while_sampling(interrupted_runs: dict[tuple[str, str], _RealRun
 @pytest.fixture
 def quick_report(monkeypatch: pytest.MonkeyPatch) -> None:
     """Skip the PNG export (Chromium) in tests that write reports: it does not change what is tested."""
-    monkeypatch.setattr(report, "export_pngs", lambda figures, folder, **options: {"png": "skipped: test"})
+    monkeypatch.setattr(report, "start_export", _no_images)
 
 
 @pytest.mark.parametrize(
@@ -675,7 +733,7 @@ def reseeded(default_run, tmp_path_factory: pytest.TempPathFactory) -> list[tupl
     )
     runs = []
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(report, "export_pngs", lambda figures, folder, **options: {"png": "skipped: test"})
+        mp.setattr(report, "start_export", _no_images)
         for _ in range(2):
             out = tmp_path_factory.mktemp("reseeded")
             runs.append((pipeline.run_pipeline(config, data_dir=DATA_DIR, out_dir=out, use_cache=False), out))

@@ -8,6 +8,7 @@ import re
 import shutil
 import sys
 import types
+from concurrent.futures import Future
 from datetime import UTC, datetime
 from html import escape as html_escape
 from pathlib import Path
@@ -18,7 +19,7 @@ import plotly.offline
 import pytest
 from test_figures import make_result
 
-from forecast import published, report
+from forecast import images, published, report
 from forecast.fit import Diagnostics
 from forecast.pipeline import RunResult
 
@@ -202,15 +203,28 @@ def test_png_skipped_without_kaleido(result: RunResult, tmp_path: Path, monkeypa
 
 
 def test_png_export_error_is_a_skip(result: RunResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(*args, **kwargs):
-        (tmp_path / report.FIGURES_DIR / "fan_chart.png").write_bytes(b"partial")
-        raise RuntimeError("chromium crashed")
+    class Broken:
+        """kaleido.Kaleido whose Chromium starts but crashes on the first figure, after writing part of one."""
+
+        def __init__(self, **options: Any) -> None:
+            pass
+
+        async def __aenter__(self) -> Broken:
+            return self
+
+        async def __aexit__(self, *exc: object) -> None:
+            return None
+
+        async def write_fig_from_object(self, jobs: Any) -> Any:
+            (tmp_path / report.FIGURES_DIR / "fan_chart.png").write_bytes(b"partial")
+            raise RuntimeError("chromium crashed")
 
     fake = types.ModuleType("kaleido")
-    fake.write_fig_from_object_sync = broken
+    fake.Kaleido = Broken
     monkeypatch.setitem(sys.modules, "kaleido", fake)
-    monkeypatch.setattr(report, "png_unavailable_reason", lambda: None)
-    monkeypatch.setattr(report, "find_chromium", lambda: "/usr/bin/chromium")
+    monkeypatch.setattr(images, "png_unavailable_reason", lambda: None)
+    monkeypatch.setattr(images, "find_chromium", lambda: "/usr/bin/chromium")
+    monkeypatch.setenv("FORECAST_CACHE_DIR", str(tmp_path / "cache"))
     status = report.write_report(result, tmp_path)
     assert status["png"].startswith("skipped: export failed (RuntimeError: chromium crashed")
     assert status["files"] == []
@@ -233,7 +247,7 @@ def test_failing_figure_is_reported_not_fatal(
 
 @pytest.mark.browser
 @pytest.mark.skipif(
-    report.png_unavailable_reason() is not None, reason=f"PNG export unavailable: {report.png_unavailable_reason()}"
+    images.png_unavailable_reason() is not None, reason=f"PNG export unavailable: {images.png_unavailable_reason()}"
 )
 def test_png_written_with_chromium(result: RunResult, tmp_path: Path) -> None:
     status = report.write_report(result, tmp_path)
@@ -267,18 +281,21 @@ def test_formatting() -> None:
 
 @pytest.fixture
 def counting_renderer(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[list[str]]:
-    """A stand-in for the Chromium render that writes a PNG-signed file per figure and records each call."""
+    """A stand-in for Chromium: each submitted batch writes a PNG-signed file per figure and is recorded."""
     calls: list[list[str]] = []
 
-    def render(figures, folder, chromium):
+    def submit(self, figures, folder):
         calls.append(list(figures))
         for name in figures:
-            (folder / f"{name}.png").write_bytes(report.PNG_SIGNATURE + name.encode())
+            (Path(folder) / f"{name}.png").write_bytes(images.PNG_SIGNATURE + name.encode())
+        done: Future[None] = Future()
+        done.set_result(None)
+        return done
 
     monkeypatch.setenv("FORECAST_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(report, "png_unavailable_reason", lambda: None)
-    monkeypatch.setattr(report, "find_chromium", lambda: "/usr/bin/chromium")
-    monkeypatch.setattr(report, "_render_pngs", render)
+    monkeypatch.setattr(images, "png_unavailable_reason", lambda: None)
+    monkeypatch.setattr(images, "find_chromium", lambda: "/usr/bin/chromium")
+    monkeypatch.setattr(images.ImageSession, "submit", submit)
     return calls
 
 
@@ -289,9 +306,9 @@ def _two_figures(title: str = "b") -> dict[str, Any]:
 
 
 def test_png_cache_reuses_identical_figures(counting_renderer: list[list[str]], tmp_path: Path) -> None:
-    first = report.export_pngs(_two_figures(), tmp_path / "run1")
-    again = report.export_pngs(_two_figures(), tmp_path / "run2")
-    changed = report.export_pngs(_two_figures("b, edited"), tmp_path / "run3")
+    first = images.export_pngs(_two_figures(), tmp_path / "run1")
+    again = images.export_pngs(_two_figures(), tmp_path / "run2")
+    changed = images.export_pngs(_two_figures("b, edited"), tmp_path / "run3")
     assert counting_renderer == [["a", "b"], ["b"]]  # nothing rendered the second time; only b the third
     assert (first["png"], again["png"], changed["png"]) == ("written",) * 3
     assert again["png_reused"] == ["a", "b"] and changed["png_reused"] == ["a"]
@@ -300,14 +317,14 @@ def test_png_cache_reuses_identical_figures(counting_renderer: list[list[str]], 
 
 
 def test_png_cache_bypassed_and_corrupt_entries_ignored(counting_renderer: list[list[str]], tmp_path: Path) -> None:
-    report.export_pngs(_two_figures(), tmp_path / "run1")
-    report.export_pngs(_two_figures(), tmp_path / "run2", use_cache=False)  # --no-cache renders everything
-    for cached in report.png_cache_dir().glob("*.png"):
+    images.export_pngs(_two_figures(), tmp_path / "run1")
+    images.export_pngs(_two_figures(), tmp_path / "run2", use_cache=False)  # --no-cache renders everything
+    for cached in images.png_cache_dir().glob("*.png"):
         cached.write_bytes(b"truncated")
-    status = report.export_pngs(_two_figures(), tmp_path / "run3")
+    status = images.export_pngs(_two_figures(), tmp_path / "run3")
     assert counting_renderer == [["a", "b"], ["a", "b"], ["a", "b"]]
     assert status["png_reused"] == []
-    assert (tmp_path / "run3" / "a.png").read_bytes().startswith(report.PNG_SIGNATURE)
+    assert (tmp_path / "run3" / "a.png").read_bytes().startswith(images.PNG_SIGNATURE)
 
 
 def test_write_report_without_png(result: RunResult, tmp_path: Path, counting_renderer: list[list[str]]) -> None:

@@ -1,0 +1,384 @@
+"""PNG copies of the report's figures (`figures/*.png`), rendered by kaleido through a headless Chromium.
+
+Best effort: any problem is reported in the returned status and never fails a run. Two things keep it fast:
+
+- **A PNG cache.** Each image is keyed by its figure's JSON, size and the plotly and kaleido versions
+  (`png_key`); an identical figure is copied from `<cache>/png` instead of rendered again. After a successful
+  export the keys of the run's images are recorded under the run's inputs hash, so the next run with the same
+  inputs knows beforehand that nothing will need rendering (`renders_expected`).
+- **An early start.** Starting Chromium and loading plotly.js into it takes ~2 s, longer than the rest of a warm
+  run's work. An `ImageSession` starts it in a background thread (its own asyncio loop; Chromium is a separate
+  process) as soon as the run knows it will render, so the start overlaps the projections and figure building.
+
+Import cost is kept small (no plotly.graph_objects, no kaleido until a session starts): `forecast run` asks
+`png_unavailable_reason` for its up-to-date check before the heavy imports.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import importlib.util
+import json
+import logging
+import os
+import queue
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
+log = logging.getLogger(__name__)
+
+FIGURES_DIR = "figures"
+# Chromium executables tried, in order, when BROWSER_PATH is not set (Debian ships `chromium`).
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+PNG_WIDTH, PNG_SCALE = 1200, 2
+PNG_TIMEOUT_SECONDS = 60  # per image (kaleido's own timeout)
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# How long stopping a session may wait for Chromium to finish starting and close (then it is left to exit with
+# the process; its thread is a daemon).
+STOP_TIMEOUT_SECONDS = 20
+
+
+# ----------------------------------------------------------------------------------------------------
+# Can images be made here?
+# ----------------------------------------------------------------------------------------------------
+
+
+def find_chromium() -> str | None:
+    """Path of a Chromium for kaleido: BROWSER_PATH if it names a file, else the first of CHROMIUM_NAMES on PATH."""
+    env = os.environ.get("BROWSER_PATH")
+    if env and Path(env).is_file():
+        return env
+    for name in CHROMIUM_NAMES:
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def local_plotlyjs() -> Path:
+    """The plotly.js file shipped with the plotly package (kaleido's page loads it from disk, never a CDN)."""
+    spec = importlib.util.find_spec("plotly")
+    origin = spec.origin if spec is not None and spec.origin else ""
+    return Path(origin).parent / "package_data" / "plotly.min.js"
+
+
+def png_unavailable_reason() -> str | None:
+    """Why PNG export cannot run here (None if kaleido, a Chromium and a local plotly.js are available)."""
+    try:
+        has_kaleido = importlib.util.find_spec("kaleido") is not None
+    except (ImportError, ValueError):
+        has_kaleido = False
+    if not has_kaleido:
+        return "kaleido is not installed (pip install kaleido)"
+    if find_chromium() is None:
+        return (
+            "no Chromium found for kaleido (looked for BROWSER_PATH and "
+            + ", ".join(CHROMIUM_NAMES)
+            + " on PATH; on Debian: apt-get install chromium)"
+        )
+    if not local_plotlyjs().is_file():
+        return f"plotly.js not found at {local_plotlyjs()} (kaleido would fetch it from a CDN)"
+    return None
+
+
+# ----------------------------------------------------------------------------------------------------
+# PNG cache
+# ----------------------------------------------------------------------------------------------------
+
+
+def png_cache_dir() -> Path:
+    """Rendered PNGs by content key, in the `png` folder of the posterior cache (`forecast.cache.cache_dir()`)."""
+    from forecast.cache import cache_dir
+
+    return cache_dir() / "png"
+
+
+def png_key(figure: go.Figure) -> str:
+    """Hash of everything an exported image depends on: the figure's JSON, the export size and the versions of
+    plotly and kaleido. Equal keys give the same picture, so it is copied instead of rendered again."""
+    import plotly
+
+    try:
+        kaleido_version = version("kaleido")
+    except PackageNotFoundError:
+        kaleido_version = "unknown"
+    parts = [
+        figure.to_json(validate=False),
+        f"{PNG_WIDTH}x{figure.layout.height or 600}@{PNG_SCALE}",
+        f"plotly {plotly.__version__}",
+        f"kaleido {kaleido_version}",
+    ]
+    return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
+
+
+def _cached_png(key: str) -> Path | None:
+    """The cached image for `key` if it is there and starts like a PNG (a truncated file is not trusted)."""
+    path = png_cache_dir() / f"{key}.png"
+    try:
+        with path.open("rb") as handle:
+            return path if handle.read(len(PNG_SIGNATURE)) == PNG_SIGNATURE else None
+    except OSError:
+        return None
+
+
+def _atomic_copy(source: Path | None, target: Path, text: str | None = None) -> None:
+    """Write `text`, or copy `source`, to `target` through a temporary file; a cache that cannot be written is
+    skipped."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=target.suffix, dir=target.parent)
+        os.close(handle)
+        if text is not None:
+            Path(tmp).write_text(text, encoding="utf-8")
+        elif source is not None:
+            shutil.copyfile(source, tmp)
+        os.replace(tmp, target)
+    except OSError as exc:
+        log.info("PNG cache not written: %s", exc)
+
+
+def _run_record(inputs_key: str) -> Path:
+    return png_cache_dir() / "runs" / f"{inputs_key}.json"
+
+
+def renders_expected(inputs_key: str | None) -> bool:
+    """False when a run with exactly these inputs (`freshness.inputs_hash`) exported its images before and all of
+    them are still in the PNG cache: then every image will be copied and Chromium need not start."""
+    if not inputs_key:
+        return True
+    try:
+        keys = json.loads(_run_record(inputs_key).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return True
+    if not isinstance(keys, list) or not all(isinstance(key, str) for key in keys):
+        return True
+    return not all(_cached_png(key) is not None for key in keys)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Rendering
+# ----------------------------------------------------------------------------------------------------
+
+
+def _jobs(figures: Mapping[str, go.Figure], folder: Path) -> list[dict[str, Any]]:
+    """kaleido's job list; the figures go as plain dicts made here, so the session's thread never reads a figure
+    object the caller's thread may still be using."""
+    return [
+        {
+            "fig": fig.to_dict(),
+            "path": folder / f"{name}.png",
+            "opts": {"format": "png", "width": PNG_WIDTH, "height": fig.layout.height or 600, "scale": PNG_SCALE},
+        }
+        for name, fig in figures.items()
+    ]
+
+
+_STOP = None  # the request that ends a session's loop
+
+
+class ImageSession:
+    """One headless Chromium (a kaleido session) serving render requests from a background thread.
+
+    `start()` returns at once; Chromium starts while the caller goes on. `submit()` queues figures and returns a
+    Future that resolves when their PNGs are written (or fails with the reason). `stop()` closes Chromium and
+    waits for the thread; call it in a `finally` (or use the session as a context manager) so an interrupted
+    run leaves no browser behind. Nothing is fetched from the network: plotly.js comes from the plotly package and
+    MathJax is off (the figures use no LaTeX).
+    """
+
+    def __init__(self, chromium: str) -> None:
+        self.chromium = chromium
+        self._requests: queue.SimpleQueue[tuple[list[dict[str, Any]], Future[None]] | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def started(self) -> bool:
+        return self._thread is not None
+
+    def start(self) -> ImageSession:
+        if self._thread is None:
+            self._thread = threading.Thread(target=asyncio.run, args=(self._serve(),), name="forecast-png", daemon=True)
+            self._thread.start()
+        return self
+
+    def submit(self, figures: Mapping[str, go.Figure], folder: Path) -> Future[None]:
+        """Render `figures` to `<folder>/<name>.png`; starts the session if it is not running."""
+        self.start()
+        done: Future[None] = Future()
+        self._requests.put((_jobs(figures, Path(folder)), done))
+        return done
+
+    def stop(self) -> None:
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return
+        self._requests.put(_STOP)
+        thread.join(STOP_TIMEOUT_SECONDS)
+        if thread.is_alive():
+            log.warning("Chromium did not close within %s s; it ends with this process", STOP_TIMEOUT_SECONDS)
+
+    def __enter__(self) -> ImageSession:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    async def _serve(self) -> None:
+        import kaleido
+
+        try:
+            async with kaleido.Kaleido(
+                path=self.chromium, plotlyjs=str(local_plotlyjs()), mathjax=False, timeout=PNG_TIMEOUT_SECONDS
+            ) as session:
+                while (request := await asyncio.to_thread(self._requests.get)) is not _STOP:
+                    jobs, done = request
+                    if not done.set_running_or_notify_cancel():
+                        continue
+                    try:
+                        errors = await session.write_fig_from_object(jobs)
+                    except BaseException as exc:  # kaleido's failures (also its CancelledError) go to the caller
+                        done.set_exception(_as_error(exc))
+                    else:
+                        if errors:
+                            done.set_exception(RuntimeError("; ".join(f"{type(e).__name__}: {e}" for e in errors)))
+                        else:
+                            done.set_result(None)
+        except BaseException as exc:  # Chromium did not start, or died: every request, now or later, gets the reason
+            self._fail_all(_as_error(exc))
+
+    def _fail_all(self, error: Exception) -> None:
+        while (request := self._requests.get()) is not _STOP:
+            _, done = request
+            if done.set_running_or_notify_cancel():
+                done.set_exception(error)
+
+
+def _as_error(exc: BaseException) -> Exception:
+    """An Exception for the waiting thread: asyncio's CancelledError is a BaseException, which would read as an
+    interrupt of the run there."""
+    return exc if isinstance(exc, Exception) else RuntimeError(f"{type(exc).__name__}: {exc}")
+
+
+def _wait_limit(images: int) -> float:
+    """Longest wait for a request: Chromium's start plus kaleido's per-image timeout for each image."""
+    return PNG_TIMEOUT_SECONDS * (images + 1)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Export
+# ----------------------------------------------------------------------------------------------------
+
+
+def _skipped(folder: Path, exc: BaseException) -> dict[str, Any]:
+    if isinstance(exc, KeyboardInterrupt | SystemExit) or not isinstance(exc, Exception):
+        raise exc  # interrupts (and the CLI's own Interrupted) are not export failures
+    shutil.rmtree(folder, ignore_errors=True)
+    message = " ".join(f"{type(exc).__name__}: {exc}".split())
+    log.warning("PNG export skipped: %s", message)
+    return {"png": f"skipped: export failed ({message[:300]})", "files": []}
+
+
+class PendingExport:
+    """An export under way: `result()` waits for it and returns its status; `abandon()` stops a session this
+    export started itself without waiting (for an error or interrupt in the caller meanwhile)."""
+
+    def __init__(self, finish: Callable[[], dict[str, Any]], own_session: ImageSession | None = None) -> None:
+        self._finish = finish
+        self._own_session = own_session
+
+    def result(self) -> dict[str, Any]:
+        return self._finish()
+
+    def abandon(self) -> None:
+        if self._own_session is not None:
+            self._own_session.stop()
+
+
+def start_export(
+    figures: Mapping[str, go.Figure],
+    folder: Path,
+    use_cache: bool = True,
+    session: ImageSession | None = None,
+    inputs_key: str | None = None,
+) -> PendingExport:
+    """Begin writing `<folder>/<name>.png` for every figure; the returned export's `result()` waits for it and
+    gives its status: all or nothing, never raises (except on interrupts).
+
+    Figures whose content key was rendered before are copied from the PNG cache (`use_cache=False`: all are
+    rendered); the others are submitted to `session` (or to a session started here and closed when done), so the
+    caller can do other work, such as rendering the HTML page, while Chromium renders.
+    """
+    names = list(figures)
+    reason = png_unavailable_reason()
+    if reason is not None:
+        status = {"png": f"skipped: {reason}", "files": []}
+        return PendingExport(lambda: status)
+    chromium = find_chromium()
+    assert chromium is not None
+    folder = Path(folder)
+    reused: list[str] = []
+    own_session: ImageSession | None = None
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        keys = {name: png_key(fig) for name, fig in figures.items()} if use_cache else {}
+        to_render = {}
+        for name, fig in figures.items():
+            cached = _cached_png(keys[name]) if use_cache else None
+            if cached is not None:
+                shutil.copyfile(cached, folder / f"{name}.png")
+                reused.append(name)
+            else:
+                to_render[name] = fig
+        if to_render:
+            if session is None:
+                session = own_session = ImageSession(chromium)
+            pending: Future[None] | None = session.submit(to_render, folder)
+        else:
+            pending = None
+    except BaseException as exc:
+        if own_session is not None:
+            own_session.stop()
+        status = _skipped(folder, exc)
+        return PendingExport(lambda: status)
+
+    def finish() -> dict[str, Any]:
+        try:
+            if pending is not None:
+                pending.result(timeout=_wait_limit(len(to_render)))
+            missing = [n for n in names if not (folder / f"{n}.png").is_file()]
+            if missing:
+                raise RuntimeError(f"no image written for {', '.join(missing)}")
+            if use_cache:
+                for name in to_render:
+                    _atomic_copy(folder / f"{name}.png", png_cache_dir() / f"{keys[name]}.png")
+                if inputs_key:
+                    _atomic_copy(None, _run_record(inputs_key), text=json.dumps(sorted(keys.values())))
+        except BaseException as exc:
+            return _skipped(folder, exc)
+        finally:
+            if own_session is not None:
+                own_session.stop()
+        return {"png": "written", "files": [f"{FIGURES_DIR}/{n}.png" for n in names], "png_reused": reused}
+
+    return PendingExport(finish, own_session)
+
+
+def export_pngs(
+    figures: Mapping[str, go.Figure],
+    folder: Path,
+    use_cache: bool = True,
+    session: ImageSession | None = None,
+    inputs_key: str | None = None,
+) -> dict[str, Any]:
+    """`start_export(...)` and wait for it: the status of writing every figure's PNG."""
+    return start_export(figures, folder, use_cache=use_cache, session=session, inputs_key=inputs_key).result()

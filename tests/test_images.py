@@ -1,0 +1,259 @@
+"""PNG export (forecast.images): the record that lets a run skip Chromium, the background session's life cycle
+(real Chromium where installed), failures reported instead of raised, and the CLI's early start."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import threading
+import time
+import types
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any, ClassVar
+
+import plotly.graph_objects as go
+import pytest
+from typer.testing import CliRunner
+
+from forecast import images
+from forecast.cli import app
+
+REPO = Path(__file__).resolve().parents[1]
+DATA_DIR = REPO / "data"
+
+
+def _figures(title: str = "b") -> dict[str, go.Figure]:
+    return {"a": go.Figure(layout={"title": "a"}), "b": go.Figure(layout={"title": title})}
+
+
+@pytest.fixture
+def stand_in_chromium(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[list[str]]:
+    """Sessions whose `submit` writes a PNG-signed file per figure at once, recording each batch."""
+    batches: list[list[str]] = []
+
+    def submit(self: images.ImageSession, figures: Any, folder: Path) -> Future[None]:
+        batches.append(list(figures))
+        for name in figures:
+            (Path(folder) / f"{name}.png").write_bytes(images.PNG_SIGNATURE + name.encode())
+        done: Future[None] = Future()
+        done.set_result(None)
+        return done
+
+    monkeypatch.setenv("FORECAST_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(images, "png_unavailable_reason", lambda: None)
+    monkeypatch.setattr(images, "find_chromium", lambda: "/usr/bin/chromium")
+    monkeypatch.setattr(images.ImageSession, "submit", submit)
+    return batches
+
+
+def test_renders_expected_follows_the_record_of_a_run(stand_in_chromium: list[list[str]], tmp_path: Path) -> None:
+    """After an export under inputs key K, a run with K copies every image (no Chromium needed) until one of its
+    cached images disappears; unknown keys and damaged records mean 'expect rendering'."""
+    assert images.renders_expected("K") and images.renders_expected(None)
+    status = images.export_pngs(_figures(), tmp_path / "one", inputs_key="K")
+    assert status["png"] == "written" and stand_in_chromium == [["a", "b"]]
+    assert not images.renders_expected("K")
+    assert images.renders_expected("other")
+    again = images.export_pngs(_figures(), tmp_path / "two", inputs_key="K")
+    assert again["png_reused"] == ["a", "b"] and len(stand_in_chromium) == 1
+    next(images.png_cache_dir().glob("*.png")).unlink()
+    assert images.renders_expected("K")
+    images.export_pngs(_figures(), tmp_path / "three", inputs_key="K")
+    assert not images.renders_expected("K")
+    (images.png_cache_dir() / "runs" / "K.json").write_text("{not json", encoding="utf-8")
+    assert images.renders_expected("K")
+
+
+def test_no_record_without_cache_or_after_a_failure(
+    stand_in_chromium: list[list[str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    images.export_pngs(_figures(), tmp_path / "one", use_cache=False, inputs_key="K")
+    assert images.renders_expected("K")  # --no-cache writes nothing into the cache, the record included
+
+    def failing(self: images.ImageSession, figures: Any, folder: Path) -> Future[None]:
+        done: Future[None] = Future()
+        done.set_exception(RuntimeError("chromium crashed"))
+        return done
+
+    monkeypatch.setattr(images.ImageSession, "submit", failing)
+    status = images.export_pngs(_figures(), tmp_path / "two", inputs_key="K")
+    assert status["png"] == "skipped: export failed (RuntimeError: chromium crashed)"
+    assert not (tmp_path / "two").exists() and images.renders_expected("K")
+
+
+class _FakeKaleido:
+    """kaleido.Kaleido stand-in: records its life cycle; `fail_on_open` or `render_seconds` shape its behaviour."""
+
+    events: ClassVar[list[str]] = []
+    fail_on_open = False
+    render_seconds = 0.0
+
+    def __init__(self, **options: Any) -> None:
+        self.options = options
+
+    async def __aenter__(self) -> _FakeKaleido:
+        self.events.append("open")
+        if self.fail_on_open:
+            raise RuntimeError("no browser found")
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.events.append("close")
+
+    async def write_fig_from_object(self, jobs: list[dict[str, Any]]) -> tuple[Exception, ...]:
+        await asyncio.sleep(self.render_seconds)
+        for job in jobs:
+            assert isinstance(job["fig"], dict)  # plain dicts: the session's thread never reads a live figure
+            Path(job["path"]).write_bytes(images.PNG_SIGNATURE)
+        self.events.append(f"render {len(jobs)}")
+        return ()
+
+
+@pytest.fixture
+def fake_kaleido(monkeypatch: pytest.MonkeyPatch) -> type[_FakeKaleido]:
+    fake = types.ModuleType("kaleido")
+    kaleido_class = type("Kaleido", (_FakeKaleido,), {"events": [], "fail_on_open": False, "render_seconds": 0.0})
+    fake.Kaleido = kaleido_class  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "kaleido", fake)
+    return kaleido_class
+
+
+def _session_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "forecast-png"]
+
+
+def test_session_serves_requests_in_order_and_stops(fake_kaleido: type[_FakeKaleido], tmp_path: Path) -> None:
+    with images.ImageSession("/usr/bin/chromium") as session:
+        first = session.submit(_figures(), tmp_path)
+        second = session.submit({"c": go.Figure()}, tmp_path)
+        first.result(timeout=10)
+        second.result(timeout=10)
+    assert fake_kaleido.events == ["open", "render 2", "render 1", "close"]
+    assert sorted(p.name for p in tmp_path.glob("*.png")) == ["a.png", "b.png", "c.png"]
+    assert _session_threads() == []
+    session.stop()  # stopping twice is harmless
+
+
+def test_a_browser_that_does_not_start_fails_every_request(fake_kaleido: type[_FakeKaleido], tmp_path: Path) -> None:
+    fake_kaleido.fail_on_open = True
+    session = images.ImageSession("/usr/bin/chromium").start()
+    pending = [session.submit(_figures(), tmp_path) for _ in range(2)]
+    for done in pending:
+        with pytest.raises(RuntimeError, match="no browser found"):
+            done.result(timeout=10)
+    session.stop()
+    assert _session_threads() == []
+
+
+def test_report_error_meanwhile_stops_the_export_session(
+    fake_kaleido: type[_FakeKaleido], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An interrupt while the page is rendered must not leave the export's own browser running."""
+    monkeypatch.setattr(images, "png_unavailable_reason", lambda: None)
+    monkeypatch.setattr(images, "find_chromium", lambda: "/usr/bin/chromium")
+    monkeypatch.setenv("FORECAST_CACHE_DIR", str(tmp_path / "cache"))
+    fake_kaleido.render_seconds = 0.5
+    pending = images.start_export(_figures(), tmp_path / "figures")
+    pending.abandon()
+    assert _session_threads() == [] and fake_kaleido.events[-1] == "close"
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(
+    images.png_unavailable_reason() is not None, reason=f"PNG export unavailable: {images.png_unavailable_reason()}"
+)
+def test_real_chromium_session_renders_and_leaves_no_browser(tmp_path: Path) -> None:
+    psutil = pytest.importorskip("psutil")
+    me = psutil.Process()
+    before = {p.pid for p in me.children(recursive=True)}
+    chromium = images.find_chromium()
+    assert chromium is not None
+    session = images.ImageSession(chromium).start()
+    started = time.monotonic()
+    session.submit(_figures(), tmp_path).result(timeout=images.PNG_TIMEOUT_SECONDS)
+    assert any(p.pid not in before for p in me.children(recursive=True)), "no Chromium process was started"
+    session.stop()
+    for name in ("a", "b"):
+        assert (tmp_path / f"{name}.png").read_bytes().startswith(images.PNG_SIGNATURE)
+    time.sleep(0.5)
+    left = [p for p in me.children(recursive=True) if p.pid not in before and p.status() != psutil.STATUS_ZOMBIE]
+    assert left == [], f"Chromium processes left after stop: {left}"
+    assert time.monotonic() - started < images.PNG_TIMEOUT_SECONDS
+
+
+@pytest.fixture
+def recorded_sessions(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """ImageSession stand-ins for the CLI: each records start/stop; the pipeline stand-in records its session."""
+    log: list[list[str]] = []
+
+    class Recording:
+        def __init__(self, chromium: str) -> None:
+            self.events: list[str] = []
+            log.append(self.events)
+
+        def start(self) -> Recording:
+            self.events.append("start")
+            return self
+
+        def stop(self) -> None:
+            self.events.append("stop")
+
+    monkeypatch.setattr(images, "ImageSession", Recording)
+    monkeypatch.setattr(images, "png_unavailable_reason", lambda: None)
+    monkeypatch.setattr(images, "find_chromium", lambda: "/usr/bin/chromium")
+    fake = types.ModuleType("forecast.pipeline")
+
+    def run_pipeline(config: Any, **kwargs: Any) -> None:
+        session = kwargs["image_session"]
+        log.append(["pipeline got " + ("a session" if session is not None else "none")])
+        if session is not None:
+            session.events.append("used")
+
+    fake.run_pipeline = run_pipeline  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "forecast.pipeline", fake)
+    return log
+
+
+def test_cli_starts_chromium_early_only_when_images_will_render(
+    recorded_sessions: list[list[str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FORECAST_CACHE_DIR", str(tmp_path / "cache"))
+    runner = CliRunner()
+    args = ["run", "--data", str(DATA_DIR), "--out", str(tmp_path / "out")]
+    assert runner.invoke(app, args).exit_code == 0
+    # Started before the pipeline, handed to it, stopped after it.
+    assert recorded_sessions == [["start", "used", "stop"], ["pipeline got a session"]]
+    for extra in (["--no-png"], ["--force"], ["--no-cache"]):
+        recorded_sessions.clear()
+        assert runner.invoke(app, [*args, *extra]).exit_code == 0
+        assert recorded_sessions == [["pipeline got none"]], extra
+    # Every image of a run with these inputs already in the PNG cache: no early start.
+    from forecast.config import load_config
+    from forecast.freshness import inputs_hash
+
+    key = inputs_hash(load_config("default"), DATA_DIR, png=True)
+    cached = images.png_cache_dir() / "k1.png"
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(images.PNG_SIGNATURE)
+    record = images.png_cache_dir() / "runs" / f"{key}.json"
+    record.parent.mkdir()
+    record.write_text(json.dumps(["k1"]), encoding="utf-8")
+    recorded_sessions.clear()
+    assert runner.invoke(app, args).exit_code == 0
+    assert recorded_sessions == [["pipeline got none"]]
+
+
+def test_cli_stops_the_early_session_when_the_run_fails(
+    recorded_sessions: list[list[str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FORECAST_CACHE_DIR", str(tmp_path / "cache"))
+
+    def failing(config: Any, **kwargs: Any) -> None:
+        raise RuntimeError("boom")
+
+    sys.modules["forecast.pipeline"].run_pipeline = failing  # type: ignore[attr-defined]
+    result = CliRunner().invoke(app, ["run", "--data", str(DATA_DIR), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 1
+    assert recorded_sessions == [["start", "stop"]]
