@@ -115,6 +115,9 @@ def machine_info() -> dict[str, Any]:
         "executable": sys.executable,
         "psutil": importlib.util.find_spec("psutil") is not None,
         "nutpie": importlib.util.find_spec("nutpie") is not None,
+        # Set, Python compiles forecast's own modules (an editable install has no bytecode) at every run, ~0.15 s
+        # that `import pymc` (compiled when installed) does not pay: the ratios are then slightly pessimistic.
+        "bytecode_writing_disabled": bool(os.environ.get("PYTHONDONTWRITEBYTECODE")),
     }
     try:
         import pytensor
@@ -730,6 +733,11 @@ def format_report(results: dict[str, Any]) -> str:
         f"load average {results['load_before']} before, {results.get('load_after')} after",
         f"import pymc: {imp['median_seconds']:.2f} s (median of {imp['seconds']}); "
         + ", ".join(f"import {m}: {s:.2f} s" for m, s in results["imports"].items()),
+        *(
+            ["note: PYTHONDONTWRITEBYTECODE is set, so each run compiles forecast's modules again"]
+            if machine.get("bytecode_writing_disabled")
+            else []
+        ),
         "",
         f"{'run':<15}{'wall s':>9}{'× import':>10}{'CPU s':>8}{'max proc MB':>13}{'tree PSS/RSS MB':>17}"
         "  fit reused  stages (s)",
