@@ -48,6 +48,28 @@ def stand_in_chromium(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[l
     return batches
 
 
+def test_png_cache_reuses_identical_figures(stand_in_chromium: list[list[str]], tmp_path: Path) -> None:
+    first = images.export_pngs(_figures(), tmp_path / "run1")
+    again = images.export_pngs(_figures(), tmp_path / "run2")
+    changed = images.export_pngs(_figures("b, edited"), tmp_path / "run3")
+    assert stand_in_chromium == [["a", "b"], ["b"]]  # nothing rendered the second time; only b the third
+    assert (first["png"], again["png"], changed["png"]) == ("written",) * 3
+    assert again["png_reused"] == ["a", "b"] and changed["png_reused"] == ["a"]
+    assert (tmp_path / "run2" / "a.png").read_bytes() == (tmp_path / "run1" / "a.png").read_bytes()
+    assert (tmp_path / "run3" / "b.png").is_file()
+
+
+def test_png_cache_bypassed_and_corrupt_entries_ignored(stand_in_chromium: list[list[str]], tmp_path: Path) -> None:
+    images.export_pngs(_figures(), tmp_path / "run1")
+    images.export_pngs(_figures(), tmp_path / "run2", use_cache=False)  # --no-cache renders everything
+    for cached in images.png_cache_dir().glob("*.png"):
+        cached.write_bytes(b"truncated")
+    status = images.export_pngs(_figures(), tmp_path / "run3")
+    assert stand_in_chromium == [["a", "b"], ["a", "b"], ["a", "b"]]
+    assert status["png_reused"] == []
+    assert (tmp_path / "run3" / "a.png").read_bytes().startswith(images.PNG_SIGNATURE)
+
+
 def test_renders_expected_follows_the_record_of_a_run(stand_in_chromium: list[list[str]], tmp_path: Path) -> None:
     """After an export under inputs key K, a run with K copies every image (no Chromium needed) until one of its
     cached images disappears; unknown keys and damaged records mean 'expect rendering'."""

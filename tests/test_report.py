@@ -8,7 +8,6 @@ import re
 import shutil
 import sys
 import types
-from concurrent.futures import Future
 from datetime import UTC, datetime
 from html import escape as html_escape
 from pathlib import Path
@@ -279,58 +278,14 @@ def test_formatting() -> None:
 # ------------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def counting_renderer(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[list[str]]:
-    """A stand-in for Chromium: each submitted batch writes a PNG-signed file per figure and is recorded."""
-    calls: list[list[str]] = []
+def test_write_report_without_png(result: RunResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the PNG export was started")
 
-    def submit(self, figures, folder):
-        calls.append(list(figures))
-        for name in figures:
-            (Path(folder) / f"{name}.png").write_bytes(images.PNG_SIGNATURE + name.encode())
-        done: Future[None] = Future()
-        done.set_result(None)
-        return done
-
-    monkeypatch.setenv("FORECAST_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(images, "png_unavailable_reason", lambda: None)
-    monkeypatch.setattr(images, "find_chromium", lambda: "/usr/bin/chromium")
-    monkeypatch.setattr(images.ImageSession, "submit", submit)
-    return calls
-
-
-def _two_figures(title: str = "b") -> dict[str, Any]:
-    import plotly.graph_objects as go
-
-    return {"a": go.Figure(layout={"title": "a"}), "b": go.Figure(layout={"title": title})}
-
-
-def test_png_cache_reuses_identical_figures(counting_renderer: list[list[str]], tmp_path: Path) -> None:
-    first = images.export_pngs(_two_figures(), tmp_path / "run1")
-    again = images.export_pngs(_two_figures(), tmp_path / "run2")
-    changed = images.export_pngs(_two_figures("b, edited"), tmp_path / "run3")
-    assert counting_renderer == [["a", "b"], ["b"]]  # nothing rendered the second time; only b the third
-    assert (first["png"], again["png"], changed["png"]) == ("written",) * 3
-    assert again["png_reused"] == ["a", "b"] and changed["png_reused"] == ["a"]
-    assert (tmp_path / "run2" / "a.png").read_bytes() == (tmp_path / "run1" / "a.png").read_bytes()
-    assert (tmp_path / "run3" / "b.png").is_file()
-
-
-def test_png_cache_bypassed_and_corrupt_entries_ignored(counting_renderer: list[list[str]], tmp_path: Path) -> None:
-    images.export_pngs(_two_figures(), tmp_path / "run1")
-    images.export_pngs(_two_figures(), tmp_path / "run2", use_cache=False)  # --no-cache renders everything
-    for cached in images.png_cache_dir().glob("*.png"):
-        cached.write_bytes(b"truncated")
-    status = images.export_pngs(_two_figures(), tmp_path / "run3")
-    assert counting_renderer == [["a", "b"], ["a", "b"], ["a", "b"]]
-    assert status["png_reused"] == []
-    assert (tmp_path / "run3" / "a.png").read_bytes().startswith(images.PNG_SIGNATURE)
-
-
-def test_write_report_without_png(result: RunResult, tmp_path: Path, counting_renderer: list[list[str]]) -> None:
+    monkeypatch.setattr(report, "start_export", refuse)
     status = report.write_report(result, tmp_path, png=False)
     assert status["png"] == "skipped: --no-png" and status["files"] == []
-    assert counting_renderer == [] and not (tmp_path / report.FIGURES_DIR).exists()
+    assert not (tmp_path / report.FIGURES_DIR).exists()
 
 
 def test_compiled_template_cached_and_unwritable_cache_tolerated(
