@@ -236,11 +236,16 @@ class ImageSession:
     async def _serve(self) -> None:
         import kaleido
 
+        stopping = False
         try:
             async with kaleido.Kaleido(
                 path=self.chromium, plotlyjs=str(local_plotlyjs()), mathjax=False, timeout=PNG_TIMEOUT_SECONDS
             ) as session:
-                while (request := await asyncio.to_thread(self._requests.get)) is not _STOP:
+                while True:
+                    request = await asyncio.to_thread(self._requests.get)
+                    if request is _STOP:
+                        stopping = True
+                        break
                     jobs, done = request
                     if not done.set_running_or_notify_cancel():
                         continue
@@ -253,8 +258,11 @@ class ImageSession:
                             done.set_exception(RuntimeError("; ".join(f"{type(e).__name__}: {e}" for e in errors)))
                         else:
                             done.set_result(None)
-        except BaseException as exc:  # Chromium did not start, or died: every request, now or later, gets the reason
-            self._fail_all(_as_error(exc))
+        except BaseException as exc:
+            if stopping:  # closing the browser failed: nothing is waiting any more
+                log.warning("closing Chromium failed: %s", _as_error(exc))
+            else:  # Chromium did not start, or died: every request, now or later, gets the reason
+                self._fail_all(_as_error(exc))
 
     def _fail_all(self, error: Exception) -> None:
         while (request := self._requests.get()) is not _STOP:

@@ -110,6 +110,7 @@ class _FakeKaleido:
 
     events: ClassVar[list[str]] = []
     fail_on_open = False
+    fail_on_close = False
     render_seconds = 0.0
 
     def __init__(self, **options: Any) -> None:
@@ -123,6 +124,8 @@ class _FakeKaleido:
 
     async def __aexit__(self, *exc: object) -> None:
         self.events.append("close")
+        if self.fail_on_close:
+            raise RuntimeError("browser would not close")
 
     async def write_fig_from_object(self, jobs: list[dict[str, Any]]) -> tuple[Exception, ...]:
         await asyncio.sleep(self.render_seconds)
@@ -136,7 +139,8 @@ class _FakeKaleido:
 @pytest.fixture
 def fake_kaleido(monkeypatch: pytest.MonkeyPatch) -> type[_FakeKaleido]:
     fake = types.ModuleType("kaleido")
-    kaleido_class = type("Kaleido", (_FakeKaleido,), {"events": [], "fail_on_open": False, "render_seconds": 0.0})
+    fresh = {"events": [], "fail_on_open": False, "fail_on_close": False, "render_seconds": 0.0}
+    kaleido_class = type("Kaleido", (_FakeKaleido,), fresh)
     fake.Kaleido = kaleido_class  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "kaleido", fake)
     return kaleido_class
@@ -167,6 +171,16 @@ def test_a_browser_that_does_not_start_fails_every_request(fake_kaleido: type[_F
             done.result(timeout=10)
     session.stop()
     assert _session_threads() == []
+
+
+def test_a_browser_that_fails_to_close_does_not_hold_up_stop(fake_kaleido: type[_FakeKaleido], tmp_path: Path) -> None:
+    fake_kaleido.fail_on_close = True
+    session = images.ImageSession("/usr/bin/chromium").start()
+    session.submit(_figures(), tmp_path).result(timeout=10)
+    started = time.monotonic()
+    session.stop()
+    assert time.monotonic() - started < images.STOP_TIMEOUT_SECONDS / 2
+    assert _session_threads() == [] and fake_kaleido.events == ["open", "render 2", "close"]
 
 
 def test_report_error_meanwhile_stops_the_export_session(
