@@ -49,13 +49,18 @@ def count_data_rows(path: Path) -> int:
     return max(len(rows) - 1, 0)
 
 
+# PyYAML's safe loader on libyaml's C parser when built with it (the same result, ~10x faster: sources.yml is
+# read twice per run, for the provenance check and the report's source table).
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def load_sources(data_dir: Path) -> dict[str, Any]:
     """Parse `data_dir/sources.yml`; a missing or malformed file is a one-line ProvenanceError."""
     path = Path(data_dir) / SOURCES_FILE
     if not path.is_file():
         raise ProvenanceError(f"{SOURCES_FILE}: file not found (looked for {path}); expected provenance records")
     try:
-        sources = yaml.safe_load(path.read_text(encoding="utf-8"))
+        sources = yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark is not None else ""
