@@ -8,6 +8,7 @@ Heavy modules (data, pipeline) are imported inside the commands so `--help` and 
 
 import functools
 import json
+import logging
 import os
 import signal
 import sys
@@ -103,11 +104,55 @@ def _signals_interrupt() -> Iterator[None]:
             signal.signal(sig, old if old is not None else signal.SIG_DFL)
 
 
+class _StderrLines(logging.Handler):
+    """Log records on the current `sys.stderr` (looked up per record, so it follows redirection). Normally only
+    warnings of loggers that `speak`, one line each without traceback; with FORECAST_DEBUG=1 every record at INFO
+    and above, with tracebacks."""
+
+    def __init__(self, speak: bool) -> None:
+        super().__init__(logging.INFO)
+        self.speak = speak
+        self.set_name(_LOG_HANDLER)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return _debug() or (self.speak and record.levelno >= logging.WARNING)
+
+    def format(self, record: logging.LogRecord) -> str:
+        if _debug():
+            return logging.Formatter("%(levelname)s %(name)s: %(message)s").format(record)
+        return f"{record.levelname.lower()}: {record.getMessage()}"
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(self.format(record) + "\n")
+        except Exception:
+            self.handleError(record)
+
+
+_LOG_HANDLER = "forecast-cli"
+#: The PNG export's browser automation. Its records are not for users: choreographer, for one, logs a traceback
+#: when Chromium closes in the middle of a message. Shown only with FORECAST_DEBUG=1.
+_QUIET_LOGGERS = ("choreographer", "kaleido", "logistro")
+
+
+def _configure_logging() -> None:
+    """Give forecast's logger and the browser stack's loggers a `_StderrLines` handler (once per process) and the
+    level for this command. The root logger is left alone, so PyMC still prints its sampling messages through
+    its own handler."""
+    for name, speak in (("forecast", True), *((quiet, False) for quiet in _QUIET_LOGGERS)):
+        logger = logging.getLogger(name)
+        if not any(handler.get_name() == _LOG_HANDLER for handler in logger.handlers):
+            logger.addHandler(_StderrLines(speak))
+        logger.propagate = False
+        logger.setLevel(logging.INFO if _debug() else logging.WARNING)
+
+
 def _guarded[**P, R](func: Callable[P, R]) -> Callable[P, R]:
     """Map exceptions to one line on stderr and an exit code, once for every command."""
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        _configure_logging()
         try:
             with _signals_interrupt():
                 return func(*args, **kwargs)

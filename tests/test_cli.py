@@ -188,3 +188,32 @@ def test_pipeline_accepts_the_cli_arguments() -> None:
     parameters = inspect.signature(run_pipeline).parameters
     for name in ("data_dir", "out_dir", "strict", "use_cache", "progress"):
         assert name in parameters
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_log_records_one_line_ours_only_unless_debugging(
+    debug: bool, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A forecast warning is one `warning:` line; another library's logged traceback (choreographer logs one when
+    Chromium closes mid-message) stays off the terminal unless FORECAST_DEBUG=1."""
+    import logging
+
+    def noisy_pipeline(config: Any, **kwargs: Any) -> None:
+        try:
+            raise ValueError("half a message")
+        except ValueError:
+            logging.getLogger("choreographer.channels.pipe").exception("JSONError decoding message. Ignoring")
+        logging.getLogger("forecast.images").warning("PNG export skipped: test")
+
+    fake = types.ModuleType("forecast.pipeline")
+    fake.run_pipeline = noisy_pipeline  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "forecast.pipeline", fake)
+    env = {"FORECAST_DEBUG": "1" if debug else "0", "FORECAST_CACHE_DIR": str(tmp_path / "cache")}
+    result = _invoke("run", "--out", str(tmp_path / "out"), "--no-png", env=env)
+    assert result.exit_code == 0, result.stderr
+    if debug:
+        assert "Traceback" in result.stderr and "JSONError decoding message" in result.stderr
+        assert "WARNING forecast.images: PNG export skipped: test" in result.stderr
+    else:
+        assert "warning: PNG export skipped: test" in result.stderr.splitlines()
+        assert "Traceback" not in result.stderr and "JSONError" not in result.stderr
