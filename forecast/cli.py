@@ -105,17 +105,18 @@ def _signals_interrupt() -> Iterator[None]:
 
 
 class _StderrLines(logging.Handler):
-    """Log records on the current `sys.stderr` (looked up per record, so it follows redirection). Normally only
-    warnings of loggers that `speak`, one line each without traceback; with FORECAST_DEBUG=1 every record at INFO
-    and above, with tracebacks."""
-
-    def __init__(self, speak: bool) -> None:
-        super().__init__(logging.INFO)
-        self.speak = speak
-        self.set_name(_LOG_HANDLER)
+    """Python's handler of last resort for `forecast` processes: log records that reach no handler (logging not
+    configured) are written to the current `sys.stderr`. Normally only forecast's own warnings, one line each and
+    without traceback; other libraries' records are dropped (choreographer, driving the PNG export's Chromium,
+    logs a traceback when the browser closes in the middle of a message: nothing a user can act on). With
+    FORECAST_DEBUG=1, every record with its traceback. PyMC prints its sampling messages through a handler of its
+    own and is not affected."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return _debug() or (self.speak and record.levelno >= logging.WARNING)
+        if _debug():
+            return True
+        ours = record.name == "forecast" or record.name.startswith("forecast.")
+        return ours and record.levelno >= logging.WARNING
 
     def format(self, record: logging.LogRecord) -> str:
         if _debug():
@@ -124,27 +125,15 @@ class _StderrLines(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            sys.stderr.write(self.format(record) + "\n")
+            sys.stderr.write(self.format(record) + "\n")  # the stream of the moment: follows redirection
         except Exception:
             self.handleError(record)
 
 
-_LOG_HANDLER = "forecast-cli"
-#: The PNG export's browser automation. Its records are not for users: choreographer, for one, logs a traceback
-#: when Chromium closes in the middle of a message. Shown only with FORECAST_DEBUG=1.
-_QUIET_LOGGERS = ("choreographer", "kaleido", "logistro")
-
-
 def _configure_logging() -> None:
-    """Give forecast's logger and the browser stack's loggers a `_StderrLines` handler (once per process) and the
-    level for this command. The root logger is left alone, so PyMC still prints its sampling messages through
-    its own handler."""
-    for name, speak in (("forecast", True), *((quiet, False) for quiet in _QUIET_LOGGERS)):
-        logger = logging.getLogger(name)
-        if not any(handler.get_name() == _LOG_HANDLER for handler in logger.handlers):
-            logger.addHandler(_StderrLines(speak))
-        logger.propagate = False
-        logger.setLevel(logging.INFO if _debug() else logging.WARNING)
+    """Install `_StderrLines` as `logging.lastResort` (documented hook; no logger is created or changed)."""
+    if not isinstance(logging.lastResort, _StderrLines):
+        logging.lastResort = _StderrLines()
 
 
 def _guarded[**P, R](func: Callable[P, R]) -> Callable[P, R]:

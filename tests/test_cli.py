@@ -3,6 +3,7 @@
 import importlib.util
 import inspect
 import json
+import os
 import subprocess
 import sys
 import types
@@ -191,29 +192,37 @@ def test_pipeline_accepts_the_cli_arguments() -> None:
 
 
 @pytest.mark.parametrize("debug", [False, True])
-def test_log_records_one_line_ours_only_unless_debugging(
-    debug: bool, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    """A forecast warning is one `warning:` line; another library's logged traceback (choreographer logs one when
-    Chromium closes mid-message) stays off the terminal unless FORECAST_DEBUG=1."""
-    import logging
-
-    def noisy_pipeline(config: Any, **kwargs: Any) -> None:
-        try:
-            raise ValueError("half a message")
-        except ValueError:
-            logging.getLogger("choreographer.channels.pipe").exception("JSONError decoding message. Ignoring")
-        logging.getLogger("forecast.images").warning("PNG export skipped: test")
-
-    fake = types.ModuleType("forecast.pipeline")
-    fake.run_pipeline = noisy_pipeline  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "forecast.pipeline", fake)
-    env = {"FORECAST_DEBUG": "1" if debug else "0", "FORECAST_CACHE_DIR": str(tmp_path / "cache")}
-    result = _invoke("run", "--out", str(tmp_path / "out"), "--no-png", env=env)
-    assert result.exit_code == 0, result.stderr
+def test_log_records_one_line_ours_only_unless_debugging(debug: bool, tmp_path: Path) -> None:
+    """In a real `forecast` process: a forecast warning is one `warning:` line; another library's logged traceback
+    (choreographer logs one when Chromium closes mid-message) stays off the terminal unless FORECAST_DEBUG=1.
+    A subprocess, because pytest's own log capture would take the records here."""
+    script = tmp_path / "noisy_run.py"
+    script.write_text(
+        "import logging, sys, types\n"
+        "def noisy_pipeline(config, **kwargs):\n"
+        "    try:\n"
+        "        raise ValueError('half a message')\n"
+        "    except ValueError:\n"
+        "        logging.getLogger('choreographer.channels.pipe').exception('JSONError decoding message. Ignoring')\n"
+        "    logging.getLogger('forecast.images').warning('PNG export skipped: test')\n"
+        "fake = types.ModuleType('forecast.pipeline')\n"
+        "fake.run_pipeline = noisy_pipeline\n"
+        "sys.modules['forecast.pipeline'] = fake\n"
+        "from forecast.cli import app\n"
+        "app(sys.argv[1:])\n",
+        encoding="utf-8",
+    )
+    env = {**os.environ, "FORECAST_DEBUG": "1" if debug else "0", "FORECAST_CACHE_DIR": str(tmp_path / "cache")}
+    done = subprocess.run(
+        [sys.executable, str(script), "run", "--data", str(REPO / "data"), "--out", str(tmp_path / "out"), "--no-png"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
     if debug:
-        assert "Traceback" in result.stderr and "JSONError decoding message" in result.stderr
-        assert "WARNING forecast.images: PNG export skipped: test" in result.stderr
+        assert "Traceback" in done.stderr and "JSONError decoding message" in done.stderr
+        assert "WARNING forecast.images: PNG export skipped: test" in done.stderr
     else:
-        assert "warning: PNG export skipped: test" in result.stderr.splitlines()
-        assert "Traceback" not in result.stderr and "JSONError" not in result.stderr
+        assert "warning: PNG export skipped: test" in done.stderr.splitlines()
+        assert "Traceback" not in done.stderr and "JSONError" not in done.stderr
