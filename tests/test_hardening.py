@@ -328,17 +328,22 @@ WAIT_FOR_EXIT_S = 60
 linux_only = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc to find child processes")
 
 
-def _session_members(session: int) -> list[int]:
-    """Live processes whose session id is `session` (the run and any sampler children it forked)."""
-    members = []
+def _live_processes() -> dict[int, tuple[int, int]]:
+    """Every live (not zombie) process: pid -> (parent id, session id), from /proc/<pid>/stat."""
+    table = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
             continue
-        if int(fields[3]) == session and fields[0] != "Z":  # fields[3] = session id, fields[0] = state
-            members.append(int(stat.parent.name))
-    return members
+        if fields[0] != "Z":  # fields[0] = state, fields[1] = parent id, fields[3] = session id
+            table[int(stat.parent.name)] = (int(fields[1]), int(fields[3]))
+    return table
+
+
+def _session_members(session: int) -> list[int]:
+    """Live processes whose session id is `session` (the run and any sampler children it forked)."""
+    return [pid for pid, (_, sid) in _live_processes().items() if sid == session]
 
 
 def _thread_names(pid: int) -> list[str]:
@@ -354,14 +359,7 @@ def _thread_names(pid: int) -> list[str]:
 
 def _descendants(root: int) -> list[int]:
     """Live processes below `root` by parent id, in any session (Chromium runs in a session of its own)."""
-    parents: dict[int, int] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if fields[0] != "Z":  # fields[0] = state, fields[1] = parent id
-            parents[int(stat.parent.name)] = int(fields[1])
+    parents = {pid: ppid for pid, (ppid, _) in _live_processes().items()}
     found, frontier = [], [root]
     while frontier:
         parent = frontier.pop()
@@ -372,10 +370,7 @@ def _descendants(root: int) -> list[int]:
 
 
 def _alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return False
+    return pid in _live_processes()
 
 
 def _process_name(pid: int) -> str:
