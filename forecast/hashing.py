@@ -16,7 +16,8 @@ from typing import Any
 
 from forecast import __version__
 
-#: Packages whose versions shape the results: recorded in run.json and posterior.nc, and part of the keys.
+#: Packages whose versions shape the results (kaleido: the PNG images): recorded in run.json and posterior.nc, and
+#: part of the keys.
 RECORDED_PACKAGES = (
     "pymc",
     "pytensor",
@@ -28,6 +29,7 @@ RECORDED_PACKAGES = (
     "pandas",
     "xarray",
     "plotly",
+    "kaleido",
     "pydantic",
 )
 

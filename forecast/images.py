@@ -28,9 +28,10 @@ import tempfile
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from forecast.hashing import package_versions
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -106,17 +107,12 @@ def png_cache_dir() -> Path:
 def png_key(figure: go.Figure) -> str:
     """Hash of everything an exported image depends on: the figure's JSON, the export size and the versions of
     plotly and kaleido. Equal keys give the same picture, so it is copied instead of rendered again."""
-    import plotly
-
-    try:
-        kaleido_version = version("kaleido")
-    except PackageNotFoundError:
-        kaleido_version = "unknown"
+    versions = package_versions()  # read once per process
     parts = [
         figure.to_json(validate=False),
         f"{PNG_WIDTH}x{figure.layout.height or 600}@{PNG_SCALE}",
-        f"plotly {plotly.__version__}",
-        f"kaleido {kaleido_version}",
+        f"plotly {versions['plotly']}",
+        f"kaleido {versions['kaleido']}",
     ]
     return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
 
