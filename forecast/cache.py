@@ -11,8 +11,10 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import xarray as xr
+if TYPE_CHECKING:  # xarray is imported where a posterior is read: `cache_dir()` serves light callers too
+    import xarray as xr
 
 CACHE_ENV = "FORECAST_CACHE_DIR"
 KEY_ATTR = "fit_hash"
@@ -35,8 +37,9 @@ def load(key: str, note: Callable[[str], None] | None = None) -> xr.DataTree | N
     path = path_for(key)
     if not path.exists():
         return None
+    import xarray as xr  # reads ArviZ's DataTree layout directly; importing ArviZ would cost seconds per run
+
     try:
-        # xarray reads ArviZ's DataTree layout directly; importing ArviZ would cost seconds per run.
         with xr.open_datatree(path, engine="netcdf4") as tree:
             idata = tree.load()
         if idata.attrs.get(KEY_ATTR) != key or "posterior" not in idata.children:

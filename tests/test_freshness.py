@@ -64,11 +64,13 @@ def test_inputs_hash_counts_every_table_and_the_sources_record_not_prose(data: P
 
 
 def test_up_to_date_check_needs_no_heavy_imports() -> None:
-    """`forecast run` hashes its inputs (and may start Chromium) before pandas, xarray and plotly are loaded."""
+    """`forecast run` hashes its inputs and decides whether to start Chromium early (`images.renders_expected`,
+    which reads the cache folder) before pandas, xarray and plotly are loaded."""
     code = (
-        "import sys; from pathlib import Path; from forecast import freshness; "
+        "import sys; from pathlib import Path; from forecast import freshness, images; "
         "from forecast.config import load_config; "
-        f"freshness.inputs_hash(load_config('default'), Path({str(DATA_DIR)!r}), png=True); "
+        f"key = freshness.inputs_hash(load_config('default'), Path({str(DATA_DIR)!r}), png=True); "
+        "images.renders_expected(key); "
         "print(sorted(m for m in ('pandas', 'xarray', 'plotly', 'pymc', 'kaleido') if m in sys.modules))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
