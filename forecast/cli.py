@@ -290,7 +290,7 @@ def _early_image_session(png: bool, inputs_key: str | None) -> "ImageSession | N
     if images.png_unavailable_reason() is not None or not images.renders_expected(inputs_key):
         return None
     chromium = images.find_chromium()
-    return images.ImageSession(chromium).start() if chromium else None
+    return images.ImageSession(chromium, images.browser_cache_dir()).start() if chromium else None
 
 
 def _outputs_current(out: Path, inputs_key: str, strict: bool) -> bool:

@@ -17,6 +17,7 @@ Import cost is kept small (no plotly.graph_objects, no kaleido until a session s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import importlib.util
 import json
@@ -26,7 +27,7 @@ import queue
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -102,6 +103,14 @@ def png_cache_dir() -> Path:
     from forecast.cache import cache_dir
 
     return cache_dir() / "png"
+
+
+def browser_cache_dir() -> Path:
+    """Chromium's disk cache, which keeps plotly.js compiled between runs (`forecast.kaleido_page`), in the
+    `chromium` folder of the posterior cache."""
+    from forecast.cache import cache_dir
+
+    return cache_dir() / "chromium"
 
 
 def png_key(figure: go.Figure) -> str:
@@ -192,10 +201,13 @@ class ImageSession:
     MathJax is off (the figures use no LaTeX).
     """
 
-    def __init__(self, chromium: str) -> None:
+    def __init__(self, chromium: str, browser_cache: Path | None = None) -> None:
         self.chromium = chromium
+        self.browser_cache = browser_cache
+        self.page_served = False  # set once Chromium is up: True when it opened the served page
         self._requests: queue.SimpleQueue[tuple[list[dict[str, Any]], Future[None]] | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
+        self._stop_sent = False
 
     @property
     def started(self) -> bool:
@@ -203,22 +215,31 @@ class ImageSession:
 
     def start(self) -> ImageSession:
         if self._thread is None:
+            self._stop_sent = False
             self._thread = threading.Thread(target=asyncio.run, args=(self._serve(),), name="forecast-png", daemon=True)
             self._thread.start()
         return self
 
     def submit(self, figures: Mapping[str, go.Figure], folder: Path) -> Future[None]:
         """Render `figures` to `<folder>/<name>.png`; starts the session if it is not running."""
+        if self._stop_sent:
+            raise RuntimeError("the image session is closing (stop_soon); start a new one")
         self.start()
         done: Future[None] = Future()
         self._requests.put((_jobs(figures, Path(folder)), done))
         return done
 
+    def stop_soon(self) -> None:
+        """Close Chromium once the requests already submitted are done, without waiting; `stop()` waits."""
+        if self._thread is not None and not self._stop_sent:
+            self._stop_sent = True
+            self._requests.put(_STOP)
+
     def stop(self) -> None:
+        self.stop_soon()
         thread, self._thread = self._thread, None
         if thread is None:
             return
-        self._requests.put(_STOP)
         thread.join(STOP_TIMEOUT_SECONDS)
         if thread.is_alive():
             log.warning("Chromium did not close within %s s; it ends with this process", STOP_TIMEOUT_SECONDS)
@@ -229,14 +250,51 @@ class ImageSession:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    async def _serve(self) -> None:
+    async def _open(self, resources: contextlib.AsyncExitStack) -> Any:
+        """An open kaleido session, closed with `resources`: on the served page with the browser cache
+        (`forecast.kaleido_page`) when a cache folder is given and free, else on kaleido's own page."""
         import kaleido
 
+        options: dict[str, Any] = {"path": self.chromium, "timeout": PNG_TIMEOUT_SECONDS}
+        if self.browser_cache is not None:
+            served = await self._open_served(resources, options)
+            if served is not None:
+                return served
+        session = kaleido.Kaleido(plotlyjs=str(local_plotlyjs()), mathjax=False, **options)
+        await session.open()
+        resources.push_async_callback(session.close)
+        return session
+
+    async def _open_served(self, resources: contextlib.AsyncExitStack, options: dict[str, Any]) -> Any:
+        """kaleido on the served page, or None if the cache folder is in use or that page cannot open (e.g. a
+        kaleido whose internals moved: its own page still works, only slower)."""
+        assert self.browser_cache is not None
+        served = None
+        try:
+            from forecast import kaleido_page
+
+            if not resources.enter_context(kaleido_page.cache_lock(self.browser_cache)):
+                return None
+            server = kaleido_page.PageServer(local_plotlyjs(), package_versions()).start()
+            resources.callback(server.close)
+            browser = kaleido_page.browser_class(server.port, self.browser_cache)
+            served = kaleido_page.ServedKaleido(server.page_url, browser_cls=browser, **options)
+            await served.open()
+        except Exception as exc:
+            log.info("served kaleido page unavailable (%s); using kaleido's own page", _as_error(exc))
+            if served is not None:
+                with contextlib.suppress(Exception):
+                    await served.close()
+            return None
+        self.page_served = True
+        resources.push_async_callback(served.close)
+        return served
+
+    async def _serve(self) -> None:
         stopping = False
         try:
-            async with kaleido.Kaleido(
-                path=self.chromium, plotlyjs=str(local_plotlyjs()), mathjax=False, timeout=PNG_TIMEOUT_SECONDS
-            ) as session:
+            async with contextlib.AsyncExitStack() as resources:
+                session = await self._open(resources)
                 while True:
                     request = await asyncio.to_thread(self._requests.get)
                     if request is _STOP:
@@ -292,16 +350,88 @@ def _skipped(folder: Path, exc: BaseException) -> dict[str, Any]:
     return {"png": f"skipped: export failed ({message[:300]})", "files": []}
 
 
-class PendingExport:
-    """An export under way: `result()` waits for it and returns its status; `abandon()` stops a session this
-    export started itself without waiting (for an error or interrupt in the caller meanwhile)."""
+class ImageExport:
+    """Writing `<folder>/<name>.png` for figures as they are built; all or nothing.
 
-    def __init__(self, finish: Callable[[], dict[str, Any]], own_session: ImageSession | None = None) -> None:
-        self._finish = finish
-        self._own_session = own_session
+    `add()` copies an identical image from the PNG cache (`use_cache`) or sends the figure to Chromium (to
+    `session`, or to one started here on the first figure that needs it) and returns at once, so images render
+    while the caller builds the next figures and the page. `done_adding()` lets the session close once its
+    renders are done; `result()` waits and gives the status, never raising (except on interrupts); `abandon()`
+    stops a session started here without waiting (for an error or interrupt in the caller meanwhile).
+    """
+
+    def __init__(
+        self,
+        folder: Path,
+        use_cache: bool = True,
+        session: ImageSession | None = None,
+        inputs_key: str | None = None,
+    ) -> None:
+        self.folder = Path(folder)
+        self.use_cache = use_cache
+        self.inputs_key = inputs_key
+        self._session = session
+        self._own_session: ImageSession | None = None
+        self._names: list[str] = []
+        self._keys: dict[str, str] = {}
+        self._reused: list[str] = []
+        self._rendering: dict[str, Future[None]] = {}
+        self._status: dict[str, Any] | None = None
+        reason = png_unavailable_reason()
+        if reason is not None:
+            self._status = {"png": f"skipped: {reason}", "files": []}
+
+    def add(self, name: str, figure: go.Figure) -> None:
+        if self._status is not None:  # unavailable, or already failed: the export is skipped
+            return
+        self._names.append(name)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            if self.use_cache:
+                self._keys[name] = png_key(figure)
+                cached = _cached_png(self._keys[name])
+                if cached is not None:
+                    shutil.copyfile(cached, self.folder / f"{name}.png")
+                    self._reused.append(name)
+                    return
+            if self._session is None:
+                chromium = find_chromium()
+                assert chromium is not None  # png_unavailable_reason checked it
+                cache = browser_cache_dir() if self.use_cache else None
+                self._session = self._own_session = ImageSession(chromium, cache)
+            self._rendering[name] = self._session.submit({name: figure}, self.folder)
+        except BaseException as exc:
+            self.abandon()
+            self._status = _skipped(self.folder, exc)
+
+    def done_adding(self) -> None:
+        """No more figures: the session closes Chromium after the renders sent to it (`stop()` then only waits)."""
+        if self._session is not None and self._session.started:
+            self._session.stop_soon()
 
     def result(self) -> dict[str, Any]:
-        return self._finish()
+        if self._status is not None:
+            return self._status
+        try:
+            for future in self._rendering.values():
+                future.result(timeout=_wait_limit(len(self._rendering)))
+            missing = [n for n in self._names if not (self.folder / f"{n}.png").is_file()]
+            if missing:
+                raise RuntimeError(f"no image written for {', '.join(missing)}")
+            if self.use_cache:
+                for name in self._rendering:
+                    _atomic_copy(self.folder / f"{name}.png", png_cache_dir() / f"{self._keys[name]}.png")
+                if self.inputs_key:
+                    record = json.dumps(sorted(self._keys.values()))
+                    _atomic_copy(None, _run_record(self.inputs_key), text=record)
+        except BaseException as exc:
+            self._status = _skipped(self.folder, exc)
+        else:
+            files = [f"{FIGURES_DIR}/{n}.png" for n in self._names]
+            self._status = {"png": "written", "files": files, "png_reused": list(self._reused)}
+        finally:
+            self.abandon()
+        return self._status
 
     def abandon(self) -> None:
         if self._own_session is not None:
@@ -314,67 +444,13 @@ def start_export(
     use_cache: bool = True,
     session: ImageSession | None = None,
     inputs_key: str | None = None,
-) -> PendingExport:
-    """Begin writing `<folder>/<name>.png` for every figure; the returned export's `result()` waits for it and
-    gives its status: all or nothing, never raises (except on interrupts).
-
-    Figures whose content key was rendered before are copied from the PNG cache (`use_cache=False`: all are
-    rendered); the others are submitted to `session` (or to a session started here and closed when done), so the
-    caller can do other work, such as rendering the HTML page, while Chromium renders.
-    """
-    names = list(figures)
-    reason = png_unavailable_reason()
-    if reason is not None:
-        status = {"png": f"skipped: {reason}", "files": []}
-        return PendingExport(lambda: status)
-    chromium = find_chromium()
-    assert chromium is not None
-    folder = Path(folder)
-    reused: list[str] = []
-    own_session: ImageSession | None = None
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        keys = {name: png_key(fig) for name, fig in figures.items()} if use_cache else {}
-        to_render = {}
-        for name, fig in figures.items():
-            cached = _cached_png(keys[name]) if use_cache else None
-            if cached is not None:
-                shutil.copyfile(cached, folder / f"{name}.png")
-                reused.append(name)
-            else:
-                to_render[name] = fig
-        if to_render:
-            if session is None:
-                session = own_session = ImageSession(chromium)
-            pending: Future[None] | None = session.submit(to_render, folder)
-        else:
-            pending = None
-    except BaseException as exc:
-        if own_session is not None:
-            own_session.stop()
-        status = _skipped(folder, exc)
-        return PendingExport(lambda: status)
-
-    def finish() -> dict[str, Any]:
-        try:
-            if pending is not None:
-                pending.result(timeout=_wait_limit(len(to_render)))
-            missing = [n for n in names if not (folder / f"{n}.png").is_file()]
-            if missing:
-                raise RuntimeError(f"no image written for {', '.join(missing)}")
-            if use_cache:
-                for name in to_render:
-                    _atomic_copy(folder / f"{name}.png", png_cache_dir() / f"{keys[name]}.png")
-                if inputs_key:
-                    _atomic_copy(None, _run_record(inputs_key), text=json.dumps(sorted(keys.values())))
-        except BaseException as exc:
-            return _skipped(folder, exc)
-        finally:
-            if own_session is not None:
-                own_session.stop()
-        return {"png": "written", "files": [f"{FIGURES_DIR}/{n}.png" for n in names], "png_reused": reused}
-
-    return PendingExport(finish, own_session)
+) -> ImageExport:
+    """An `ImageExport` of all `figures` at once (see there); `result()` waits for it."""
+    export = ImageExport(folder, use_cache=use_cache, session=session, inputs_key=inputs_key)
+    for name, figure in figures.items():
+        export.add(name, figure)
+    export.done_adding()
+    return export
 
 
 def export_pngs(

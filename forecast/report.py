@@ -15,7 +15,7 @@ import logging
 import math
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,7 +31,7 @@ from forecast import published
 from forecast.figures import FIGURE_BUILDERS, house_template, scenario_names
 from forecast.figures_extensions import EXTENSION_FIGURES
 from forecast.fit import MAX_R_HAT, MIN_ESS_BULK
-from forecast.images import FIGURES_DIR, ImageSession, start_export
+from forecast.images import FIGURES_DIR, ImageExport, ImageSession
 
 if TYPE_CHECKING:
     from forecast.pipeline import RunResult
@@ -371,19 +371,25 @@ def published_context() -> dict[str, Any]:
 # ----------------------------------------------------------------------------------------------------
 
 
-def build_figures(result: RunResult) -> tuple[dict[str, go.Figure], dict[str, str]]:
-    """Every figure, by name; a builder that fails is reported (and shown in the page) instead of failing."""
+def build_figures(
+    result: RunResult, on_figure: Callable[[str, go.Figure], None] | None = None
+) -> tuple[dict[str, go.Figure], dict[str, str]]:
+    """Every figure, by name; a builder that fails is reported (and shown in the page) instead of failing.
+    `on_figure(name, figure)` is called as each one is built (the PNG export starts rendering it meanwhile)."""
     figures: dict[str, go.Figure] = {}
     failed: dict[str, str] = {}
     with house_template():
         for name, builder in (FIGURE_BUILDERS | EXTENSION_FIGURES).items():
             try:
                 figure = builder(result)
-                if figure is not None:  # extension figures are None when no scenario uses the extension
-                    figures[name] = figure
             except Exception as exc:
                 log.warning("figure %s could not be built: %s", name, exc, exc_info=True)
                 failed[name] = f"{type(exc).__name__}: {exc}"
+                continue
+            if figure is not None:  # extension figures are None when no scenario uses the extension
+                figures[name] = figure
+                if on_figure is not None:
+                    on_figure(name, figure)
     return figures, failed
 
 
@@ -604,12 +610,13 @@ def write_report(
     with these inputs made."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    figures, failed = build_figures(result)
     images = None
     if png:
-        folder = out_dir / FIGURES_DIR
-        images = start_export(figures, folder, use_cache=use_cache, session=session, inputs_key=inputs_key)
+        images = ImageExport(out_dir / FIGURES_DIR, use_cache=use_cache, session=session, inputs_key=inputs_key)
     try:
+        figures, failed = build_figures(result, on_figure=images.add if images is not None else None)
+        if images is not None:
+            images.done_adding()
         page = render_report(result, figures, failed)
         (out_dir / REPORT_FILE).write_text(page, encoding="utf-8")
     except BaseException:

@@ -84,9 +84,14 @@ def _stray_files(parent: Path) -> list[Path]:
     return sorted(parent.glob(f"{STAGING_PREFIX}*")) + sorted(parent.rglob(".tmp-*.nc"))
 
 
-def _no_images(figures: Any, folder: Path, **options: Any) -> images.PendingExport:
-    """Stand-in for the PNG export where images are not what is tested."""
-    return images.PendingExport(lambda: {"png": "skipped: test"})
+class _NoImages(images.ImageExport):
+    """Stand-in for the PNG export where images are not what is tested: it takes figures and renders none."""
+
+    def add(self, name: str, figure: Any) -> None:
+        pass
+
+    def result(self) -> dict[str, Any]:
+        return {"png": "skipped: test", "files": []}
 
 
 def _copy_data(tmp_path: Path) -> Path:
@@ -549,7 +554,7 @@ def test_sigterm_while_sampling(interrupted_runs: dict[tuple[str, str], _RealRun
 @pytest.fixture
 def quick_report(monkeypatch: pytest.MonkeyPatch) -> None:
     """Skip the PNG export (Chromium) in tests that write reports: it does not change what is tested."""
-    monkeypatch.setattr(report, "start_export", _no_images)
+    monkeypatch.setattr(report, "ImageExport", _NoImages)
 
 
 @pytest.mark.parametrize(
@@ -728,7 +733,7 @@ def reseeded(default_run, tmp_path_factory: pytest.TempPathFactory) -> list[tupl
     )
     runs = []
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(report, "start_export", _no_images)
+        mp.setattr(report, "ImageExport", _NoImages)
         for _ in range(2):
             out = tmp_path_factory.mktemp("reseeded")
             runs.append((pipeline.run_pipeline(config, data_dir=DATA_DIR, out_dir=out, use_cache=False), out))

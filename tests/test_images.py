@@ -52,7 +52,7 @@ def test_png_cache_reuses_identical_figures(stand_in_chromium: list[list[str]], 
     first = images.export_pngs(_figures(), tmp_path / "run1")
     again = images.export_pngs(_figures(), tmp_path / "run2")
     changed = images.export_pngs(_figures("b, edited"), tmp_path / "run3")
-    assert stand_in_chromium == [["a", "b"], ["b"]]  # nothing rendered the second time; only b the third
+    assert stand_in_chromium == [["a"], ["b"], ["b"]]  # one request per figure; none the second time; b the third
     assert (first["png"], again["png"], changed["png"]) == ("written",) * 3
     assert again["png_reused"] == ["a", "b"] and changed["png_reused"] == ["a"]
     assert (tmp_path / "run2" / "a.png").read_bytes() == (tmp_path / "run1" / "a.png").read_bytes()
@@ -65,7 +65,7 @@ def test_png_cache_bypassed_and_corrupt_entries_ignored(stand_in_chromium: list[
     for cached in images.png_cache_dir().glob("*.png"):
         cached.write_bytes(b"truncated")
     status = images.export_pngs(_figures(), tmp_path / "run3")
-    assert stand_in_chromium == [["a", "b"], ["a", "b"], ["a", "b"]]
+    assert stand_in_chromium == [["a"], ["b"]] * 3
     assert status["png_reused"] == []
     assert (tmp_path / "run3" / "a.png").read_bytes().startswith(images.PNG_SIGNATURE)
 
@@ -75,11 +75,11 @@ def test_renders_expected_follows_the_record_of_a_run(stand_in_chromium: list[li
     cached images disappears; unknown keys and damaged records mean 'expect rendering'."""
     assert images.renders_expected("K") and images.renders_expected(None)
     status = images.export_pngs(_figures(), tmp_path / "one", inputs_key="K")
-    assert status["png"] == "written" and stand_in_chromium == [["a", "b"]]
+    assert status["png"] == "written" and stand_in_chromium == [["a"], ["b"]]
     assert not images.renders_expected("K")
     assert images.renders_expected("other")
     again = images.export_pngs(_figures(), tmp_path / "two", inputs_key="K")
-    assert again["png_reused"] == ["a", "b"] and len(stand_in_chromium) == 1
+    assert again["png_reused"] == ["a", "b"] and len(stand_in_chromium) == 2
     next(images.png_cache_dir().glob("*.png")).unlink()
     assert images.renders_expected("K")
     images.export_pngs(_figures(), tmp_path / "three", inputs_key="K")
@@ -116,13 +116,12 @@ class _FakeKaleido:
     def __init__(self, **options: Any) -> None:
         self.options = options
 
-    async def __aenter__(self) -> _FakeKaleido:
+    async def open(self) -> None:
         self.events.append("open")
         if self.fail_on_open:
             raise RuntimeError("no browser found")
-        return self
 
-    async def __aexit__(self, *exc: object) -> None:
+    async def close(self) -> None:
         self.events.append("close")
         if self.fail_on_close:
             raise RuntimeError("browser would not close")
@@ -143,7 +142,17 @@ def fake_kaleido(monkeypatch: pytest.MonkeyPatch) -> type[_FakeKaleido]:
     kaleido_class = type("Kaleido", (_FakeKaleido,), fresh)
     fake.Kaleido = kaleido_class  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "kaleido", fake)
+    _without_served_page(monkeypatch)
     return kaleido_class
+
+
+def _without_served_page(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sessions open kaleido's own page: the served page drives the real kaleido (tests/test_kaleido_page.py)."""
+
+    async def unavailable(self: images.ImageSession, *args: Any) -> None:
+        return None
+
+    monkeypatch.setattr(images.ImageSession, "_open_served", unavailable)
 
 
 def _session_threads() -> list[threading.Thread]:
@@ -225,7 +234,7 @@ def recorded_sessions(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     log: list[list[str]] = []
 
     class Recording:
-        def __init__(self, chromium: str) -> None:
+        def __init__(self, chromium: str, browser_cache: Path | None = None) -> None:
             self.events: list[str] = []
             log.append(self.events)
 

@@ -208,10 +208,10 @@ def test_png_export_error_is_a_skip(result: RunResult, tmp_path: Path, monkeypat
         def __init__(self, **options: Any) -> None:
             pass
 
-        async def __aenter__(self) -> Broken:
-            return self
+        async def open(self) -> None:
+            return None
 
-        async def __aexit__(self, *exc: object) -> None:
+        async def close(self) -> None:
             return None
 
         async def write_fig_from_object(self, jobs: Any) -> Any:
@@ -221,6 +221,11 @@ def test_png_export_error_is_a_skip(result: RunResult, tmp_path: Path, monkeypat
     fake = types.ModuleType("kaleido")
     fake.Kaleido = Broken
     monkeypatch.setitem(sys.modules, "kaleido", fake)
+
+    async def unavailable(self: images.ImageSession, *args: Any) -> None:
+        return None  # the served page drives the real kaleido: this session opens the stand-in's own page
+
+    monkeypatch.setattr(images.ImageSession, "_open_served", unavailable)
     monkeypatch.setattr(images, "png_unavailable_reason", lambda: None)
     monkeypatch.setattr(images, "find_chromium", lambda: "/usr/bin/chromium")
     monkeypatch.setenv("FORECAST_CACHE_DIR", str(tmp_path / "cache"))
@@ -282,7 +287,7 @@ def test_write_report_without_png(result: RunResult, tmp_path: Path, monkeypatch
     def refuse(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("the PNG export was started")
 
-    monkeypatch.setattr(report, "start_export", refuse)
+    monkeypatch.setattr(report, "ImageExport", refuse)
     status = report.write_report(result, tmp_path, png=False)
     assert status["png"] == "skipped: --no-png" and status["files"] == []
     assert not (tmp_path / report.FIGURES_DIR).exists()
