@@ -48,6 +48,9 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # How long stopping a session may wait for Chromium to finish starting and close (then it is left to exit with
 # the process; its thread is a daemon).
 STOP_TIMEOUT_SECONDS = 20
+# How long Chromium may take to start and load kaleido's page (kaleido's own `open` has no limit): a served page
+# that does not open in time falls back to kaleido's own page; that one failing to open fails the export.
+OPEN_TIMEOUT_SECONDS = 20
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -261,7 +264,12 @@ class ImageSession:
             if served is not None:
                 return served
         session = kaleido.Kaleido(plotlyjs=str(local_plotlyjs()), mathjax=False, **options)
-        await session.open()
+        try:
+            await _open_within(session)
+        except BaseException:
+            with contextlib.suppress(Exception):  # a browser that started but did not get ready is closed
+                await session.close()
+            raise
         resources.push_async_callback(session.close)
         return session
 
@@ -279,7 +287,7 @@ class ImageSession:
             resources.callback(server.close)
             browser = kaleido_page.browser_class(server.port, self.browser_cache)
             served = kaleido_page.ServedKaleido(server.page_url, browser_cls=browser, **options)
-            await served.open()
+            await _open_within(served)
         except Exception as exc:
             log.info("served kaleido page unavailable (%s); using kaleido's own page", _as_error(exc))
             if served is not None:
@@ -323,6 +331,13 @@ class ImageSession:
             _, done = request
             if done.set_running_or_notify_cancel():
                 done.set_exception(error)
+
+
+async def _open_within(session: Any) -> None:
+    try:
+        await asyncio.wait_for(session.open(), OPEN_TIMEOUT_SECONDS)
+    except TimeoutError:
+        raise RuntimeError(f"Chromium did not start within {OPEN_TIMEOUT_SECONDS} s") from None
 
 
 def _as_error(exc: BaseException) -> Exception:

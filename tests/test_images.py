@@ -111,6 +111,7 @@ class _FakeKaleido:
     events: ClassVar[list[str]] = []
     fail_on_open = False
     fail_on_close = False
+    hang_on_open = False
     render_seconds = 0.0
 
     def __init__(self, **options: Any) -> None:
@@ -120,6 +121,8 @@ class _FakeKaleido:
         self.events.append("open")
         if self.fail_on_open:
             raise RuntimeError("no browser found")
+        if self.hang_on_open:
+            await asyncio.sleep(3600)
 
     async def close(self) -> None:
         self.events.append("close")
@@ -138,7 +141,7 @@ class _FakeKaleido:
 @pytest.fixture
 def fake_kaleido(monkeypatch: pytest.MonkeyPatch) -> type[_FakeKaleido]:
     fake = types.ModuleType("kaleido")
-    fresh = {"events": [], "fail_on_open": False, "fail_on_close": False, "render_seconds": 0.0}
+    fresh = {"events": [], "fail_on_open": False, "fail_on_close": False, "hang_on_open": False, "render_seconds": 0.0}
     kaleido_class = type("Kaleido", (_FakeKaleido,), fresh)
     fake.Kaleido = kaleido_class  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "kaleido", fake)
@@ -180,6 +183,20 @@ def test_a_browser_that_does_not_start_fails_every_request(fake_kaleido: type[_F
             done.result(timeout=10)
     session.stop()
     assert _session_threads() == []
+
+
+def test_a_browser_that_never_gets_ready_fails_the_requests_in_time(
+    fake_kaleido: type[_FakeKaleido], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """kaleido's own `open` has no time limit: a Chromium that starts but never loads the page must not hold the
+    run for the export's whole wait limit; it is closed, and the requests fail with the reason."""
+    fake_kaleido.hang_on_open = True
+    monkeypatch.setattr(images, "OPEN_TIMEOUT_SECONDS", 0.2)
+    session = images.ImageSession("/usr/bin/chromium").start()
+    with pytest.raises(RuntimeError, match=r"did not start within 0\.2 s"):
+        session.submit(_figures(), tmp_path).result(timeout=10)
+    session.stop()
+    assert fake_kaleido.events == ["open", "close"] and _session_threads() == []
 
 
 def test_a_browser_that_fails_to_close_does_not_hold_up_stop(fake_kaleido: type[_FakeKaleido], tmp_path: Path) -> None:
