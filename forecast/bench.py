@@ -7,8 +7,7 @@ here fails because a number is slow. What it measures:
   *cold* (empty posterior cache *and* empty PyTensor/Numba compile caches: `FORECAST_CACHE_DIR`,
   `PYTENSOR_FLAGS=base_compiledir=...` and `NUMBA_CACHE_DIR` pointed at empty temporary folders), *warm* (the same
   inputs again, caches now filled) and *scenario-only* (a copy of the preset with the default horizon moved to
-  2070: the fit is reused, every scenario is recomputed; then once more to 2075, when Chromium's own cache has
-  seen plotly.js often enough to keep it compiled). For each: wall and CPU time, peak memory (largest single
+  2070: the fit is reused, every scenario is recomputed). For each: wall and CPU time, peak memory (largest single
   process from `wait4`'s `ru_maxrss`, and the sampled PSS sum over the process tree when psutil is importable),
   whether the fit came from the cache, the stage times the run recorded in `run.json`, and the ratio of the wall
   time to `python -c "import pymc"` timed the same way on the same machine.
@@ -75,10 +74,8 @@ BENCH_KEYS = (
 )
 #: cold: empty caches; warm: cached posterior, new --out (projections, report and images recomputed or reused);
 #: up_to_date: warm again into the same --out (nothing to recompute, `forecast.freshness`); scenario_only: horizon
-#: moved (changed figures rendered); scenario_only_again: moved once more (by then Chromium's own cache holds
-#: plotly.js compiled, `forecast.kaleido_page`: the steady state of an edit-and-look loop); scenario_only_no_png:
-#: the first edit with --no-png.
-RUN_LABELS = ("cold", "warm", "up_to_date", "scenario_only", "scenario_only_again", "scenario_only_no_png")
+#: moved (changed figures rendered); scenario_only_no_png: the same with --no-png (the edit-and-look loop).
+RUN_LABELS = ("cold", "warm", "up_to_date", "scenario_only", "scenario_only_no_png")
 TARGETS = {
     "cold_run_seconds": 60.0,
     "warm_ratio_to_import_pymc": 2.0,
@@ -88,7 +85,6 @@ TARGETS = {
 }
 GRID_START, GRID_END = 2024.0, 2060.0
 SCENARIO_ONLY_HORIZON = 2070
-SCENARIO_AGAIN_HORIZON = 2075
 IMPORT_BREAKDOWN = ("arviz", "forecast.pipeline", "forecast.report")
 MB = 1024.0 * 1024.0
 
@@ -603,11 +599,6 @@ def targets(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
             runs.get("scenario_only", {}).get("ratio_to_import_pymc"),
             "scenario-only / import",
         ),
-        "scenario_only_again_ratio_to_import_pymc": entry(
-            TARGETS["scenario_only_ratio_to_import_pymc"],
-            runs.get("scenario_only_again", {}).get("ratio_to_import_pymc"),
-            "scenario-only, next edit (browser cache filled) / import",
-        ),
         "scenario_only_no_png_ratio_to_import_pymc": entry(
             TARGETS["scenario_only_ratio_to_import_pymc"],
             runs.get("scenario_only_no_png", {}).get("ratio_to_import_pymc"),
@@ -661,7 +652,6 @@ def run_bench(
     with tempfile.TemporaryDirectory(prefix="forecast-bench-") as tmp:
         root = Path(tmp)
         changed = scenario_only_yaml(scenarios, root / "scenario-only.yml")
-        again = scenario_only_yaml(scenarios, root / "scenario-again.yml", SCENARIO_AGAIN_HORIZON)
         if quick:
             env = dict(os.environ)
             progress("bench: prime run (your own caches)")
@@ -677,8 +667,6 @@ def run_bench(
         runs["up_to_date"] = time_forecast_run(scenarios, data_dir, root / "out-warm", env, runner)
         progress("bench: scenario-only change")
         runs["scenario_only"] = time_forecast_run(str(changed), data_dir, root / "out-scenario", env, runner)
-        progress("bench: another scenario-only change")
-        runs["scenario_only_again"] = time_forecast_run(str(again), data_dir, root / "out-again", env, runner)
         progress("bench: scenario-only change, --no-png")
         runs["scenario_only_no_png"] = time_forecast_run(
             str(changed), data_dir, root / "out-scenario-no-png", env, runner, extra_args=("--no-png",)
