@@ -4,8 +4,8 @@ headless Chromium is available.
 `write_report(result, out_dir)` is called by `forecast.pipeline` inside the staging directory of a run. The HTML
 embeds plotly.js once (no CDN, works offline) and every figure of `forecast.figures`; the page is rendered from
 the packaged Jinja2 template `forecast/templates/report.html.j2`. PNG copies (`forecast.images`: kaleido >= 1
-driving a local Chromium) are rendered while the page is, best effort: any problem is reported in the returned
-status and never fails the run.
+driving a local Chromium) are rendered as the figures are built and while the page is, best effort: any problem
+is reported in the returned status and never fails the run.
 """
 
 from __future__ import annotations
@@ -605,9 +605,9 @@ def write_report(
     """Write `report.html` (and `figures/<name>.png` when possible) into `out_dir`; return the figure status:
     {"html": "report.html", "png": "written" | "skipped: <reason>", "names": [...], "files": [...]} (plus
     "failed" if a figure could not be built). `png=False` skips the images; `use_cache=False` renders every
-    image instead of reusing identical ones from the PNG cache. Images are rendered while the page is (in
-    `session` when the caller started one early, see `forecast.images`); `inputs_key` records which images a run
-    with these inputs made."""
+    image instead of reusing identical ones from the PNG cache. Each image is rendered as soon as its figure is
+    built (in `session` when the caller started one early, see `forecast.images`; that session closes Chromium
+    once these images are done); `inputs_key` records which images a run with these inputs made."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     images = None
