@@ -31,6 +31,7 @@ import queue
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Mapping
 from concurrent.futures import Future
 from pathlib import Path
@@ -423,17 +424,21 @@ class ImageExport:
             self.abandon()
             self._status = _skipped(self.folder, exc)
 
-    def done_adding(self) -> None:
-        """No more figures: the session closes Chromium after the renders sent to it (`stop()` then only waits)."""
-        if self._session is not None and self._session.started:
-            self._session.stop_soon()
+    def done_adding(self, close_session: bool = False) -> None:
+        """No more figures: a session started here closes Chromium once its renders are done (so the close
+        overlaps the caller's remaining work); with `close_session`, so does the caller's session (`stop()` then
+        only waits)."""
+        session = self._session if close_session else self._own_session
+        if session is not None and session.started:
+            session.stop_soon()
 
     def result(self) -> dict[str, Any]:
         if self._status is not None:
             return self._status
         try:
+            deadline = time.monotonic() + _wait_limit(len(self._rendering))
             for future in self._rendering.values():
-                future.result(timeout=_wait_limit(len(self._rendering)))
+                future.result(timeout=max(0.0, deadline - time.monotonic()))
             missing = [n for n in self._names if not (self.folder / f"{n}.png").is_file()]
             if missing:
                 raise RuntimeError(f"no image written for {', '.join(missing)}")

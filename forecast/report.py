@@ -616,7 +616,7 @@ def write_report(
     try:
         figures, failed = build_figures(result, on_figure=images.add if images is not None else None)
         if images is not None:
-            images.done_adding()
+            images.done_adding(close_session=True)  # this run's images are all sent: Chromium may close after them
         page = render_report(result, figures, failed)
         (out_dir / REPORT_FILE).write_text(page, encoding="utf-8")
     except BaseException:

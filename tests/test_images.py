@@ -199,6 +199,27 @@ def test_a_browser_that_never_gets_ready_fails_the_requests_in_time(
     assert fake_kaleido.events == ["open", "close"] and _session_threads() == []
 
 
+def test_an_export_closes_a_callers_session_only_when_told(
+    fake_kaleido: type[_FakeKaleido], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Figures go to the session one by one; `start_export` leaves a caller's session open for more work, and
+    `done_adding(close_session=True)` (what `report.write_report` does for the run's early session) lets it close
+    once the images sent to it are done."""
+    monkeypatch.setattr(images, "png_unavailable_reason", lambda: None)
+    monkeypatch.setenv("FORECAST_CACHE_DIR", str(tmp_path / "cache"))
+    session = images.ImageSession("/usr/bin/chromium").start()
+    assert images.start_export(_figures(), tmp_path / "one", session=session).result()["png"] == "written"
+    last = images.ImageExport(tmp_path / "two", session=session)
+    last.add("c", go.Figure(layout={"title": "c"}))
+    last.done_adding(close_session=True)
+    assert last.result()["png"] == "written"
+    with pytest.raises(RuntimeError, match="closing"):
+        session.submit({"d": go.Figure()}, tmp_path)
+    session.stop()
+    assert fake_kaleido.events == ["open", "render 1", "render 1", "render 1", "close"]
+    assert _session_threads() == []
+
+
 def test_a_browser_that_fails_to_close_does_not_hold_up_stop(fake_kaleido: type[_FakeKaleido], tmp_path: Path) -> None:
     fake_kaleido.fail_on_close = True
     session = images.ImageSession("/usr/bin/chromium").start()
