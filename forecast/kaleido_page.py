@@ -7,7 +7,8 @@ for scripts fetched over http(s). Every Chromium start then compiles plotly.js (
 
 - The host name is reserved (RFC 2606 `.test`) and never resolved: a Chromium host-resolver rule maps it to this
   process's server on a free loopback port, so the URLs, which key the cache, are the same in every run.
-- Script URLs carry the plotly and kaleido versions: an upgrade fetches (and compiles) the new file.
+- Script URLs carry the plotly and kaleido versions and a stamp of the file: an upgrade or a reinstall fetches
+  (and compiles) the new file.
 - Only three fixed resources are served, read-only, on 127.0.0.1: the page, plotly.js and kaleido's own script.
 - One Chromium uses the cache folder at a time (a lock file; Chromium's disk cache is not safe to share between
   processes). A run that finds it taken, or cannot lock it, starts kaleido the usual way.
@@ -19,6 +20,7 @@ kaleido's script.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import http.server
 import re
 import threading
@@ -48,6 +50,15 @@ def kaleido_script() -> Path:
     return Path(urllib.request.url2pathname(urllib.parse.urlparse(found.group(1)).path))
 
 
+def _versioned_path(stem: str, version: str, file: Path) -> str:
+    """The URL path a script is served under: its package version plus a stamp of the file's size and
+    modification time, so a reinstalled or edited file gets a new URL (and Chromium fetches and compiles it
+    again) instead of the cached copy of the old one."""
+    status = file.stat()
+    stamp = hashlib.sha256(f"{status.st_size}:{status.st_mtime_ns}".encode()).hexdigest()[:12]
+    return f"/{stem}-{version}-{stamp}.js"
+
+
 class _ServedPage(kaleido.PageGenerator):
     """kaleido's page with its script fetched from the page server instead of a file URL."""
 
@@ -61,8 +72,8 @@ class PageServer:
 
     def __init__(self, plotlyjs: Path, versions: dict[str, str]) -> None:
         base = f"http://{PAGE_HOST}"
-        plotly_path = f"/plotly-{versions.get('plotly', 'unknown')}.min.js"
-        script_path = f"/kaleido_scopes-{versions.get('kaleido', 'unknown')}.js"
+        plotly_path = _versioned_path("plotly", versions.get("plotly", "unknown"), plotlyjs)
+        script_path = _versioned_path("kaleido_scopes", versions.get("kaleido", "unknown"), kaleido_script())
         page = _ServedPage(base + plotly_path, base + script_path).generate_index()
         self.page_url = f"{base}/index.html"
         self._resources = {

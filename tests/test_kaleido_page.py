@@ -5,6 +5,7 @@ fall back to kaleido's own page when the served one cannot open."""
 from __future__ import annotations
 
 import http.client
+import re
 import time
 from pathlib import Path
 
@@ -39,19 +40,30 @@ def test_server_hands_out_the_page_and_its_two_versioned_scripts_only(server: ka
     status, headers, page = _get(server, "/index.html")
     assert status == 200 and headers["Cache-Control"] == kaleido_page.PAGE_CACHE_CONTROL
     text = page.decode("utf-8")
-    host = f"http://{kaleido_page.PAGE_HOST}"
-    assert f'{host}/plotly-9.9.9.min.js"' in text and f'{host}/kaleido_scopes-8.8.8.js"' in text
+    host = re.escape(f"http://{kaleido_page.PAGE_HOST}")
+    plotly = re.search(host + r'(/plotly-9\.9\.9-[0-9a-f]{12}\.js)"', text)
+    script = re.search(host + r'(/kaleido_scopes-8\.8\.8-[0-9a-f]{12}\.js)"', text)
+    assert plotly and script, text
     assert "file:" not in text  # Chromium keeps compiled code only for scripts fetched over http(s)
     assert 'id="kaleido-image"' in text  # kaleido's own page otherwise
 
-    status, headers, body = _get(server, "/plotly-9.9.9.min.js")
+    status, headers, body = _get(server, plotly.group(1))
     assert (status, body) == (200, b"/* plotly stand-in */")
     assert headers["Cache-Control"] == kaleido_page.SCRIPT_CACHE_CONTROL
-    status, _, body = _get(server, "/kaleido_scopes-8.8.8.js")
+    status, _, body = _get(server, script.group(1))
     assert status == 200 and body == kaleido_page.kaleido_script().read_bytes()
 
-    for path in ("/", "/plotly.min.js", "/plotly-1.0.0.min.js", "/../../etc/passwd", "/index.html?x=1"):
+    for path in ("/", "/plotly.min.js", "/plotly-9.9.9.min.js", "/../../etc/passwd", "/index.html?x=1"):
         assert _get(server, path)[0] == 404, path
+
+
+def test_an_edited_plotly_js_gets_a_new_url(tmp_path: Path) -> None:
+    """Scripts are cached as immutable under their URL, so a changed file must not keep the old URL."""
+    plotlyjs = tmp_path / "plotly.min.js"
+    plotlyjs.write_text("/* one */", encoding="utf-8")
+    before = kaleido_page._versioned_path("plotly", "9.9.9", plotlyjs)
+    plotlyjs.write_text("/* two, longer */", encoding="utf-8")
+    assert kaleido_page._versioned_path("plotly", "9.9.9", plotlyjs) != before
 
 
 def test_server_stops_promptly(tmp_path: Path) -> None:
