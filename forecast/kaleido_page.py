@@ -40,6 +40,8 @@ SCRIPT_CACHE_CONTROL = "max-age=31536000, immutable"
 PAGE_CACHE_CONTROL = "no-store"
 # How often the server thread checks for shutdown (http.server polls; its default 0.5 s would delay every stop)
 SHUTDOWN_POLL_SECONDS = 0.05
+# How long a connection may stay silent before the server drops it
+IDLE_CONNECTION_SECONDS = 10
 
 
 def kaleido_script() -> Path:
@@ -82,6 +84,8 @@ class PageServer:
             script_path: (kaleido_script().read_bytes(), "text/javascript; charset=utf-8", SCRIPT_CACHE_CONTROL),
         }
         self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        # Chromium may open a connection and never send on it (a preconnect): its handler thread must neither keep
+        # the process alive nor hold up `close()`, which joins non-daemon handler threads.
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(SHUTDOWN_POLL_SECONDS,), name="forecast-page", daemon=True
@@ -95,6 +99,8 @@ class PageServer:
         resources = self._resources
 
         class Handler(http.server.BaseHTTPRequestHandler):
+            timeout = IDLE_CONNECTION_SECONDS  # a connection that sends nothing is dropped
+
             def do_GET(self) -> None:
                 found = resources.get(self.path)
                 if found is None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.client
 import re
+import socket
 import time
 from pathlib import Path
 
@@ -66,12 +67,17 @@ def test_an_edited_plotly_js_gets_a_new_url(tmp_path: Path) -> None:
     assert kaleido_page._versioned_path("plotly", "9.9.9", plotlyjs) != before
 
 
-def test_server_stops_promptly(tmp_path: Path) -> None:
+def test_server_stops_promptly_even_with_a_silent_connection_open(tmp_path: Path) -> None:
+    """A client that connects and sends nothing (as Chromium's preconnects may) must not hold up `close()`:
+    http.server joins non-daemon handler threads on close, and this one would wait for a request."""
     plotlyjs = tmp_path / "plotly.min.js"
     plotlyjs.write_text("", encoding="utf-8")
     server = kaleido_page.PageServer(plotlyjs, VERSIONS).start()
+    silent = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    time.sleep(0.2)  # the server has accepted it and a handler thread is waiting for the request line
     started = time.monotonic()
     server.close()
+    silent.close()
     # http.server notices a shutdown at its next poll; the poll interval bounds the wait (plus scheduling slack)
     assert time.monotonic() - started < kaleido_page.SHUTDOWN_POLL_SECONDS + 0.5
     with pytest.raises(OSError):
