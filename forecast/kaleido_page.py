@@ -44,9 +44,13 @@ SHUTDOWN_POLL_SECONDS = 0.05
 IDLE_CONNECTION_SECONDS = 10
 
 
+# The link to kaleido's own script in its page footer (a file URL)
+_FOOTER_SCRIPT = re.compile(r'src="(file:[^"]+)"')
+
+
 def kaleido_script() -> Path:
     """kaleido's own page script, as its default page links it (`kaleido.PageGenerator.footer`)."""
-    found = re.search(r'src="(file:[^"]+)"', kaleido.PageGenerator.footer)
+    found = _FOOTER_SCRIPT.search(kaleido.PageGenerator.footer)
     if found is None:
         raise RuntimeError("kaleido's page footer links no local script")
     return Path(urllib.request.url2pathname(urllib.parse.urlparse(found.group(1)).path))
@@ -66,7 +70,7 @@ class _ServedPage(kaleido.PageGenerator):
 
     def __init__(self, plotly_url: str, script_url: str) -> None:
         super().__init__(plotly=plotly_url, mathjax=False)
-        self.footer = kaleido.PageGenerator.footer.replace(kaleido_script().as_uri(), script_url)
+        self.footer = _FOOTER_SCRIPT.sub(f'src="{script_url}"', kaleido.PageGenerator.footer, count=1)
 
 
 class PageServer:
@@ -74,14 +78,15 @@ class PageServer:
 
     def __init__(self, plotlyjs: Path, versions: dict[str, str]) -> None:
         base = f"http://{PAGE_HOST}"
+        script = kaleido_script()
         plotly_path = _versioned_path("plotly", versions.get("plotly", "unknown"), plotlyjs)
-        script_path = _versioned_path("kaleido_scopes", versions.get("kaleido", "unknown"), kaleido_script())
+        script_path = _versioned_path("kaleido_scopes", versions.get("kaleido", "unknown"), script)
         page = _ServedPage(base + plotly_path, base + script_path).generate_index()
         self.page_url = f"{base}/index.html"
         self._resources = {
             "/index.html": (page.encode("utf-8"), "text/html; charset=utf-8", PAGE_CACHE_CONTROL),
             plotly_path: (plotlyjs.read_bytes(), "text/javascript; charset=utf-8", SCRIPT_CACHE_CONTROL),
-            script_path: (kaleido_script().read_bytes(), "text/javascript; charset=utf-8", SCRIPT_CACHE_CONTROL),
+            script_path: (script.read_bytes(), "text/javascript; charset=utf-8", SCRIPT_CACHE_CONTROL),
         }
         self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         # Chromium may open a connection and never send on it (a preconnect): its handler thread must neither keep
