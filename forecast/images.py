@@ -462,21 +462,6 @@ class ImageExport:
             self._own_session.stop()
 
 
-def start_export(
-    figures: Mapping[str, go.Figure],
-    folder: Path,
-    use_cache: bool = True,
-    session: ImageSession | None = None,
-    inputs_key: str | None = None,
-) -> ImageExport:
-    """An `ImageExport` of all `figures` at once (see there); `result()` waits for it."""
-    export = ImageExport(folder, use_cache=use_cache, session=session, inputs_key=inputs_key)
-    for name, figure in figures.items():
-        export.add(name, figure)
-    export.done_adding()
-    return export
-
-
 def export_pngs(
     figures: Mapping[str, go.Figure],
     folder: Path,
@@ -484,5 +469,10 @@ def export_pngs(
     session: ImageSession | None = None,
     inputs_key: str | None = None,
 ) -> dict[str, Any]:
-    """`start_export(...)` and wait for it: the status of writing every figure's PNG."""
-    return start_export(figures, folder, use_cache=use_cache, session=session, inputs_key=inputs_key).result()
+    """Write every figure's PNG and wait: the status, as `ImageExport.result` gives it. A session given stays open
+    for more work."""
+    export = ImageExport(folder, use_cache=use_cache, session=session, inputs_key=inputs_key)
+    for name, figure in figures.items():
+        export.add(name, figure)
+    export.done_adding()
+    return export.result()

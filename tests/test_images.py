@@ -202,13 +202,13 @@ def test_a_browser_that_never_gets_ready_fails_the_requests_in_time(
 def test_an_export_closes_a_callers_session_only_when_told(
     fake_kaleido: type[_FakeKaleido], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Figures go to the session one by one; `start_export` leaves a caller's session open for more work, and
+    """Figures go to the session one by one; `export_pngs` leaves a caller's session open for more work, and
     `done_adding(close_session=True)` (what `report.write_report` does for the run's early session) lets it close
     once the images sent to it are done."""
     monkeypatch.setattr(images, "png_unavailable_reason", lambda: None)
     monkeypatch.setenv("FORECAST_CACHE_DIR", str(tmp_path / "cache"))
     session = images.ImageSession("/usr/bin/chromium").start()
-    assert images.start_export(_figures(), tmp_path / "one", session=session).result()["png"] == "written"
+    assert images.export_pngs(_figures(), tmp_path / "one", session=session)["png"] == "written"
     last = images.ImageExport(tmp_path / "two", session=session)
     last.add("c", go.Figure(layout={"title": "c"}))
     last.done_adding(close_session=True)
@@ -238,7 +238,9 @@ def test_report_error_meanwhile_stops_the_export_session(
     monkeypatch.setattr(images, "find_chromium", lambda: "/usr/bin/chromium")
     monkeypatch.setenv("FORECAST_CACHE_DIR", str(tmp_path / "cache"))
     fake_kaleido.render_seconds = 0.5
-    pending = images.start_export(_figures(), tmp_path / "figures")
+    pending = images.ImageExport(tmp_path / "figures")
+    for name, figure in _figures().items():
+        pending.add(name, figure)
     pending.abandon()
     assert _session_threads() == [] and fake_kaleido.events[-1] == "close"
 
