@@ -280,7 +280,7 @@ def run(
 
 
 def _early_image_session(png: bool, inputs_key: str | None) -> "ImageSession | None":
-    """Start Chromium now, in the background, when this run will render images (`forecast.images`): its ~2 s
+    """Start Chromium now, in the background, when this run will render images (`forecast.images`): its 1–2 s
     start then overlaps the imports, projections and figures instead of following them. Not when every image of
     a run with these inputs is in the PNG cache, nor with --no-png, --force or --no-cache (no inputs key)."""
     if not png or inputs_key is None:
