@@ -12,7 +12,7 @@ import shutil
 import signal
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
@@ -25,6 +25,7 @@ from forecast import __version__
 
 # Packages whose versions are recorded with every output (they change draws or their meaning).
 STAGING_PREFIX = ".forecast-staging-"
+REPORT_FILE = "report.html"
 # Version of the layout of posterior.nc; a file with another value is refused when loaded back.
 POSTERIOR_FORMAT_VERSION = 1
 # Signals held back while the staged outputs are moved into place, so an interrupt cannot leave a mix of old
@@ -58,9 +59,11 @@ def _signals_deferred() -> Iterator[None]:
 
 
 @contextmanager
-def staged_output(out_dir: Path) -> Iterator[Path]:
+def staged_output(out_dir: Path, replaces: Iterable[str] = ()) -> Iterator[Path]:
     """Yield a staging folder; on success move its contents into `out_dir`, on any exit remove it.
 
+    `replaces` names earlier outputs that this run may leave out (its images after --no-png): a copy left in
+    `out_dir` from an earlier run is removed, so the folder never pairs a report with another run's files.
     An interrupt (SIGINT, SIGTERM) while the files are moved is delivered only after the last one is in place.
     """
     out_dir = Path(out_dir)
@@ -68,18 +71,26 @@ def staged_output(out_dir: Path) -> Iterator[Path]:
     staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out_dir.parent))
     try:
         yield staging
+        left_out = [name for name in replaces if not (staging / name).exists()]
         with _signals_deferred():
             out_dir.mkdir(parents=True, exist_ok=True)
             for item in sorted(staging.iterdir()):
                 target = out_dir / item.name
-                if item.is_dir():
-                    if target.exists():
-                        shutil.rmtree(target)
-                    os.replace(item, target)
-                else:
-                    os.replace(item, target)
+                if item.is_dir() or target.is_dir():  # a file replaces a file atomically; folders cannot
+                    _remove(target)
+                os.replace(item, target)
+            for name in left_out:
+                _remove(out_dir / name)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _remove(path: Path) -> None:
+    """Remove an earlier output, file or folder (a symlink itself, never what it points to)."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
 
 
 def write_summary(path: Path, summary: pd.DataFrame) -> None:

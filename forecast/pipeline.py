@@ -27,9 +27,10 @@ from forecast.errors import ConvergenceError
 from forecast.fit import Diagnostics, attach_diagnostics, diagnose, diagnostics_of, posterior_arrays, sample_posterior
 from forecast.freshness import INPUTS_KEY, inputs_hash
 from forecast.hashing import canonical_json, package_versions, sha256_text
-from forecast.images import ImageSession
+from forecast.images import FIGURES_DIR, ImageSession
 from forecast.model import FitPriors, NormalPriorValues, build_model, fit_data_from_frames
 from forecast.outputs import (
+    REPORT_FILE,
     staged_output,
     write_json,
     write_posterior,
@@ -225,7 +226,10 @@ def run_pipeline(
         timings=timings,
         fit_reused=reused,
     )
-    with _timed(timings, "write", progress), staged_output(Path(out_dir)) as staging:
+    # The report and its images are not written by every run (write_report=False, --no-png, a failed export):
+    # an earlier run's copies then go, rather than stand beside outputs they do not match.
+    optional = (REPORT_FILE, FIGURES_DIR)
+    with _timed(timings, "write", progress), staged_output(Path(out_dir), replaces=optional) as staging:
         write_summary(staging / "summary.csv", summary)
         probabilities.to_csv(staging / "p_exhausted_by_year.csv", float_format="%.4f", lineterminator="\n")
         for name, table in (

@@ -32,13 +32,13 @@ from forecast.figures import FIGURE_BUILDERS, house_template, scenario_names
 from forecast.figures_extensions import EXTENSION_FIGURES
 from forecast.fit import MAX_R_HAT, MIN_ESS_BULK
 from forecast.images import FIGURES_DIR, ImageExport, ImageSession
+from forecast.outputs import REPORT_FILE
 
 if TYPE_CHECKING:
     from forecast.pipeline import RunResult
 
 log = logging.getLogger(__name__)
 
-REPORT_FILE = "report.html"
 TEMPLATE_NAME = "report.html.j2"
 DASH = "—"
 

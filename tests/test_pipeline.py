@@ -162,3 +162,15 @@ def test_same_seed_gives_identical_summary_bytes(default_run, tmp_path) -> None:
 def test_missing_data_dir_is_input_error(tmp_path) -> None:
     with pytest.raises(DataError):
         pipeline.run_pipeline(load_config("default"), data_dir=Path(tmp_path / "nope"), out_dir=tmp_path / "o")
+
+
+def test_run_without_report_removes_the_previous_report_and_images(default_run, tmp_path) -> None:
+    """Outputs of an earlier run that this one does not write (--no-png, write_report=False) do not stay behind
+    next to results they were not made from."""
+    out = tmp_path / "out"
+    (out / "figures").mkdir(parents=True)
+    (out / "figures" / "fan_chart.png").write_bytes(b"from another run")
+    (out / "report.html").write_text("from another run")
+    pipeline.run_pipeline(default_run[0].config, data_dir=DATA_DIR, out_dir=out, write_report=False)
+    assert (out / "summary.csv").is_file()
+    assert not (out / "figures").exists() and not (out / "report.html").exists()
