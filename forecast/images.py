@@ -197,6 +197,7 @@ def _jobs(figures: Mapping[str, go.Figure], folder: Path) -> list[dict[str, Any]
 
 
 _STOP = None  # the request that ends a session's loop
+_Request = tuple[list[dict[str, Any]], Future[None]] | None
 
 
 class ImageSession:
@@ -213,7 +214,9 @@ class ImageSession:
         self.chromium = chromium
         self.browser_cache = browser_cache
         self.page_served = False  # set once Chromium is up: True when it opened the served page
-        self._requests: queue.SimpleQueue[tuple[list[dict[str, Any]], Future[None]] | None] = queue.SimpleQueue()
+        self._requests: queue.SimpleQueue[_Request] = queue.SimpleQueue()
+        # The running session's loop and the event that wakes it for a new request (None while not running)
+        self._wakeup: tuple[asyncio.AbstractEventLoop, asyncio.Event] | None = None
         self._thread: threading.Thread | None = None
         self._stop_sent = False
 
@@ -234,14 +237,14 @@ class ImageSession:
             raise RuntimeError("the image session is closing (stop_soon); start a new one")
         self.start()
         done: Future[None] = Future()
-        self._requests.put((_jobs(figures, Path(folder)), done))
+        self._put((_jobs(figures, Path(folder)), done))
         return done
 
     def stop_soon(self) -> None:
         """Close Chromium once the requests already submitted are done, without waiting; `stop()` waits."""
         if self._thread is not None and not self._stop_sent:
             self._stop_sent = True
-            self._requests.put(_STOP)
+            self._put(_STOP)
 
     def stop(self) -> None:
         self.stop_soon()
@@ -303,13 +306,34 @@ class ImageSession:
         resources.push_async_callback(served.close)
         return served
 
+    def _put(self, request: _Request) -> None:
+        self._requests.put(request)
+        wakeup = self._wakeup
+        if wakeup is not None:
+            loop, event = wakeup
+            with contextlib.suppress(RuntimeError):  # that loop has closed: a new one reads the queue first
+                loop.call_soon_threadsafe(event.set)
+
+    async def _next_request(self) -> _Request:
+        """The next request, waited for on the loop itself: a thread blocked on the queue (`asyncio.to_thread`)
+        would be joined at interpreter exit, so a session never stopped would keep its process from exiting."""
+        assert self._wakeup is not None
+        _, event = self._wakeup
+        while True:
+            try:
+                return self._requests.get_nowait()
+            except queue.Empty:
+                await event.wait()
+                event.clear()
+
     async def _serve(self) -> None:
+        self._wakeup = (asyncio.get_running_loop(), asyncio.Event())
         stopping = False
         try:
             async with contextlib.AsyncExitStack() as resources:
                 session = await self._open(resources)
                 while True:
-                    request = await asyncio.to_thread(self._requests.get)
+                    request = await self._next_request()
                     if request is _STOP:
                         stopping = True
                         break
@@ -330,6 +354,8 @@ class ImageSession:
                 log.warning("closing Chromium failed: %s", _as_error(exc))
             else:  # Chromium did not start, or died: every request, now or later, gets the reason
                 self._fail_all(_as_error(exc))
+        finally:
+            self._wakeup = None
 
     def _fail_all(self, error: Exception) -> None:
         while (request := self._requests.get()) is not _STOP:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
 import sys
 import threading
 import time
@@ -342,3 +343,52 @@ def test_cli_stops_the_early_session_when_the_run_fails(
     result = CliRunner().invoke(app, ["run", "--data", str(DATA_DIR), "--out", str(tmp_path / "out")])
     assert result.exit_code == 1
     assert recorded_sessions == [["start", "stop"]]
+
+
+_LEFT_RUNNING = """
+import sys, types
+
+fake = types.ModuleType("kaleido")
+
+
+class Kaleido:
+    def __init__(self, **options):
+        pass
+
+    async def open(self):
+        pass
+
+    async def close(self):
+        pass
+
+    async def write_fig_from_object(self, jobs):
+        return ()
+
+
+fake.Kaleido = Kaleido
+sys.modules["kaleido"] = fake
+from forecast import images
+
+
+async def unavailable(self, *args):
+    return None
+
+
+images.ImageSession._open_served = unavailable
+session = images.ImageSession("/usr/bin/chromium").start()
+session.submit({}, sys.argv[1]).result(timeout=10)  # the session is up, waiting for its next request
+print("leaving without stop()")
+"""
+
+
+def test_a_session_never_stopped_does_not_keep_the_process_alive(tmp_path: Path) -> None:
+    """A session its caller forgets to stop (a notebook, an API user) must not hang the interpreter at exit: its
+    thread is a daemon and waits on its own loop, not on a worker thread Python joins at exit."""
+    script = tmp_path / "left_running.py"
+    script.write_text(_LEFT_RUNNING, encoding="utf-8")
+    try:  # the limit only tells a hang from an exit; a normal exit takes about a second
+        done = subprocess.run([sys.executable, str(script), str(tmp_path)], capture_output=True, text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the process did not exit within 60 s with an image session left running")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "leaving without stop()"
