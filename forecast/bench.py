@@ -314,6 +314,9 @@ def time_forecast_run(
     stages = {k: v for k, v in (run.get("wall_time_seconds") or {}).items() if isinstance(v, int | float)}
     result["fit_reused"] = run.get("fit_reused_from_cache")
     result["stage_seconds"] = stages
+    png_seconds = (run.get("figures") or {}).get("png_seconds")
+    if png_seconds:  # Chromium's start, each re-rendered image, and how long the run waited for them at the end
+        result["png_seconds"] = png_seconds
     if "total" in stages:
         inner = sum(v for k, v in stages.items() if k != "total")
         # run.json is written inside the report/write stage, so its `total` stops there; the rest of the wall
@@ -724,6 +727,15 @@ def _fmt(value: Any, spec: str = ".2f") -> str:
     return format(value, spec)
 
 
+def _images_line(png: dict[str, Any]) -> str:
+    """Where a run's image time went, from its run.json (`images.ImageExport.result`)."""
+    renders = ", ".join(f"{name} {_fmt(seconds, '.2f')}" for name, seconds in (png.get("render") or {}).items())
+    return (
+        f"images: Chromium open {_fmt(png.get('chromium_open'), '.2f')} s after its start; rendered {renders or '—'} s;"
+        f" the run waited {_fmt(png.get('waited_after_page'), '.2f')} s for them after its page"
+    )
+
+
 def format_report(results: dict[str, Any]) -> str:
     """Plain-text summary of the results, as `forecast bench` prints it."""
     machine = results["machine"]
@@ -759,6 +771,8 @@ def format_report(results: dict[str, Any]) -> str:
             f"{_fmt(run.get('peak_tree_pss_mb'), '.0f') + ' / ' + _fmt(run.get('peak_tree_rss_mb'), '.0f'):>17}"
             f"  {run.get('fit_reused')!s:<10}  {stages}{status}"
         )
+        if run.get("png_seconds"):
+            lines.append(f"{'':<15}{_images_line(run['png_seconds'])}")
     if results["samplers"]:
         lines += ["", "samplers (full preset settings, warm compile cache):"]
     for backend, s in results["samplers"].items():

@@ -14,6 +14,9 @@ Best effort: any problem is reported in the returned status and never fails a ru
 - **Rendering as figures are built.** `ImageExport.add` takes each figure as the report builds it, so images
   render while the other figures and the page are built.
 
+The status of an export that rendered anything records where its time went (`png_seconds`: Chromium's open,
+each render, the run's wait after its page); run.json keeps it and `forecast bench` prints it.
+
 Import cost is kept small (no plotly.graph_objects, no kaleido until a session starts): `forecast run` asks
 `png_unavailable_reason` for its up-to-date check before the heavy imports.
 """
@@ -214,6 +217,11 @@ class ImageSession:
         self.chromium = chromium
         self.browser_cache = browser_cache
         self.page_served = False  # set once Chromium is up: True when it opened the served page
+        # Where a run's image time goes: seconds from `start()` until Chromium had its page open, and each
+        # request's render (by figure names), as the session's thread measured them
+        self.open_seconds: float | None = None
+        self.render_seconds: dict[str, float] = {}
+        self._started_at = 0.0
         self._requests: queue.SimpleQueue[_Request] = queue.SimpleQueue()
         # The running session's loop and the event that wakes it for a new request (None while not running)
         self._wakeup: tuple[asyncio.AbstractEventLoop, asyncio.Event] | None = None
@@ -227,6 +235,7 @@ class ImageSession:
     def start(self) -> ImageSession:
         if self._thread is None:
             self._stop_sent = False
+            self._started_at = time.perf_counter()
             self._thread = threading.Thread(target=asyncio.run, args=(self._serve(),), name="forecast-png", daemon=True)
             self._thread.start()
         return self
@@ -332,6 +341,7 @@ class ImageSession:
         try:
             async with contextlib.AsyncExitStack() as resources:
                 session = await self._open(resources)
+                self.open_seconds = round(time.perf_counter() - self._started_at, 3)
                 while True:
                     request = await self._next_request()
                     if request is _STOP:
@@ -341,7 +351,10 @@ class ImageSession:
                     if not done.set_running_or_notify_cancel():
                         continue
                     try:
+                        began = time.perf_counter()
                         errors = await session.write_fig_from_object(jobs)
+                        names = "+".join(Path(job["path"]).stem for job in jobs)
+                        self.render_seconds[names] = round(time.perf_counter() - began, 3)
                     except BaseException as exc:  # kaleido's failures (also its CancelledError) go to the caller
                         done.set_exception(_as_error(exc))
                     else:
@@ -462,9 +475,11 @@ class ImageExport:
         if self._status is not None:
             return self._status
         try:
-            deadline = time.monotonic() + _wait_limit(len(self._rendering))
+            waiting_since = time.monotonic()
+            deadline = waiting_since + _wait_limit(len(self._rendering))
             for future in self._rendering.values():
                 future.result(timeout=max(0.0, deadline - time.monotonic()))
+            waited = round(time.monotonic() - waiting_since, 3)
             missing = [n for n in self._names if not (self.folder / f"{n}.png").is_file()]
             if missing:
                 raise RuntimeError(f"no image written for {', '.join(missing)}")
@@ -479,6 +494,12 @@ class ImageExport:
         else:
             files = [f"{FIGURES_DIR}/{n}.png" for n in self._names]
             self._status = {"png": "written", "files": files, "png_reused": list(self._reused)}
+            if self._rendering and self._session is not None:
+                self._status["png_seconds"] = {
+                    "chromium_open": self._session.open_seconds,
+                    "render": {n: self._session.render_seconds.get(n) for n in self._rendering},
+                    "waited_after_page": waited,
+                }
         finally:
             self.abandon()
         return self._status

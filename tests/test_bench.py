@@ -101,6 +101,8 @@ class FakeRunner:
             out = Path(argv[argv.index("--out") + 1])
             out.mkdir(parents=True, exist_ok=True)
             run = {"fit_reused_from_cache": True, "wall_time_seconds": {"validate": 0.1, "fit": 0.2, "total": 0.5}}
+            if "--no-png" not in argv:
+                run["figures"] = {"png": "written", "png_seconds": PNG_SECONDS}
             (out / "run.json").write_text(json.dumps(run))
         return {
             "argv": list(argv),
@@ -114,6 +116,9 @@ class FakeRunner:
             "stdout_tail": [],
             "stderr_tail": [],
         }
+
+
+PNG_SECONDS = {"chromium_open": 0.85, "render": {"fan_chart": 0.37}, "waited_after_page": 0.3}
 
 
 @pytest.mark.parametrize("quick", [False, True])
@@ -157,6 +162,8 @@ def test_bench_json_has_all_keys(tmp_path: Path, quick: bool) -> None:
     assert set(json.loads(path.read_text())) == set(bench.BENCH_KEYS)
     text = bench.format_report(results)
     assert "targets:" in text and "import pymc" in text
+    assert runs["scenario_only"]["png_seconds"] == PNG_SECONDS and "png_seconds" not in runs["scenario_only_no_png"]
+    assert "images: Chromium open 0.85 s after its start; rendered fan_chart 0.37 s" in text
 
 
 def test_bench_command_is_registered() -> None:

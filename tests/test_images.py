@@ -221,6 +221,27 @@ def test_an_export_closes_a_callers_session_only_when_told(
     assert _session_threads() == []
 
 
+def test_status_says_where_the_image_time_went(
+    fake_kaleido: type[_FakeKaleido], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """run.json's figure status gives Chromium's start, each rendered figure's time and the run's wait for them
+    (what `forecast bench` reports for a scenario edit); copied images have no render time."""
+    monkeypatch.setattr(images, "png_unavailable_reason", lambda: None)
+    monkeypatch.setattr(images, "find_chromium", lambda: "/usr/bin/chromium")
+    monkeypatch.setenv("FORECAST_CACHE_DIR", str(tmp_path / "cache"))
+    images.export_pngs({"a": go.Figure(layout={"title": "a"})}, tmp_path / "first")
+    fake_kaleido.render_seconds = 0.05
+    status = images.export_pngs(_figures(), tmp_path / "second")
+    assert status["png"] == "written" and status["png_reused"] == ["a"]
+    timings = status["png_seconds"]
+    assert list(timings["render"]) == ["b"]
+    # The fake sleeps 0.05 s per render; asyncio's clock may wake ~1 ms early, hence the 0.04 s floor.
+    assert 0.04 <= timings["render"]["b"] < 5
+    assert timings["chromium_open"] is not None and 0 <= timings["chromium_open"] < 5
+    assert 0 <= timings["waited_after_page"] < 5
+    assert "png_seconds" not in images.export_pngs(_figures(), tmp_path / "third")  # all copied: nothing rendered
+
+
 def test_a_browser_that_fails_to_close_does_not_hold_up_stop(fake_kaleido: type[_FakeKaleido], tmp_path: Path) -> None:
     fake_kaleido.fail_on_close = True
     session = images.ImageSession("/usr/bin/chromium").start()
