@@ -103,18 +103,29 @@ def scenario_color(index: int) -> str:
 def house_template() -> Iterator[None]:
     """Figures created inside start from TEMPLATE, through plotly's default template, which a new figure takes
     without validating it again; naming the template in `update_layout` instead deep-copies and re-validates it
-    (~12 ms a figure). Setting the default validates the template (measured ~70 ms the first time in a process,
-    ~10 ms after), so `report.build_figures` wraps all figures in one block. The previous default is restored:
-    a notebook's own figures are not affected."""
+    (~12 ms a figure). Loading the template takes ~80 ms the first time in a process, so `report.build_figures`
+    wraps all figures in one block. The previous default is restored: a notebook's own figures are not affected."""
     previous = pio.templates.default
     if previous == TEMPLATE:
         yield
         return
-    pio.templates.default = TEMPLATE
+    _set_default_template(TEMPLATE)
     try:
         yield
     finally:
-        pio.templates.default = previous
+        _set_default_template(previous)
+
+
+def _set_default_template(name: str | None) -> None:
+    """`pio.templates.default = name`, without the setter's validation for a registered name: it deep-copies the
+    whole template only to check it (~60 ms a run for plotly's own `plotly_white`). Should plotly's storage of
+    the default change, the check below sees it and the public setter is used."""
+    templates = pio.templates
+    if name is not None and name in templates and hasattr(templates, "_default"):
+        templates._default = name
+        if templates.default == name:
+            return
+    templates.default = name
 
 
 def new_figure(*args: Any, **kwargs: Any) -> go.Figure:

@@ -333,3 +333,33 @@ def test_every_figure_in_the_house_template_and_plotly_default_restored(result: 
     assert direct.layout.template.to_plotly_json() == house
     assert pio.templates.default == before
     assert go.Figure().layout.template.to_plotly_json() != house  # the notebook's own figures keep its default
+
+
+def test_default_template_falls_back_to_plotlys_setter(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The validation-free shortcut writes plotly's private `_default`; a plotly that stores the default
+    elsewhere is detected, and the public (validating) setter is used instead of silently dropping the style."""
+    import plotly.io as pio
+
+    class MovedStorage:
+        _default = None  # no longer what `default` reads
+
+        def __init__(self) -> None:
+            self._stored: str | None = None
+            self.validated: list[str | None] = []
+
+        def __contains__(self, name: object) -> bool:
+            return name == figures.TEMPLATE
+
+        @property
+        def default(self) -> str | None:
+            return self._stored
+
+        @default.setter
+        def default(self, name: str | None) -> None:
+            self.validated.append(name)
+            self._stored = name
+
+    moved = MovedStorage()
+    monkeypatch.setattr(pio, "templates", moved)
+    figures._set_default_template(figures.TEMPLATE)
+    assert moved.default == figures.TEMPLATE and moved.validated == [figures.TEMPLATE]
