@@ -116,12 +116,13 @@ def house_template() -> Iterator[None]:
         _set_default_template(previous)
 
 
-def _set_default_template(name: str | None) -> None:
+def _set_default_template(name: Any) -> None:
     """`pio.templates.default = name`, without the setter's validation for a registered name: it deep-copies the
-    whole template only to check it (~60 ms a run for plotly's own `plotly_white`). Should plotly's storage of
-    the default change, the check below sees it and the public setter is used."""
+    whole template only to check it (~60 ms a run for plotly's own `plotly_white`). Anything else (a notebook's
+    own Template object, None) goes through the setter, as does every name should plotly's storage of the default
+    change (the check below sees it)."""
     templates = pio.templates
-    if name is not None and name in templates and hasattr(templates, "_default"):
+    if isinstance(name, str) and name in templates and hasattr(templates, "_default"):
         templates._default = name
         if templates.default == name:
             return

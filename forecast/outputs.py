@@ -23,8 +23,9 @@ import xarray as xr
 
 from forecast import __version__
 
-# Packages whose versions are recorded with every output (they change draws or their meaning).
+# Staging folders are made beside the output folder (same file system, so the final moves are renames).
 STAGING_PREFIX = ".forecast-staging-"
+# The report page: not every run writes it (`pipeline.run_pipeline(write_report=False)`).
 REPORT_FILE = "report.html"
 # Version of the layout of posterior.nc; a file with another value is refused when loaded back.
 POSTERIOR_FORMAT_VERSION = 1

@@ -363,3 +363,19 @@ def test_default_template_falls_back_to_plotlys_setter(monkeypatch: pytest.Monke
     monkeypatch.setattr(pio, "templates", moved)
     figures._set_default_template(figures.TEMPLATE)
     assert moved.default == figures.TEMPLATE and moved.validated == [figures.TEMPLATE]
+
+
+def test_a_notebooks_template_object_default_is_restored(result: RunResult) -> None:
+    """A caller whose default is a Template object (not a registered name) gets that same object back."""
+    import plotly.io as pio
+
+    own = go.layout.Template(layout={"paper_bgcolor": "ivory"})
+    before = pio.templates.default
+    try:
+        pio.templates.default = own
+        with figures.house_template():
+            assert pio.templates.default == figures.TEMPLATE
+        assert pio.templates.default is own
+        assert go.Figure().layout.paper_bgcolor is None and go.Figure().layout.template.layout.paper_bgcolor == "ivory"
+    finally:
+        pio.templates.default = before
