@@ -688,7 +688,7 @@ def run_backtest(
     }
     result.seconds = round(time.perf_counter() - started, 3)
     if out_dir is not None:
-        with staged_output(Path(out_dir)) as staging:
+        with staged_output(Path(out_dir), replaces=earlier_outputs(Path(out_dir))) as staging:
             write_outputs(result, staging)
         result.seconds = round(time.perf_counter() - started, 3)
     return result
@@ -828,6 +828,25 @@ def write_cutoff(result: CutoffResult, folder: Path, metadata: dict[str, Any], s
     result.baseline_forecast.to_csv(folder / BASELINE_FILE, **options)
     _points_csv(result).to_csv(folder / POINTS_FILE, **options)
     write_json(folder / SCORES_FILE, _clean({**cutoff_scores(result), "observed_source": source, "metadata": metadata}))
+
+
+def earlier_outputs(folder: Path) -> list[str]:
+    """What an earlier backtest may have left in `folder` that this one need not write: the one-cut-off files and
+    the per-cut-off folders (named by date, with their scores). Those this backtest does not write are removed,
+    so `backtest.html` and the pooled scores never sit beside another backtest's cut-offs."""
+    names = [FORECAST_FILE, BASELINE_FILE, POINTS_FILE]
+    if folder.is_dir():
+        for item in sorted(folder.iterdir()):
+            if item.is_dir() and (item / SCORES_FILE).is_file() and _is_iso_date(item.name):
+                names.append(item.name)
+    return names
+
+
+def _is_iso_date(name: str) -> bool:
+    try:
+        return dt.date.fromisoformat(name).isoformat() == name
+    except ValueError:
+        return False
 
 
 def write_outputs(result: BacktestResult, folder: Path) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -399,3 +400,29 @@ def test_observed_file_with_the_data_gives_the_same_scores(
     # One cut-off: the files sit at the top of the output folder.
     assert (tmp_path / bt.FORECAST_FILE).is_file() and (tmp_path / bt.SCORES_FILE).is_file()
     assert json.loads((tmp_path / bt.SCORES_FILE).read_text())["cutoff"] == CUTOFFS[-1].isoformat()
+
+
+def test_fewer_cutoffs_into_the_same_folder_leave_no_earlier_cutoff_behind(
+    rolling: tuple[bt.BacktestResult, Path], tmp_path: Path
+) -> None:
+    """A backtest into the folder of an earlier one replaces all of its outputs: the cut-offs it no longer has
+    go (the pooled scores and the page would not include them), the user's own files stay."""
+    result, out = rolling
+    folder = tmp_path / "out"
+    shutil.copytree(out, folder)
+    (folder / "notes").mkdir()
+    (folder / "notes" / bt.SCORES_FILE).write_text("{}")  # not a date: not a backtest's folder
+    (folder / "2020-13-01").mkdir()  # not a real date either
+    bt.run_backtest(result.config, CUTOFFS[-2:], data_dir=DATA_DIR, out_dir=folder)
+    dated = sorted(p.name for p in folder.iterdir() if p.is_dir() and p.name[:2] == "20")
+    assert dated == ["2020-13-01", *(c.isoformat() for c in CUTOFFS[-2:])]
+    assert json.loads((folder / bt.SCORES_FILE).read_text())["cutoffs"] == [c.isoformat() for c in CUTOFFS[-2:]]
+    assert (folder / "notes" / bt.SCORES_FILE).is_file()
+
+    bt.run_backtest(result.config, CUTOFFS[-1:], data_dir=DATA_DIR, out_dir=folder)
+    assert not any((folder / c.isoformat()).exists() for c in CUTOFFS)
+    assert (folder / bt.FORECAST_FILE).is_file()
+    assert json.loads((folder / bt.SCORES_FILE).read_text())["cutoff"] == CUTOFFS[-1].isoformat()
+
+    bt.run_backtest(result.config, CUTOFFS[-2:], data_dir=DATA_DIR, out_dir=folder)
+    assert not (folder / bt.FORECAST_FILE).exists()  # the one-cut-off files go when the cut-offs get folders
