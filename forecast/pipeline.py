@@ -183,7 +183,9 @@ def run_pipeline(
 ) -> RunResult:
     """Validate, fit, project and write all outputs for `config`; raise before writing on any bad input.
     `inputs_key` is `freshness.inputs_hash` for these inputs when the caller has computed it already;
-    `image_session` is a Chromium the caller started early for the PNGs (it also stops it)."""
+    `image_session` is a Chromium the caller started early for the PNGs (it also stops it). A `report.html` or
+    `figures/` an earlier run left in `out_dir` is removed when this run does not write it (`write_report=False`,
+    `png=False`, a failed image export)."""
     timings: dict[str, float] = {}
     started = time.perf_counter()
     with _timed(timings, "validate", progress):
