@@ -365,7 +365,7 @@ def test_default_template_falls_back_to_plotlys_setter(monkeypatch: pytest.Monke
     assert moved.default == figures.TEMPLATE and moved.validated == [figures.TEMPLATE]
 
 
-def test_a_notebooks_template_object_default_is_restored(result: RunResult) -> None:
+def test_a_notebooks_template_object_default_is_restored() -> None:
     """A caller whose default is a Template object (not a registered name) gets that same object back."""
     import plotly.io as pio
 
@@ -376,6 +376,6 @@ def test_a_notebooks_template_object_default_is_restored(result: RunResult) -> N
         with figures.house_template():
             assert pio.templates.default == figures.TEMPLATE
         assert pio.templates.default is own
-        assert go.Figure().layout.paper_bgcolor is None and go.Figure().layout.template.layout.paper_bgcolor == "ivory"
+        assert go.Figure().layout.template.layout.paper_bgcolor == "ivory"  # the caller's figures get its template
     finally:
         pio.templates.default = before
