@@ -366,12 +366,12 @@ class ImageSession:
             if stopping:  # closing the browser failed: nothing is waiting any more
                 log.warning("closing Chromium failed: %s", _as_error(exc))
             else:  # Chromium did not start, or died: every request, now or later, gets the reason
-                self._fail_all(_as_error(exc))
+                await self._fail_all(_as_error(exc))
         finally:
             self._wakeup = None
 
-    def _fail_all(self, error: Exception) -> None:
-        while (request := self._requests.get()) is not _STOP:
+    async def _fail_all(self, error: Exception) -> None:
+        while (request := await self._next_request()) is not _STOP:
             _, done = request
             if done.set_running_or_notify_cancel():
                 done.set_exception(error)
