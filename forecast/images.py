@@ -210,12 +210,16 @@ class ImageSession:
     Future that resolves when their PNGs are written (or fails with the reason). `stop()` closes Chromium and
     waits for the thread; call it in a `finally` (or use the session as a context manager) so an interrupted
     run leaves no browser behind. Nothing is fetched from the network: plotly.js comes from the plotly package and
-    MathJax is off (the figures use no LaTeX).
+    MathJax is off (the figures use no LaTeX). With `keep_open`, `stop_soon()` is ignored and only `stop()` closes
+    Chromium: `forecast watch` keeps one for all its runs.
     """
 
-    def __init__(self, chromium: str, browser_cache: Path | None = None) -> None:
+    def __init__(self, chromium: str, browser_cache: Path | None = None, keep_open: bool = False) -> None:
         self.chromium = chromium
         self.browser_cache = browser_cache
+        self.keep_open = keep_open
+        # Why Chromium failed to start or died; every request since fails with it (start a new session instead)
+        self.error: Exception | None = None
         self.page_served = False  # set once Chromium is up: True when it opened the served page
         # Where a run's image time goes: seconds from `start()` until Chromium had its page open, and each
         # request's render (by figure names), as the session's thread measured them
@@ -235,6 +239,7 @@ class ImageSession:
     def start(self) -> ImageSession:
         if self._thread is None:
             self._stop_sent = False
+            self.error, self.open_seconds = None, None
             self._started_at = time.perf_counter()
             self._thread = threading.Thread(target=asyncio.run, args=(self._serve(),), name="forecast-png", daemon=True)
             self._thread.start()
@@ -250,19 +255,30 @@ class ImageSession:
         return done
 
     def stop_soon(self) -> None:
-        """Close Chromium once the requests already submitted are done, without waiting; `stop()` waits."""
-        if self._thread is not None and not self._stop_sent:
-            self._stop_sent = True
-            self._put(_STOP)
+        """Close Chromium once the requests already submitted are done, without waiting; `stop()` waits. Ignored
+        by a session that keeps open."""
+        if not self.keep_open:
+            self._send_stop()
 
     def stop(self) -> None:
-        self.stop_soon()
+        self._send_stop()
         thread, self._thread = self._thread, None
         if thread is None:
             return
         thread.join(STOP_TIMEOUT_SECONDS)
         if thread.is_alive():
             log.warning("Chromium did not close within %s s; it ends with this process", STOP_TIMEOUT_SECONDS)
+
+    def _send_stop(self) -> None:
+        if self._thread is not None and not self._stop_sent:
+            self._stop_sent = True
+            self._put(_STOP)
+
+    def new_run(self) -> None:
+        """Time the next run on its own: its renders only, and no open time if Chromium is open already."""
+        self.render_seconds = {}
+        if self.open_seconds is not None:
+            self.open_seconds = 0.0
 
     def __enter__(self) -> ImageSession:
         return self.start()
@@ -366,7 +382,8 @@ class ImageSession:
             if stopping:  # closing the browser failed: nothing is waiting any more
                 log.warning("closing Chromium failed: %s", _as_error(exc))
             else:  # Chromium did not start, or died: every request, now or later, gets the reason
-                await self._fail_all(_as_error(exc))
+                self.error = _as_error(exc)
+                await self._fail_all(self.error)
         finally:
             self._wakeup = None
 

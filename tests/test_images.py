@@ -221,6 +221,49 @@ def test_an_export_closes_a_callers_session_only_when_told(
     assert _session_threads() == []
 
 
+def test_a_session_kept_open_serves_run_after_run_until_stopped(
+    fake_kaleido: type[_FakeKaleido], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`forecast watch`: each run's export asks its session to close once the run's images are sent (as
+    `report.write_report` does); a session kept open ignores that and closes on `stop()` only. After `new_run()`,
+    a run's status gives no Chromium start: it was open already."""
+    monkeypatch.setattr(images, "png_unavailable_reason", lambda: None)
+    monkeypatch.setenv("FORECAST_CACHE_DIR", str(tmp_path / "cache"))
+    session = images.ImageSession("/usr/bin/chromium", keep_open=True).start()
+    statuses = []
+    for run, title in enumerate(("first", "second")):
+        if run:
+            session.new_run()
+        export = images.ImageExport(tmp_path / title, session=session)
+        export.add("a", go.Figure(layout={"title": title}))
+        export.done_adding(close_session=True)
+        statuses.append(export.result())
+    assert [s["png"] for s in statuses] == ["written", "written"]
+    assert fake_kaleido.events == ["open", "render 1", "render 1"] and _session_threads() != []
+    assert statuses[0]["png_seconds"]["chromium_open"] is not None
+    assert statuses[1]["png_seconds"]["chromium_open"] == 0.0
+    session.stop()
+    assert fake_kaleido.events[-1] == "close" and _session_threads() == []
+
+
+def test_a_session_whose_browser_failed_says_so_and_starts_again(
+    fake_kaleido: type[_FakeKaleido], tmp_path: Path
+) -> None:
+    """A watch checks `error` before each run and restarts a session whose Chromium did not start or died."""
+    fake_kaleido.fail_on_open = True
+    session = images.ImageSession("/usr/bin/chromium", keep_open=True).start()
+    with pytest.raises(RuntimeError, match="no browser found"):
+        session.submit(_figures(), tmp_path).result(timeout=10)
+    assert isinstance(session.error, RuntimeError)
+    fake_kaleido.fail_on_open = False
+    session.stop()
+    session.start()
+    session.submit(_figures(), tmp_path).result(timeout=10)
+    assert session.error is None
+    session.stop()
+    assert fake_kaleido.events == ["open", "close", "open", "render 2", "close"] and _session_threads() == []
+
+
 def test_status_says_where_the_image_time_went(
     fake_kaleido: type[_FakeKaleido], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
