@@ -10,6 +10,7 @@ a code change, a deleted figure — runs normally.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from pathlib import Path
@@ -30,8 +31,11 @@ _CODE_PATTERNS = ("*.py", "templates/*", "presets/*")
 _DATA_PATTERNS = ("*.csv", "sources.yml")
 
 
+@functools.cache
 def code_hash() -> str:
-    """sha256 over the package's modules, report templates and presets (a development edit changes it)."""
+    """sha256 over the package's modules, report templates and presets (a development edit changes it). Read once
+    a process: a process runs the code it loaded, so a `forecast watch` started before an edit records the old code
+    until it is restarted."""
     package = Path(__file__).resolve().parent
     digest = hashlib.sha256()
     for pattern in _CODE_PATTERNS:
@@ -41,17 +45,20 @@ def code_hash() -> str:
     return digest.hexdigest()
 
 
+def data_files(data_dir: Path) -> list[Path]:
+    """The files of `data_dir` that count (`_DATA_PATTERNS`), sorted within each pattern."""
+    return [path for pattern in _DATA_PATTERNS for path in sorted(Path(data_dir).glob(pattern))]
+
+
 def data_folder_hash(data_dir: Path) -> str:
-    """sha256 over the name and bytes of each file of `_DATA_PATTERNS` in `data_dir`; read without pandas, so the
-    check runs before the heavy imports. Bad files are not judged here: the run itself reports them."""
-    data_dir = Path(data_dir)
+    """sha256 over the name and bytes of each of `data_files`; read without pandas, so the check runs before the
+    heavy imports. Bad files are not judged here: the run itself reports them."""
     hashes = {}
-    for pattern in _DATA_PATTERNS:
-        for path in sorted(data_dir.glob(pattern)):
-            try:
-                hashes[path.name] = sha256_bytes(path.read_bytes())
-            except OSError as exc:
-                hashes[path.name] = f"unreadable: {exc.strerror}"
+    for path in data_files(data_dir):
+        try:
+            hashes[path.name] = sha256_bytes(path.read_bytes())
+        except OSError as exc:
+            hashes[path.name] = f"unreadable: {exc.strerror}"
     return fingerprint(hashes)
 
 
