@@ -1,4 +1,4 @@
-"""Command-line interface (`forecast`): run, validate, scenarios, schema.
+"""Command-line interface (`forecast`): run, watch, validate, backtest, bench, scenarios, schema.
 
 Every command goes through `_guarded`, so user errors (`InputError`) are one line on stderr with exit code 2,
 unexpected errors one line with exit code 1 (traceback only with FORECAST_DEBUG=1), and Ctrl-C exits 130
@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from forecast import __version__
-from forecast.config import Config, json_schema, list_presets, load_config, one_line
+from forecast.config import Config, json_schema, list_presets, load_config, one_line, preset_names
 from forecast.errors import ConvergenceError, ForecastError, InputError
+from forecast.watch import POLL_SECONDS
 
 if TYPE_CHECKING:
     from forecast.images import ImageSession
@@ -151,26 +152,30 @@ def _guarded[**P, R](func: Callable[P, R]) -> Callable[P, R]:
             if exc.signum == signal.SIGINT:
                 raise _fail("interrupted", EXIT_INTERRUPTED) from None
             raise _fail("interrupted (SIGTERM)", EXIT_TERMINATED) from None
-        except InputError as exc:
-            if _debug():
-                traceback.print_exc()
-            raise _fail(f"error: {exc}", EXIT_INPUT_ERROR) from None
-        except ForecastError as exc:  # raised on purpose (e.g. no convergence with --strict): not a bug
-            if _debug():
-                traceback.print_exc()
-            raise _fail(f"error: {exc}", EXIT_INTERNAL_ERROR) from None
         except KeyboardInterrupt:
             raise _fail("interrupted", EXIT_INTERRUPTED) from None
         except Exception as exc:
-            if _debug():
-                traceback.print_exc()
-            raise _fail(
-                f"internal error: {type(exc).__name__}: {exc} — please report this bug "
-                f"(rerun with {DEBUG_ENV}=1 for the traceback)",
-                EXIT_INTERNAL_ERROR,
-            ) from None
+            raise typer.Exit(_report_failure(exc)) from None
 
     return wrapper
+
+
+def _report_failure(exc: Exception) -> int:
+    """Print the one line for a command's failure (its traceback too with FORECAST_DEBUG=1); its exit code."""
+    if _debug():
+        traceback.print_exc()
+    if isinstance(exc, InputError):
+        code, message = EXIT_INPUT_ERROR, f"error: {exc}"
+    elif isinstance(exc, ForecastError):  # raised on purpose (e.g. no convergence with --strict): not a bug
+        code, message = EXIT_INTERNAL_ERROR, f"error: {exc}"
+    else:
+        code = EXIT_INTERNAL_ERROR
+        message = (
+            f"internal error: {type(exc).__name__}: {exc} — please report this bug "
+            f"(rerun with {DEBUG_ENV}=1 for the traceback)"
+        )
+    typer.echo(one_line(message), err=True)
+    return code
 
 
 def _version(value: bool) -> None:
@@ -198,6 +203,16 @@ ScenariosOpt = Annotated[
     ),
 ]
 DataOpt = Annotated[Path, typer.Option("--data", help="Folder with the data CSV files.")]
+OutOpt = Annotated[Path, typer.Option("--out", help="Folder for the report and result files.")]
+SeedOpt = Annotated[int | None, typer.Option("--seed", min=0, help="Override the config's random seed.")]
+StrictOpt = Annotated[bool, typer.Option("--strict", help="Fail (exit 1) if sampling does not converge.")]
+PngOpt = Annotated[
+    bool,
+    typer.Option(
+        "--png/--no-png",
+        help="Also write figures/*.png (needs kaleido and a Chromium; changed figures take seconds to render).",
+    ),
+]
 
 
 def _progress(message: str) -> None:
@@ -215,9 +230,9 @@ def _with_seed(config: Config, seed: int | None) -> Config:
 def run(
     scenarios: ScenariosOpt = "default",
     data: DataOpt = Path("data"),
-    out: Annotated[Path, typer.Option("--out", help="Folder for the report and result files.")] = Path("reports"),
-    seed: Annotated[int | None, typer.Option("--seed", min=0, help="Override the config's random seed.")] = None,
-    strict: Annotated[bool, typer.Option("--strict", help="Fail (exit 1) if sampling does not converge.")] = False,
+    out: OutOpt = Path("reports"),
+    seed: SeedOpt = None,
+    strict: StrictOpt = False,
     cache: Annotated[
         bool,
         typer.Option(
@@ -225,13 +240,7 @@ def run(
             help="Reuse a saved posterior when data and fit settings match (and identical figure images).",
         ),
     ] = True,
-    png: Annotated[
-        bool,
-        typer.Option(
-            "--png/--no-png",
-            help="Also write figures/*.png (needs kaleido and a Chromium; changed figures take seconds to render).",
-        ),
-    ] = True,
+    png: PngOpt = True,
     force: Annotated[
         bool,
         typer.Option("--force", help="Regenerate even when --out already holds the outputs of exactly these inputs."),
@@ -239,6 +248,22 @@ def run(
 ) -> None:
     """Validate the config and data, fit the model, run every scenario and write the report."""
     config = _with_seed(load_config(scenarios), seed)  # config errors first, before heavy imports
+    _regenerate(config, data, out, strict=strict, cache=cache, png=png, force=force)
+
+
+def _regenerate(
+    config: Config,
+    data: Path,
+    out: Path,
+    strict: bool,
+    cache: bool,
+    png: bool,
+    force: bool = False,
+    session: "ImageSession | None" = None,
+) -> None:
+    """One run of `config` into `out` (the body of `forecast run`, and of each run of `forecast watch`), unless
+    `out` is up to date. `session`: a Chromium the caller keeps open for the PNGs; without one, one is started
+    early here when images will be rendered, and stopped."""
     inputs_key = None
     if cache and not force and data.is_dir():
         from forecast.freshness import inputs_hash
@@ -246,7 +271,7 @@ def run(
         inputs_key = inputs_hash(config, data, png)
         if _outputs_current(out, inputs_key, strict):
             return
-    session = _early_image_session(png, inputs_key)
+    own_session = None if session is not None else _early_image_session(png, inputs_key)
     try:
         from forecast.pipeline import run_pipeline  # PyMC: imported only when needed
 
@@ -259,13 +284,13 @@ def run(
             progress=_progress,
             png=png,
             inputs_key=inputs_key,
-            image_session=session,
+            image_session=session or own_session,
         )
     except ConvergenceError as exc:
         raise ConvergenceError(f"{exc} (--strict: nothing written, {out} left as it was)") from None
     finally:
-        if session is not None:
-            session.stop()
+        if own_session is not None:
+            own_session.stop()
     if result is not None:  # None only from test stand-ins of the pipeline
         from forecast.console import run_summary
 
@@ -277,6 +302,71 @@ def run(
             "are not trustworthy (the report says so at the top; --strict makes this an error)"
         )
     typer.echo(f"done: results in {out}")
+
+
+WATCH_HELP = (
+    "Run, then run again whenever the scenario YAML or a data file changes, until Ctrl-C. One process stays loaded "
+    "(PyMC, the compiled model, plotly and a Chromium for the PNGs), so a scenario edit is regenerated in about a "
+    "second. A failed run prints its error and the watch goes on; the outputs of the last good run stay in place."
+)
+
+
+@app.command(help=WATCH_HELP)
+@_guarded
+def watch(
+    scenarios: ScenariosOpt = "default",
+    data: DataOpt = Path("data"),
+    out: OutOpt = Path("reports"),
+    seed: SeedOpt = None,
+    strict: StrictOpt = False,
+    png: PngOpt = True,
+    poll: Annotated[
+        float, typer.Option("--poll", min=0.05, max=60.0, help="Seconds between checks of the files.")
+    ] = POLL_SECONDS,
+) -> None:
+    """`WATCH_HELP`; the files are polled (`forecast.watch`)."""
+    from forecast.watch import Watched, wait_for_change
+
+    load_config(scenarios)  # a preset name or a YAML file that exists: anything else has nothing to watch
+    if not data.is_dir():
+        raise InputError(f"--data {data}: not a folder")
+    watched = Watched(None if scenarios in preset_names() else Path(scenarios), data)
+    session = _watch_image_session(png)
+    try:
+        while True:
+            before = watched.state()
+            if session is not None:
+                if session.error is not None:  # Chromium died: the next run gets a new one
+                    session.stop()
+                    session.start()
+                session.new_run()
+            try:
+                config = _with_seed(load_config(scenarios), seed)
+                _regenerate(config, data, out, strict=strict, cache=True, png=png, session=session)
+            except Exception as exc:  # an interrupt (not an Exception) ends the watch instead
+                _report_failure(exc)
+            _progress(f"watching {watched.describe()} (Ctrl-C stops)")
+            try:
+                paths = wait_for_change(watched, before, poll=poll)
+            except Interrupted:
+                _progress("stopped watching")
+                return
+            _progress(f"changed: {', '.join(paths)}")
+    finally:
+        if session is not None:
+            session.stop()
+
+
+def _watch_image_session(png: bool) -> "ImageSession | None":
+    """The Chromium a watch keeps for all its runs, started now, or None if its runs write no PNGs."""
+    if not png:
+        return None
+    from forecast import images
+
+    chromium = images.find_chromium()
+    if images.png_unavailable_reason() is not None or chromium is None:
+        return None
+    return images.ImageSession(chromium, images.browser_cache_dir(), keep_open=True).start()
 
 
 def _early_image_session(png: bool, inputs_key: str | None) -> "ImageSession | None":
