@@ -11,6 +11,10 @@ here fails because a number is slow. What it measures:
   process from `wait4`'s `ru_maxrss`, and the sampled PSS sum over the process tree when psutil is importable),
   whether the fit came from the cache, the stage times the run recorded in `run.json`, and the ratio of the wall
   time to `python -c "import pymc"` timed the same way on the same machine.
+- **A watch**: `forecast watch` of the scenario-only copy, then three scenario edits saved one after another
+  (`WATCH_EDITS`): for each, the time from saving the file until the watch's run of it printed `done`, and what
+  that run recorded in `run.json`. The same work as a scenario-only run, without the process start-up: the
+  imports and Chromium's start are paid once, before the first run.
 - **Samplers**: the fit of the preset with nutpie (the default `sampler.backend`, skipped if not installed) and
   with PyMC's NUTS (`sampler.backend: pymc`):
   wall time of the whole fit (model build, graph compilation, sampling), the sampler's own sampling time, and the
@@ -24,7 +28,8 @@ here fails because a number is slow. What it measures:
   paths, all crossings, bands) on resampled draws.
 
 Targets (issue "speed"): cold run ≤ 60 s, warm and scenario-only re-runs ≤ 2× the pymc import, peak memory of a
-default run ≤ 1.5 GB, ≥ 1,000,000 exhaustion draw-paths per second. `targets()` evaluates them from the results.
+default run ≤ 1.5 GB, ≥ 1,000,000 exhaustion draw-paths per second. `targets()` evaluates them from the results,
+the scenario edit both as a new `forecast run` process and inside `forecast watch`.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Sequence
 from importlib import resources
@@ -53,7 +59,7 @@ from forecast.exhaustion import first_crossing
 Progress = Callable[[str], None]
 CommandRunner = Callable[..., dict[str, Any]]
 
-BENCH_SCHEMA_VERSION = 1
+BENCH_SCHEMA_VERSION = 2  # 2: `watch`
 #: Top-level keys of the results (and of bench.json); locked by tests/test_bench.py.
 BENCH_KEYS = (
     "schema_version",
@@ -66,6 +72,7 @@ BENCH_KEYS = (
     "import_pymc",
     "imports",
     "runs",
+    "watch",
     "samplers",
     "exhaustion",
     "scenario_throughput",
@@ -85,6 +92,9 @@ TARGETS = {
 }
 GRID_START, GRID_END = 2024.0, 2060.0
 SCENARIO_ONLY_HORIZON = 2070
+#: Compute growth after the slowdown (OOM/yr; the presets' 0.18) in the successive edits of the watch measurement:
+#: each a value no earlier run of the bench used, so each edit's changed figures are rendered, not copied.
+WATCH_EDITS = (0.17, 0.16, 0.15)
 IMPORT_BREAKDOWN = ("arviz", "forecast.pipeline", "forecast.report")
 MB = 1024.0 * 1024.0
 
@@ -323,6 +333,112 @@ def time_forecast_run(
         # time is interpreter start-up, imports, config loading and moving the outputs into place.
         result["report_and_write_seconds"] = round(stages["total"] - inner, 3)
         result["outside_pipeline_seconds"] = round(result["wall_seconds"] - stages["total"], 3)
+    return result
+
+
+class WatchProcess:
+    """A `forecast watch` subprocess (in its own process group, as a terminal would run it) whose output lines,
+    stdout and stderr together, are collected with their arrival times by a reader thread."""
+
+    def __init__(self, argv: Sequence[str], env: dict[str, str] | None = None) -> None:
+        self.lines: list[tuple[float, str]] = []
+        self._next = 0  # lines before this index have been looked at by `wait_for`
+        self.proc = subprocess.Popen(
+            list(argv),
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+            start_new_session=True,
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append((time.perf_counter(), line.rstrip("\n")))
+
+    def wait_for(self, *prefixes: str, timeout: float = 300.0) -> tuple[float, str]:
+        """The next line, after those already looked at, that starts with one of `prefixes`, and when it came;
+        TimeoutError (with the last lines) if none comes in time or the process ends first."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            while self._next < len(self.lines):
+                arrived, line = self.lines[self._next]
+                self._next += 1
+                if line.startswith(prefixes):
+                    return arrived, line
+            if self.proc.poll() is not None and not self._reader.is_alive() and self._next >= len(self.lines):
+                break
+            time.sleep(0.005)
+        tail = " / ".join(line for _, line in self.lines[-8:])
+        raise TimeoutError(f"`forecast watch` printed no line starting with {prefixes}: {tail}")
+
+    def interrupt(self, timeout: float = 60.0) -> int:
+        """Ctrl-C as a terminal sends it (SIGINT to the process group); the exit code."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGINT)
+        code = self.proc.wait(timeout)
+        self._reader.join(5)
+        return code
+
+    def close(self) -> None:
+        """Kill the watch (and its Chromium) if it is still running."""
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+
+def compute_growth_yaml(scenarios: str, path: Path, growth: float) -> Path:
+    """A copy of the preset with another compute growth after the slowdown (a scenario setting: the fit is reused,
+    and the fan chart, probability and extension figures change)."""
+    data = yaml.safe_load(preset_text(scenarios))
+    data.setdefault("defaults", {}).setdefault("compute_slowdown", {})["growth_after_oom_per_year"] = growth
+    data["description"] = f"bench: {scenarios} with compute growth after the slowdown at {growth} OOM/yr"
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    os.replace(tmp, path)  # as an editor saves: the watch never reads half a file
+    return path
+
+
+def time_watch_edits(
+    scenarios: str, data_dir: Path, root: Path, env: dict[str, str] | None, growths: Sequence[float] = WATCH_EDITS
+) -> dict[str, Any]:
+    """A `forecast watch` of the scenario-only YAML: its start until the first run is done, then, for each of
+    `growths`, the time from saving the edited YAML until the watch's run of it is done, with what that run
+    recorded (fit reused, image times); then Ctrl-C and its exit code."""
+    config = scenario_only_yaml(scenarios, root / "watched.yml")
+    out = root / "out-watch"
+    argv = [sys.executable, "-m", "forecast.cli", "watch", "--scenarios", str(config)]
+    started = time.perf_counter()
+    watch = WatchProcess([*argv, "--data", str(data_dir), "--out", str(out)], env=env)
+    result: dict[str, Any] = {"edits": []}
+    try:
+        arrived, _ = watch.wait_for("watching")
+        result["first_run_seconds"] = round(arrived - started, 3)
+        for growth in growths:
+            compute_growth_yaml(scenarios, config, growth)
+            saved = time.perf_counter()
+            arrived, line = watch.wait_for("done:", "up to date", "error:", "internal error:")
+            edit: dict[str, Any] = {"growth_after_oom_per_year": growth, "seconds": round(arrived - saved, 3)}
+            if line.startswith("done:"):
+                run = _run_json(out)
+                edit["fit_reused"] = run.get("fit_reused_from_cache")
+                edit["png_seconds"] = (run.get("figures") or {}).get("png_seconds")
+            else:
+                edit["outcome"] = line
+            result["edits"].append(edit)
+            watch.wait_for("watching")
+        result["exit_code"] = watch.interrupt()
+    except (TimeoutError, subprocess.TimeoutExpired) as error:
+        result["error"] = str(error)
+    finally:
+        watch.close()
+    times = [e["seconds"] for e in result["edits"] if "outcome" not in e]
+    result["median_edit_seconds"] = round(statistics.median(times), 3) if times else None
     return result
 
 
@@ -607,6 +723,11 @@ def targets(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
             runs.get("scenario_only_no_png", {}).get("ratio_to_import_pymc"),
             "scenario-only, --no-png / import",
         ),
+        "watch_edit_ratio_to_import_pymc": entry(
+            TARGETS["scenario_only_ratio_to_import_pymc"],
+            (results.get("watch") or {}).get("ratio_to_import_pymc"),
+            "scenario edit in `forecast watch` / import",
+        ),
         "peak_memory_gb": entry(
             TARGETS["peak_memory_gb"], max(peaks) if peaks else None, "peak memory of a run (GB, process tree PSS)"
         ),
@@ -674,6 +795,10 @@ def run_bench(
         runs["scenario_only_no_png"] = time_forecast_run(
             str(changed), data_dir, root / "out-scenario-no-png", env, runner, extra_args=("--no-png",)
         )
+        progress("bench: forecast watch, scenario edits")
+        results["watch"] = time_watch_edits(scenarios, data_dir, root, env)
+        median = results["watch"]["median_edit_seconds"]
+        results["watch"]["ratio_to_import_pymc"] = round(median / reference, 2) if median and reference else None
         for run in runs.values():
             if "wall_seconds" in run:
                 run["ratio_to_import_pymc"] = _ratio(run, reference)
@@ -730,10 +855,33 @@ def _fmt(value: Any, spec: str = ".2f") -> str:
 def _images_line(png: dict[str, Any]) -> str:
     """Where a run's image time went, from its run.json (`images.ImageExport.result`)."""
     renders = ", ".join(f"{name} {_fmt(seconds, '.2f')}" for name, seconds in (png.get("render") or {}).items())
+    opened = png.get("chromium_open")
+    started = "Chromium open already" if opened == 0.0 else f"Chromium open {_fmt(opened, '.2f')} s after its start"
     return (
-        f"images: Chromium open {_fmt(png.get('chromium_open'), '.2f')} s after its start; rendered {renders or '—'} s;"
+        f"images: {started}; rendered {renders or '—'} s;"
         f" the run waited {_fmt(png.get('waited_after_page'), '.2f')} s for them after its page"
     )
+
+
+def _watch_lines(watch: dict[str, Any], reference: float) -> list[str]:
+    """The watch measurement: each edit's time from save to done, and where its image time went."""
+    if not watch:
+        return []
+    lines = [
+        "",
+        f"forecast watch: first run done {_fmt(watch.get('first_run_seconds'), '.1f')} s after start; scenario edits "
+        f"(save → done), median {_fmt(watch.get('median_edit_seconds'), '.2f')} s = "
+        f"{_fmt(watch.get('ratio_to_import_pymc'), '.1f')} × import pymc ({reference:.2f} s); exit on Ctrl-C "
+        f"{watch.get('exit_code', '—')}",
+    ]
+    for edit in watch.get("edits", []):
+        outcome = edit.get("outcome") or f"fit reused {edit.get('fit_reused')}"
+        lines.append(f"  growth after slowdown {edit['growth_after_oom_per_year']}: {edit['seconds']:.2f} s, {outcome}")
+        if edit.get("png_seconds"):
+            lines.append(f"    {_images_line(edit['png_seconds'])}")
+    if "error" in watch:
+        lines.append(f"  error: {watch['error']}")
+    return lines
 
 
 def format_report(results: dict[str, Any]) -> str:
@@ -773,6 +921,7 @@ def format_report(results: dict[str, Any]) -> str:
         )
         if run.get("png_seconds"):
             lines.append(f"{'':<15}{_images_line(run['png_seconds'])}")
+    lines += _watch_lines(results.get("watch") or {}, imp["median_seconds"])
     if results["samplers"]:
         lines += ["", "samplers (full preset settings, warm compile cache):"]
     for backend, s in results["samplers"].items():
