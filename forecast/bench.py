@@ -58,6 +58,8 @@ from forecast.exhaustion import first_crossing
 
 Progress = Callable[[str], None]
 CommandRunner = Callable[..., dict[str, Any]]
+WatchTimer = Callable[[str, Path, Path, dict[str, str] | None], dict[str, Any]]
+FORECAST_COMMAND = (sys.executable, "-m", "forecast.cli")
 
 BENCH_SCHEMA_VERSION = 2  # 2: `watch`
 #: Top-level keys of the results (and of bench.json); locked by tests/test_bench.py.
@@ -315,7 +317,7 @@ def time_forecast_run(
 ) -> dict[str, Any]:
     """One `forecast run` in a subprocess: `measure_command` plus what the run recorded in `run.json` (nothing when
     the run found its outputs up to date and left an earlier run's `run.json` in place)."""
-    argv = [sys.executable, "-m", "forecast.cli", "run", "--scenarios", str(scenarios)]
+    argv = [*FORECAST_COMMAND, "run", "--scenarios", str(scenarios)]
     argv += ["--data", str(data_dir), "--out", str(out_dir), *extra_args]
     before = _run_json_stamp(out_dir)
     result = runner(argv, env=env)
@@ -405,14 +407,19 @@ def compute_growth_yaml(scenarios: str, path: Path, growth: float) -> Path:
 
 
 def time_watch_edits(
-    scenarios: str, data_dir: Path, root: Path, env: dict[str, str] | None, growths: Sequence[float] = WATCH_EDITS
+    scenarios: str,
+    data_dir: Path,
+    root: Path,
+    env: dict[str, str] | None,
+    growths: Sequence[float] = WATCH_EDITS,
+    command: Sequence[str] = FORECAST_COMMAND,
 ) -> dict[str, Any]:
     """A `forecast watch` of the scenario-only YAML: its start until the first run is done, then, for each of
     `growths`, the time from saving the edited YAML until the watch's run of it is done, with what that run
     recorded (fit reused, image times); then Ctrl-C and its exit code."""
     config = scenario_only_yaml(scenarios, root / "watched.yml")
     out = root / "out-watch"
-    argv = [sys.executable, "-m", "forecast.cli", "watch", "--scenarios", str(config)]
+    argv = [*command, "watch", "--scenarios", str(config)]
     started = time.perf_counter()
     watch = WatchProcess([*argv, "--data", str(data_dir), "--out", str(out)], env=env)
     result: dict[str, Any] = {"edits": []}
@@ -751,6 +758,7 @@ def run_bench(
     import_repeats: int = 3,
     runner: CommandRunner = measure_command,
     progress: Progress = _noop,
+    watch_timer: WatchTimer = time_watch_edits,
 ) -> dict[str, Any]:
     """Measure everything (see module docstring); returns the results with keys `BENCH_KEYS`.
 
@@ -796,7 +804,7 @@ def run_bench(
             str(changed), data_dir, root / "out-scenario-no-png", env, runner, extra_args=("--no-png",)
         )
         progress("bench: forecast watch, scenario edits")
-        results["watch"] = time_watch_edits(scenarios, data_dir, root, env)
+        results["watch"] = watch_timer(scenarios, data_dir, root, env)
         median = results["watch"]["median_edit_seconds"]
         results["watch"]["ratio_to_import_pymc"] = round(median / reference, 2) if median and reference else None
         for run in runs.values():

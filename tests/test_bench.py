@@ -119,6 +119,12 @@ class FakeRunner:
 
 
 PNG_SECONDS = {"chromium_open": 0.85, "render": {"fan_chart": 0.37}, "waited_after_page": 0.3}
+WATCH_PNG_SECONDS = {"chromium_open": 0.0, "render": {"fan_chart": 0.36}, "waited_after_page": 0.4}
+
+
+def _canned_watch(scenarios: str, data_dir: Path, root: Path, env: dict[str, str] | None) -> dict[str, Any]:
+    edit = {"growth_after_oom_per_year": 0.17, "seconds": 1.5, "fit_reused": True, "png_seconds": WATCH_PNG_SECONDS}
+    return {"edits": [edit], "first_run_seconds": 4.0, "exit_code": 0, "median_edit_seconds": 1.5}
 
 
 @pytest.mark.parametrize("quick", [False, True])
@@ -133,6 +139,7 @@ def test_bench_json_has_all_keys(tmp_path: Path, quick: bool) -> None:
         scenario_paths=0,
         import_repeats=1,
         runner=runner,
+        watch_timer=_canned_watch,
     )
     assert set(results) == set(bench.BENCH_KEYS)
     runs = results["runs"]
@@ -163,6 +170,10 @@ def test_bench_json_has_all_keys(tmp_path: Path, quick: bool) -> None:
     text = bench.format_report(results)
     assert "targets:" in text and "import pymc" in text
     assert runs["scenario_only"]["png_seconds"] == PNG_SECONDS and "png_seconds" not in runs["scenario_only_no_png"]
+    # import pymc takes 1.0 s in the fake runner: the watch's median edit of 1.5 s is 1.5 times that
+    assert results["watch"]["ratio_to_import_pymc"] == 1.5
+    assert results["targets"]["watch_edit_ratio_to_import_pymc"]["met"] is True
+    assert "forecast watch:" in text and "Chromium open already" in text
     assert "images: Chromium open 0.85 s after its start; rendered fan_chart 0.37 s" in text
 
 
@@ -272,3 +283,52 @@ def test_run_that_wrote_nothing_reports_no_stages(tmp_path: Path) -> None:
 
     again = bench.time_forecast_run("default", DATA_DIR, out, None, untouched)
     assert again["wrote_outputs"] is False and again["stage_seconds"] == {} and "report_and_write_seconds" not in again
+
+
+FAKE_WATCH = """
+import json, pathlib, sys, time
+args = sys.argv[1:]
+config = pathlib.Path(args[args.index("--scenarios") + 1])
+out = pathlib.Path(args[args.index("--out") + 1])
+out.mkdir(parents=True, exist_ok=True)
+runs = 0
+
+def run():
+    global runs
+    runs += 1
+    png = {"chromium_open": 0.0 if runs > 1 else 0.9, "render": {"fan_chart": 0.3}, "waited_after_page": 0.1}
+    record = {"fit_reused_from_cache": True, "figures": {"png": "written", "png_seconds": png}}
+    (out / "run.json").write_text(json.dumps(record))
+    print(f"done: results in {out}", flush=True)
+    print("watching (Ctrl-C stops)", file=sys.stderr, flush=True)
+
+try:
+    stamp = config.stat().st_mtime_ns
+    run()
+    while True:
+        time.sleep(0.01)
+        if config.stat().st_mtime_ns != stamp:
+            stamp = config.stat().st_mtime_ns
+            print(f"changed: {config}", file=sys.stderr, flush=True)
+            run()
+except KeyboardInterrupt:
+    print("stopped watching", file=sys.stderr, flush=True)
+"""
+
+
+def test_watch_edits_are_timed_from_save_to_done(tmp_path: Path) -> None:
+    """The bench saves each edit and waits for the watch's `done` line; what the run recorded goes with it, and
+    Ctrl-C ends the watch (a stand-in watch that answers each save at once, so only the plumbing is tested)."""
+    script = tmp_path / "fake_watch.py"
+    script.write_text(FAKE_WATCH)
+    results = bench.time_watch_edits(
+        "default", DATA_DIR, tmp_path, None, growths=(0.17, 0.16), command=(sys.executable, str(script))
+    )
+    assert "error" not in results, results
+    assert [e["growth_after_oom_per_year"] for e in results["edits"]] == [0.17, 0.16]
+    # An answer within 10 s of the save: the stand-in polls every 10 ms; the bound only catches a lost save.
+    assert all(0 < e["seconds"] < 10 and e["fit_reused"] for e in results["edits"])
+    assert [e["png_seconds"]["chromium_open"] for e in results["edits"]] == [0.0, 0.0]
+    assert results["median_edit_seconds"] == round(sum(e["seconds"] for e in results["edits"]) / 2, 3)
+    assert results["exit_code"] == 0
+    assert "growth_after_oom_per_year: 0.16" in (tmp_path / "watched.yml").read_text()
