@@ -327,10 +327,12 @@ def watch(
     """`WATCH_HELP`; the files are polled (`forecast.watch`)."""
     from forecast.watch import Watched, wait_for_change
 
-    load_config(scenarios)  # a preset name or a YAML file that exists: anything else has nothing to watch
+    config_file = None if scenarios in preset_names() else Path(scenarios)
+    if config_file is not None and not config_file.is_file():
+        load_config(scenarios)  # nothing to watch: the one-line error of `forecast run` (not found, not a preset, ...)
     if not data.is_dir():
         raise InputError(f"--data {data}: not a folder")
-    watched = Watched(None if scenarios in preset_names() else Path(scenarios), data)
+    watched = Watched(config_file, data)
     session = _watch_image_session(png)
     try:
         while True:

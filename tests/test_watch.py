@@ -194,6 +194,20 @@ def test_an_interrupt_during_a_run_exits_130_and_closes_chromium(
     assert stand_ins["sessions"][0].events[-1] == "stop"
 
 
+def test_a_scenario_file_with_an_error_is_watched_until_it_is_fixed(
+    stand_ins: dict[str, list[Any]], tmp_path: Path
+) -> None:
+    """An error in the file's content is the user's to fix while the watch waits: reported at each try (the
+    stand-in reports one edit, then Ctrl-C), never fatal, and nothing is run with it."""
+    config = tmp_path / "typo.yml"
+    config.write_text("schema_version: 1\nsampler: {draws: 0}\n", encoding="utf-8")
+    result = CliRunner().invoke(cli.app, ["watch", "-s", str(config), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 2 and all("sampler.draws" in line for line in errors)
+    assert stand_ins["runs"] == [] and result.stderr.rstrip().endswith("stopped watching")
+
+
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
