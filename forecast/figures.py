@@ -13,6 +13,8 @@ from a notebook:
 from __future__ import annotations
 
 import contextlib
+import functools
+import json
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -135,23 +137,58 @@ def new_figure(*args: Any, **kwargs: Any) -> go.Figure:
         return go.Figure(*args, **kwargs)
 
 
-def new_subplots(**kwargs: Any) -> go.Figure:
-    """`make_subplots(...)` in the house template."""
-    with house_template():
-        return make_subplots(**kwargs)
+def _page_layout(title: str, subtitle: str | None = None, height: int = 560, top: int | None = None) -> dict[str, Any]:
+    """The layout every report figure shares: font, title and subtitle, height and margins."""
+    return {
+        "font": FONT,
+        "title": {"text": title, "subtitle": {"text": subtitle or ""}, "x": 0.01, "xanchor": "left"},
+        "height": height,
+        "margin": {"l": 80, "r": 30, "t": top or (90 if subtitle else 70), "b": 70},
+        "hoverlabel": {"namelength": -1},
+    }
 
 
-def _layout(
-    fig: go.Figure, title: str, subtitle: str | None = None, height: int = 560, top: int | None = None
+def scatter_trace(**props: Any) -> dict[str, Any]:
+    """A scatter trace as plotly's dict spec. The builders collect traces and layout as dicts and make each figure
+    once (`make_figure`): plotly then validates every property once, instead of again at each `add_trace` and
+    `update_layout` (that repeat was about half of the time the report's figures took to build)."""
+    return {"type": "scatter", **props}
+
+
+def _axis_names(index: int) -> tuple[str, str, str, str]:
+    """(x, y, x layout key, y layout key) of subplot `index` (1-based, row by row): ("x", "y", "xaxis", "yaxis"),
+    then ("x2", "y2", "xaxis2", "yaxis2"), ..."""
+    suffix = "" if index == 1 else str(index)
+    return f"x{suffix}", f"y{suffix}", f"xaxis{suffix}", f"yaxis{suffix}"
+
+
+def make_figure(
+    traces: list[dict[str, Any]], layout: dict[str, Any], subplots: dict[str, Any] | None = None
 ) -> go.Figure:
-    fig.update_layout(
-        font=FONT,
-        title={"text": title, "subtitle": {"text": subtitle or ""}, "x": 0.01, "xanchor": "left"},
-        height=height,
-        margin={"l": 80, "r": 30, "t": top or (90 if subtitle else 70), "b": 70},
-        hoverlabel={"namelength": -1},
-    )
-    return fig
+    """The figure of `traces` and `layout` in the house template; with `subplots` (`make_subplots` keyword
+    arguments, lists as tuples), on that grid: the traces name their axes (`_axis_names`) and `layout` is merged
+    into the grid's own layout."""
+    if subplots is not None:
+        layout = _merged(json.loads(_grid_layout(**subplots)), layout)
+    return new_figure(data=traces, layout=layout)
+
+
+@functools.cache
+def _grid_layout(**subplots: Any) -> str:
+    """The layout (as JSON, without a template) `make_subplots` makes for a grid: axis domains and anchors, subplot
+    titles. Made once per grid in a process (~20 ms each; a `forecast watch` builds the same grids run after run)."""
+    grid = make_subplots(**subplots).layout.to_plotly_json()
+    grid.pop("template", None)
+    return json.dumps(grid)
+
+
+def _merged(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    """`base` with `update` merged in: nested dicts merged key by key, anything else replaced."""
+    out = dict(base)
+    for key, value in update.items():
+        old = out.get(key)
+        out[key] = _merged(old, value) if isinstance(old, dict) and isinstance(value, dict) else value
+    return out
 
 
 def _truncate(text: Any, limit: int) -> str:
@@ -237,9 +274,9 @@ def _band_traces(
     group: str,
     visible: bool | str,
     hover_unit: str = "tokens",
-) -> list[go.Scatter]:
+) -> list[dict[str, Any]]:
     """A filled band between `low` and `high` (two traces: an invisible upper edge, then the filled lower)."""
-    upper = go.Scatter(
+    upper = scatter_trace(
         x=x,
         y=high,
         mode="lines",
@@ -250,7 +287,7 @@ def _band_traces(
         visible=visible,
         hovertemplate=f"{name}<br>%{{x:.0f}}: upper %{{y:.3g}} {hover_unit}<extra></extra>",
     )
-    lower = go.Scatter(
+    lower = scatter_trace(
         x=x,
         y=low,
         mode="lines",
@@ -288,7 +325,7 @@ def _recorded_run_traces(
     xaxis: str = "x",
     yaxis: str = "y",
     mark_leaks: bool = True,
-) -> list[go.Scatter]:
+) -> list[dict[str, Any]]:
     """Recorded training runs as points: used in the frontier fit, not used (below the frontier), and (for
     token counts, where the `leak` flag applies) leaked figures."""
     runs = result.bundle.runs
@@ -324,7 +361,7 @@ def _recorded_run_traces(
             ]
         )
         traces.append(
-            go.Scatter(
+            scatter_trace(
                 x=rows["decimal_year"].to_numpy(dtype=float),
                 y=rows[value_column].to_numpy(dtype=float),
                 mode="markers",
@@ -350,8 +387,8 @@ def fan_chart(result: RunResult, visible: Sequence[str] | None = None) -> go.Fig
     human text (median, 10–90% and 5–95% bands), with the recorded training runs, tokens on a log axis."""
     names = scenario_names(result)
     shown = list(visible) if visible is not None else headline_scenarios(result)
-    fig = new_figure()
     years = result.bands["year"].values.astype(float)
+    traces: list[dict[str, Any]] = []
 
     groups = _stock_groups(result)
     for i, members in enumerate(groups):
@@ -361,18 +398,16 @@ def fan_chart(result: RunResult, visible: Sequence[str] | None = None) -> go.Fig
         vis: bool | str = True if i == 0 else "legendonly"
         band = _band(result, _SUPPLY, members[0])
         x = band.index.to_numpy(dtype=float)
-        fig.add_traces(
-            _band_traces(
-                x, _q(band, 0.05), _q(band, 0.95), name=f"{label} 5–95%", color=STOCK_COLOR, alpha=0.12,
-                group=group, visible=vis,
-            )
-            + _band_traces(
-                x, _q(band, 0.10), _q(band, 0.90), name=f"{label} 10–90%", color=STOCK_COLOR, alpha=0.18,
-                group=group, visible=vis,
-            )
+        traces += _band_traces(
+            x, _q(band, 0.05), _q(band, 0.95), name=f"{label} 5–95%", color=STOCK_COLOR, alpha=0.12, group=group,
+            visible=vis,
         )  # fmt: skip
-        fig.add_trace(
-            go.Scatter(
+        traces += _band_traces(
+            x, _q(band, 0.10), _q(band, 0.90), name=f"{label} 10–90%", color=STOCK_COLOR, alpha=0.18, group=group,
+            visible=vis,
+        )  # fmt: skip
+        traces.append(
+            scatter_trace(
                 x=x,
                 y=_q(band, 0.5),
                 mode="lines",
@@ -389,14 +424,12 @@ def fan_chart(result: RunResult, visible: Sequence[str] | None = None) -> go.Fig
         vis = True if name in shown else "legendonly"
         band = _band(result, "demand_tokens", name)
         x = band.index.to_numpy(dtype=float)
-        fig.add_traces(
-            _band_traces(
-                x, _q(band, 0.10), _q(band, 0.90), name=f"Dataset {name} 10–90%", color=color, alpha=0.15,
-                group=name, visible=vis,
-            )
+        traces += _band_traces(
+            x, _q(band, 0.10), _q(band, 0.90), name=f"Dataset {name} 10–90%", color=color, alpha=0.15,
+            group=name, visible=vis,
         )  # fmt: skip
-        fig.add_trace(
-            go.Scatter(
+        traces.append(
+            scatter_trace(
                 x=x,
                 y=_q(band, 0.5),
                 mode="lines",
@@ -408,7 +441,7 @@ def fan_chart(result: RunResult, visible: Sequence[str] | None = None) -> go.Fig
             )
         )
 
-    fig.add_traces(_recorded_run_traces(result, "dataset_tokens", "tokens", "dataset_run"))
+    traces += _recorded_run_traces(result, "dataset_tokens", "tokens", "dataset_run")
 
     x_max = _exhaustion_x_max(result, shown)
     runs = result.bundle.runs
@@ -419,58 +452,62 @@ def fan_chart(result: RunResult, visible: Sequence[str] | None = None) -> go.Fig
     stock_top = float(np.nanmax(result.bands[_SUPPLY].values[:, in_view, -1]))
     y_range = [math.log10(float(np.nanmin(lows))) - 0.3, math.log10(stock_top) + 1.0]
     first = float(runs.loc[runs["dataset_tokens"] > 0, "decimal_year"].min())
-    fig.update_xaxes(title_text="Year", range=[math.floor(first) - 0.5, x_max], dtick=2)
-    fig.update_yaxes(title_text="Tokens (log scale)", type="log", range=y_range, exponentformat="power")
-    fig.update_layout(
-        legend={
-            "groupclick": "togglegroup",
-            "traceorder": "normal",
-            "title": {"text": "Lines: medians; shading: 10–90%<br>(stock also 5–95%). Click to show/hide."},
-        }
-    )
-    return _layout(
-        fig,
+    layout = _page_layout(
         "Largest training dataset vs. effective stock of public human text",
         "Projections start 2024-01-01; recorded runs are developer-reported token counts. "
         "Click legend entries to show or hide scenarios.",
         height=640,
     )
+    layout |= {
+        "xaxis": {"title": {"text": "Year"}, "range": [math.floor(first) - 0.5, x_max], "dtick": 2},
+        "yaxis": {"title": {"text": "Tokens (log scale)"}, "type": "log", "range": y_range, "exponentformat": "power"},
+        "legend": {
+            "groupclick": "togglegroup",
+            "traceorder": "normal",
+            "title": {"text": "Lines: medians; shading: 10–90%<br>(stock also 5–95%). Click to show/hide."},
+        },
+    }
+    return make_figure(traces, layout)
 
 
 def probability_chart(result: RunResult) -> go.Figure:
     """P(stock exhausted by the end of each year) per scenario, in percent, with a line at 50%."""
-    fig = new_figure()
     table = result.probabilities
     years = np.asarray(table.columns, dtype=int)
-    for index, name in enumerate(scenario_names(result)):
-        if name not in table.index:
-            continue
-        fig.add_trace(
-            go.Scatter(
-                # P(by the end of year Y) is the probability at the date Y + 1 (1 January of the next year).
-                x=years + 1.0,
-                y=100.0 * table.loc[name].to_numpy(dtype=float),
-                customdata=years,
-                mode="lines",
-                line={"color": scenario_color(index), "width": 2},
-                name=name,
-                hovertemplate=f"{name}<br>by end of %{{customdata}}: %{{y:.0f}}%<extra></extra>",
-            )
+    traces = [
+        scatter_trace(
+            # P(by the end of year Y) is the probability at the date Y + 1 (1 January of the next year).
+            x=years + 1.0,
+            y=100.0 * table.loc[name].to_numpy(dtype=float),
+            customdata=years,
+            mode="lines",
+            line={"color": scenario_color(index), "width": 2},
+            name=name,
+            hovertemplate=f"{name}<br>by end of %{{customdata}}: %{{y:.0f}}%<extra></extra>",
         )
-    fig.add_hline(
-        y=50,
-        line={"dash": "dash", "color": "#777777", "width": 1},
-        annotation_text="50% (median date)",
-        annotation_position="top left",
-    )
+        for index, name in enumerate(scenario_names(result))
+        if name in table.index
+    ]
     x_max = _exhaustion_x_max(result, scenario_names(result))
-    fig.update_xaxes(title_text="Date (year)", range=[float(years.min()), x_max], dtick=2)
-    fig.update_yaxes(title_text="P(exhausted by date) (%)", range=[0, 100], ticksuffix="%")
-    return _layout(
-        fig,
+    layout = _page_layout(
         "Probability that the largest dataset has reached the effective stock, by date",
         "Share of posterior paths whose first crossing is before the date; censored paths never cross.",
     )
+    # A dashed line across the plot at 50%, labelled at its left end (what `add_hline` makes).
+    across = {"xref": "x domain", "yref": "y"}
+    layout |= {
+        "xaxis": {"title": {"text": "Date (year)"}, "range": [float(years.min()), x_max], "dtick": 2},
+        "yaxis": {"title": {"text": "P(exhausted by date) (%)"}, "range": [0, 100], "ticksuffix": "%"},
+        "shapes": [
+            {"type": "line", "x0": 0, "x1": 1, "y0": 50, "y1": 50, **across,
+             "line": {"dash": "dash", "color": "#777777", "width": 1}},
+        ],
+        "annotations": [
+            {"text": "50% (median date)", "x": 0, "xanchor": "left", "y": 50, "yanchor": "bottom",
+             "showarrow": False, **across},
+        ],
+    }  # fmt: skip
+    return make_figure(traces, layout)
 
 
 def _stock_point(result: RunResult, scenario: str, year: float) -> dict[str, tuple[float, float, float]]:
@@ -505,15 +542,15 @@ def stock_decomposition(result: RunResult, scenario: str | None = None) -> go.Fi
     years: list[tuple[float, str]] = [(start, f"{start:.0f}")]
     if np.isfinite(median) and round(median) > start:
         years.append((float(round(median)), f"{round(median)} (median exhaustion, {scenario})"))
-    fig = new_figure()
     categories = list(STAGE_LABELS.values())
+    traces = []
     for i, (year, label) in enumerate(years):
         points = _stock_point(result, scenario, year)
         med = np.array([points[s][0] for s in STAGE_LABELS])
         lo = np.array([points[s][1] for s in STAGE_LABELS])
         hi = np.array([points[s][2] for s in STAGE_LABELS])
-        fig.add_trace(
-            go.Scatter(
+        traces.append(
+            scatter_trace(
                 x=categories,
                 y=med,
                 mode="markers",
@@ -529,8 +566,8 @@ def stock_decomposition(result: RunResult, scenario: str | None = None) -> go.Fi
         (STAGE_LABELS["stock_raw"], published.INDEXED_WEB_2024),
         (STAGE_LABELS["stock_effective"], published.EFFECTIVE_STOCK_2024),
     ]
-    fig.add_trace(
-        go.Scatter(
+    traces.append(
+        scatter_trace(
             x=[c for c, _ in paper],
             y=[p.median for _, p in paper],
             mode="markers",
@@ -548,17 +585,19 @@ def stock_decomposition(result: RunResult, scenario: str | None = None) -> go.Fi
             "%{customdata[2]:.3g}<br>%{customdata[3]}<extra></extra>",
         )
     )
-    fig.update_layout(
-        scattermode="group", scattergap=0.5, legend={"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0}
-    )
-    fig.update_xaxes(title_text="Stage (each applies one adjustment to the one before)")
-    fig.update_yaxes(title_text="Tokens (log scale)", type="log", exponentformat="power", dtick="D2")
-    return _layout(
-        fig,
+    layout = _page_layout(
         "Stock of public human text: raw → quality-filtered → effective",
         f"Scenario {scenario}; error bars: 90% intervals (paper: raw 95%, effective 90%).",
         height=600,
     )
+    layout |= {
+        "scattermode": "group",
+        "scattergap": 0.5,
+        "legend": {"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0},
+        "xaxis": {"title": {"text": "Stage (each applies one adjustment to the one before)"}},
+        "yaxis": {"title": {"text": "Tokens (log scale)"}, "type": "log", "exponentformat": "power", "dtick": "D2"},
+    }
+    return make_figure(traces, layout)
 
 
 def _estimate_rows(result: RunResult) -> pd.DataFrame:
@@ -589,10 +628,8 @@ def stock_estimates_chart(result: RunResult, scenario: str | None = None) -> go.
     scenario = scenario or scenario_names(result)[0]
     start = float(result.bands["year"].values.min())
     ours = _stock_point(result, scenario, start)
-    fig = new_figure()
     eff_med, eff_lo, eff_hi = ours["stock_effective"]
-    fig.add_vrect(x0=eff_lo, x1=eff_hi, fillcolor=_rgba(MODEL_COLOR, 0.10), line_width=0, layer="below")
-    fig.add_vline(x=eff_med, line={"color": MODEL_COLOR, "width": 1, "dash": "dot"})
+    traces = []
     scopes = {"public": "#2ca02c", "private": "#9467bd", "public+private": "#8c564b"}
     for scope, color in scopes.items():
         part = rows[rows["scope"] == scope]
@@ -600,17 +637,23 @@ def stock_estimates_chart(result: RunResult, scenario: str | None = None) -> go.
             continue
         lo = (part["point"] - part["tokens_low"]).where(part["tokens_low"].notna(), 0.0)
         hi = (part["tokens_high"] - part["point"]).where(part["tokens_high"].notna(), 0.0)
-        fig.add_trace(
-            go.Scatter(
-                x=part["point"],
-                y=part["label"],
+        traces.append(
+            scatter_trace(
+                x=part["point"].to_numpy(dtype=float),
+                y=part["label"].to_numpy(dtype=object),
                 mode="markers",
                 marker={
                     "color": color,
                     "size": 9,
                     "symbol": np.where(part["is_midpoint"], "diamond-open", "circle").tolist(),
                 },
-                error_x={"type": "data", "array": hi, "arrayminus": lo, "thickness": 1.5, "width": 4},
+                error_x={
+                    "type": "data",
+                    "array": hi.to_numpy(dtype=float),
+                    "arrayminus": lo.to_numpy(dtype=float),
+                    "thickness": 1.5,
+                    "width": 4,
+                },
                 name=f"Published estimate, {scope} data",
                 customdata=np.column_stack(
                     [
@@ -628,8 +671,8 @@ def stock_estimates_chart(result: RunResult, scenario: str | None = None) -> go.
             )
         )
     label = f"This forecast: effective stock {start:.0f} (median, 5–95%)"
-    fig.add_trace(
-        go.Scatter(
+    traces.append(
+        scatter_trace(
             x=[eff_med],
             y=[label],
             mode="markers",
@@ -640,16 +683,27 @@ def stock_estimates_chart(result: RunResult, scenario: str | None = None) -> go.
         )
     )
     order = [*rows["label"].tolist(), label]
-    fig.update_yaxes(categoryorder="array", categoryarray=order, title_text="", automargin=True)
-    fig.update_xaxes(title_text="Tokens (log scale)", type="log", exponentformat="power")
-    fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.06, "x": 0})
-    return _layout(
-        fig,
+    layout = _page_layout(
         "Published estimates of text stocks (tokens) vs. this forecast's effective stock",
         "Bars: the source's interval; open diamonds: midpoint of a range without a central value. "
         "Shaded: this forecast's 90% interval.",
         height=max(500, 26 * (len(order) + 1) + 220),
     )
+    # This forecast's 90% interval shaded and its median dotted, across the plot (what `add_vrect` and
+    # `add_vline` make).
+    across = {"xref": "x", "yref": "y domain", "y0": 0, "y1": 1}
+    layout |= {
+        "xaxis": {"title": {"text": "Tokens (log scale)"}, "type": "log", "exponentformat": "power"},
+        "yaxis": {"categoryorder": "array", "categoryarray": order, "title": {"text": ""}, "automargin": True},
+        "legend": {"orientation": "h", "yanchor": "top", "y": -0.06, "x": 0},
+        "shapes": [
+            {"type": "rect", "x0": eff_lo, "x1": eff_hi, **across, "fillcolor": _rgba(MODEL_COLOR, 0.10),
+             "line": {"width": 0}, "layer": "below"},
+            {"type": "line", "x0": eff_med, "x1": eff_med, **across,
+             "line": {"color": MODEL_COLOR, "width": 1, "dash": "dot"}},
+        ],
+    }  # fmt: skip
+    return make_figure(traces, layout)
 
 
 def _normal_prior(result: RunResult, name: str) -> tuple[float, float] | None:
@@ -697,20 +751,21 @@ def prior_posterior(result: RunResult) -> go.Figure:
     params = [p for p in KEY_PARAMETERS if p.name in posterior]
     cols = 3
     rows = max(1, math.ceil(len(params) / cols))
-    fig = new_subplots(
-        rows=rows,
-        cols=cols,
-        subplot_titles=[p.label for p in params],
-        horizontal_spacing=0.08,
-        vertical_spacing=0.2,
+    traces: list[dict[str, Any]] = []
+    layout = _page_layout(
+        "Prior vs. posterior of the key fitted parameters",
+        "A posterior much narrower than its prior means the data, not the prior, set the value.",
+        height=330 * rows + 170,
+        top=125,
     )
+    layout["legend"] = {"orientation": "h", "yanchor": "top", "y": -0.12, "x": 0}
     for i, p in enumerate(params):
-        row, col = i // cols + 1, i % cols + 1
+        x_axis, y_axis, x_key, y_key = _axis_names(i + 1)
         draws = np.asarray(posterior[p.name].values, dtype=float).ravel()
         draws = draws[np.isfinite(draws)]
         counts, edges = np.histogram(draws, bins=HISTOGRAM_BINS, density=True)
-        fig.add_trace(
-            go.Scatter(
+        traces.append(
+            scatter_trace(
                 x=np.concatenate([[edges[0]], edges, [edges[-1]]]),
                 y=np.concatenate([[0.0], counts, [counts[-1], 0.0]]),
                 mode="lines",
@@ -721,17 +776,17 @@ def prior_posterior(result: RunResult) -> go.Figure:
                 legendgroup="posterior",
                 showlegend=i == 0,
                 hovertemplate=f"{p.name} %{{x:.4g}} {p.unit}<br>posterior density %{{y:.3g}}<extra></extra>",
-            ),
-            row=row,
-            col=col,
+                xaxis=x_axis,
+                yaxis=y_axis,
+            )
         )
         prior_range = _prior_range(result, p.name) or (float(edges[0]), float(edges[-1]))
         lo, hi = min(prior_range[0], float(edges[0])), max(prior_range[1], float(edges[-1]))
         grid = np.linspace(lo, hi, PRIOR_GRID_POINTS)
         density = _prior_density(result, p.name, grid)
         if density is not None:
-            fig.add_trace(
-                go.Scatter(
+            traces.append(
+                scatter_trace(
                     x=grid,
                     y=density,
                     mode="lines",
@@ -742,20 +797,20 @@ def prior_posterior(result: RunResult) -> go.Figure:
                     legendgroup="prior",
                     showlegend=i == 0,
                     hovertemplate=f"{p.name} %{{x:.4g}} {p.unit}<br>prior density %{{y:.3g}}<extra></extra>",
-                ),
-                row=row,
-                col=col,
+                    xaxis=x_axis,
+                    yaxis=y_axis,
+                )
             )
-        fig.update_xaxes(title_text=p.unit, range=[lo, hi], row=row, col=col)
-        fig.update_yaxes(title_text="Density (per unit)" if col == 1 else None, row=row, col=col)
-    fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.12, "x": 0})
-    return _layout(
-        fig,
-        "Prior vs. posterior of the key fitted parameters",
-        "A posterior much narrower than its prior means the data, not the prior, set the value.",
-        height=330 * rows + 170,
-        top=125,
-    )
+        layout[x_key] = {"title": {"text": p.unit}, "range": [lo, hi]}
+        layout[y_key] = {"title": {"text": "Density (per unit)" if i % cols == 0 else None}}
+    grid_spec = {
+        "rows": rows,
+        "cols": cols,
+        "subplot_titles": tuple(p.label for p in params),
+        "horizontal_spacing": 0.08,
+        "vertical_spacing": 0.2,
+    }
+    return make_figure(traces, layout, subplots=grid_spec)
 
 
 def _frontier_band(draws_level: np.ndarray, draws_growth: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -768,19 +823,23 @@ def frontier_fit(result: RunResult) -> go.Figure:
     """Fitted frontiers (posterior median and 90% band of level + growth·(t − 2024)) over the recorded runs:
     dataset size (tokens) and training compute (FLOP), both on log axes."""
     posterior = result.idata["posterior"]
-    fig = new_subplots(
-        rows=1,
-        cols=2,
-        subplot_titles=["Dataset size of recorded runs", "Training compute of recorded runs"],
-        horizontal_spacing=0.1,
-    )
     runs = result.bundle.runs
     panels = (
         ("dataset", "dataset_tokens", "tokens", "dataset_run", None, "Dataset size (tokens, log scale)"),
         ("compute", "training_compute_flop", "FLOP", "compute_run", COMPUTE_WINDOW_START,
          "Training compute (FLOP, log scale)"),
     )  # fmt: skip
+    traces: list[dict[str, Any]] = []
+    layout = _page_layout(
+        "Stochastic-frontier fits: largest dataset and largest training run over time",
+        "Only frontier candidates (within 1 order of magnitude of the running record) enter the fit; "
+        "compute is fitted from 2020.",
+        height=620,
+        top=125,
+    )
+    layout["legend"] = {"orientation": "h", "yanchor": "top", "y": -0.18, "x": 0}
     for col, (prefix, column, unit, coord, start, y_title) in enumerate(panels, start=1):
+        x_axis, y_axis, x_key, y_key = _axis_names(col)
         level, growth = f"{prefix}_level", f"{prefix}_growth"
         if level in posterior and growth in posterior:
             members = _fit_members(result, coord)
@@ -797,44 +856,31 @@ def frontier_fit(result: RunResult) -> go.Figure:
             )
             color = scenario_color(0) if prefix == "dataset" else scenario_color(1)
             group = f"frontier-{prefix}"
-            fig.add_traces(
-                _band_traces(
-                    x, lo, hi, name=f"Fitted {prefix} frontier 5–95%", color=color, alpha=0.2, group=group,
-                    visible=True, hover_unit=unit,
-                ),
-                rows=1, cols=col,
+            band = _band_traces(
+                x, lo, hi, name=f"Fitted {prefix} frontier 5–95%", color=color, alpha=0.2, group=group,
+                visible=True, hover_unit=unit,
             )  # fmt: skip
-            fig.add_trace(
-                go.Scatter(
-                    x=x,
-                    y=med,
-                    mode="lines",
-                    line={"color": color, "width": 2.5},
-                    name=f"Fitted {prefix} frontier: posterior median, shaded 90%",
-                    legendgroup=group,
-                    hovertemplate=f"%{{x:.1f}}: frontier median %{{y:.3g}} {unit}<extra></extra>",
-                ),
-                row=1,
-                col=col,
+            median = scatter_trace(
+                x=x,
+                y=med,
+                mode="lines",
+                line={"color": color, "width": 2.5},
+                name=f"Fitted {prefix} frontier: posterior median, shaded 90%",
+                legendgroup=group,
+                hovertemplate=f"%{{x:.1f}}: frontier median %{{y:.3g}} {unit}<extra></extra>",
             )
-        axis_suffix = "" if col == 1 else str(col)
-        points = _recorded_run_traces(
-            result, column, unit, coord, f"x{axis_suffix}", f"y{axis_suffix}", mark_leaks=prefix == "dataset"
-        )
-        for trace in points:
-            trace.showlegend = col == 1 or "Leaked" in trace.name
-            fig.add_trace(trace)
-        fig.update_xaxes(title_text="Publication date (year)", row=1, col=col)
-        fig.update_yaxes(title_text=y_title, type="log", exponentformat="power", dtick=1, row=1, col=col)
-    fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.18, "x": 0})
-    return _layout(
-        fig,
-        "Stochastic-frontier fits: largest dataset and largest training run over time",
-        "Only frontier candidates (within 1 order of magnitude of the running record) enter the fit; "
-        "compute is fitted from 2020.",
-        height=620,
-        top=125,
-    )
+            traces += [trace | {"xaxis": x_axis, "yaxis": y_axis} for trace in [*band, median]]
+        points = _recorded_run_traces(result, column, unit, coord, x_axis, y_axis, mark_leaks=prefix == "dataset")
+        traces += [trace | {"showlegend": col == 1 or "Leaked" in trace["name"]} for trace in points]
+        layout[x_key] = {"title": {"text": "Publication date (year)"}}
+        layout[y_key] = {"title": {"text": y_title}, "type": "log", "exponentformat": "power", "dtick": 1}
+    grid_spec = {
+        "rows": 1,
+        "cols": 2,
+        "subplot_titles": ("Dataset size of recorded runs", "Training compute of recorded runs"),
+        "horizontal_spacing": 0.1,
+    }
+    return make_figure(traces, layout, subplots=grid_spec)
 
 
 #: The report's figures, by name (also the PNG file names), in report order.

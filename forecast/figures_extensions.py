@@ -6,14 +6,16 @@ extension), readable without the report text: titles, axis labels with units, le
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import plotly.graph_objects as go
 
 from forecast.contamination import DEFAULT_SERIES, ai_share, ai_share_data_from_frame
 from forecast.exhaustion import censored_quantiles
-from forecast.figures import new_figure
+from forecast.figures import make_figure, scatter_trace
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
 
 BAND = (0.05, 0.5, 0.95)
 SHARE_YEARS = np.linspace(2020.0, 2030.0, 121)
@@ -28,37 +30,38 @@ def _scenarios_with(result: Any, attribute: str) -> list[str]:
 def ai_share_figure(result: Any) -> go.Figure:
     """Measured AI share of new web text by series, and the fitted true share c(t) with its 90% band."""
     post = result.idata.posterior
-    fig = new_figure()
+    traces: list[dict[str, Any]] = []
     if "ai_c_max" in post:
         params = [np.asarray(post[n].values).ravel() for n in ("ai_c_max", "ai_k", "ai_t0")]
         curves = ai_share(SHARE_YEARS, *params)
         low, mid, high = np.quantile(curves, BAND, axis=0) * 100
-        fig.add_trace(go.Scatter(x=SHARE_YEARS, y=high, line={"width": 0}, showlegend=False, hoverinfo="skip"))
-        fig.add_trace(
-            go.Scatter(
+        traces += [
+            scatter_trace(x=SHARE_YEARS, y=high, line={"width": 0}, showlegend=False, hoverinfo="skip"),
+            scatter_trace(
                 x=SHARE_YEARS, y=low, fill="tonexty", line={"width": 0}, name="fitted true share, 90% band",
                 fillcolor="rgba(99,110,250,0.25)",
-            )
-        )  # fmt: skip
-        fig.add_trace(go.Scatter(x=SHARE_YEARS, y=mid, name="fitted true share (median)", line={"color": "#636efa"}))
+            ),
+            scatter_trace(x=SHARE_YEARS, y=mid, name="fitted true share (median)", line={"color": "#636efa"}),
+        ]  # fmt: skip
     data = ai_share_data_from_frame(result.bundle.web_growth)
     for series in DEFAULT_SERIES:
         mask = data.series == series
         if mask.any():
-            fig.add_trace(
-                go.Scatter(
+            traces.append(
+                scatter_trace(
                     x=data.t[mask], y=data.share[mask] * 100, mode="markers", name=f"measured: {series}",
                     marker={"size": 9}, hovertemplate="%{x:.2f}: %{y:.1f}%<extra>" + series + "</extra>",
                 )
             )  # fmt: skip
-    fig.update_layout(
-        title="AI-generated share of new web text: measurements and fitted logistic (detector error removed)",
-        xaxis_title="year",
-        yaxis_title="share of new web content (%)",
-        yaxis_range=[0, 80],
-        height=480,
-    )
-    return fig
+    layout = {
+        "title": {
+            "text": "AI-generated share of new web text: measurements and fitted logistic (detector error removed)"
+        },
+        "xaxis": {"title": {"text": "year"}},
+        "yaxis": {"title": {"text": "share of new web content (%)"}, "range": [0, 80]},
+        "height": 480,
+    }
+    return make_figure(traces, layout)
 
 
 def _date_summary(years: np.ndarray) -> tuple[float, float, float]:
@@ -88,21 +91,21 @@ def extension_dates_figure(result: Any) -> go.Figure | None:
         if bool(sel["synthetic_enabled"]):
             add(f"{scenario}: with synthetic data", sel["synthetic_exhaustion_year"].values)
             add(f"{scenario}: real share below guard", sel["collapse_guard_year"].values)
-    fig = new_figure(
-        go.Scatter(
-            x=medians, y=labels, mode="markers", marker={"size": 10},
-            error_x={"type": "data", "symmetric": False, "array": highs, "arrayminus": lows},
-            hovertemplate="%{y}: median %{x:.1f}<extra></extra>", name="median, 80% interval",
-        )
+    trace = scatter_trace(
+        x=medians, y=labels, mode="markers", marker={"size": 10},
+        error_x={"type": "data", "symmetric": False, "array": highs, "arrayminus": lows},
+        hovertemplate="%{y}: median %{x:.1f}<extra></extra>", name="median, 80% interval",
     )  # fmt: skip
-    fig.update_layout(
-        title="Exhaustion dates with each extension vs the same scenario without it (median, 80% interval)",
-        xaxis_title="year",
-        yaxis={"autorange": "reversed"},
-        height=120 + 45 * len(labels),
-        margin={"l": 330},
-    )
-    return fig
+    layout = {
+        "title": {
+            "text": "Exhaustion dates with each extension vs the same scenario without it (median, 80% interval)"
+        },
+        "xaxis": {"title": {"text": "year"}},
+        "yaxis": {"autorange": "reversed"},
+        "height": 120 + 45 * len(labels),
+        "margin": {"l": 330},
+    }
+    return make_figure([trace], layout)
 
 
 def years_bought_figure(result: Any) -> go.Figure | None:
@@ -113,19 +116,22 @@ def years_bought_figure(result: Any) -> go.Figure | None:
     rows = effects[effects["effect"].str.startswith("extra stock: ")]
     if rows.empty:
         return None
-    fig = new_figure()
+    traces = []
     for scenario, group in rows.groupby("scenario", sort=False):
         total = effects[(effects["scenario"] == scenario) & (effects["effect"] == "scenario as configured")]
         names = [e.removeprefix("extra stock: ") for e in group["effect"]] + ["all together"]
         shifts = list(group["shift_years"]) + list(total["shift_years"])
-        fig.add_trace(go.Bar(x=names, y=shifts, name=scenario, hovertemplate="%{x}: %{y:.2f} years<extra></extra>"))
-    fig.update_layout(
-        title="Years of delay bought by non-public and multimodal stocks (difference of median dates)",
-        xaxis_title="stock added to the public effective stock",
-        yaxis_title="delay of the median exhaustion date (years)",
-        height=450,
-    )
-    return fig
+        traces.append(
+            {"type": "bar", "x": names, "y": shifts, "name": scenario,
+             "hovertemplate": "%{x}: %{y:.2f} years<extra></extra>"}
+        )  # fmt: skip
+    layout = {
+        "title": {"text": "Years of delay bought by non-public and multimodal stocks (difference of median dates)"},
+        "xaxis": {"title": {"text": "stock added to the public effective stock"}},
+        "yaxis": {"title": {"text": "delay of the median exhaustion date (years)"}},
+        "height": 450,
+    }
+    return make_figure(traces, layout)
 
 
 def sensitivity_figure(result: Any) -> go.Figure | None:
@@ -133,28 +139,27 @@ def sensitivity_figure(result: Any) -> go.Figure | None:
     table = result.sensitivity
     if table is None or table.empty:
         return None
-    fig = new_figure()
     scenarios = list(dict.fromkeys(table["scenario"]))
+    traces = []
     for i, scenario in enumerate(scenarios):
         rows = table[table["scenario"] == scenario].sort_values("index")
-        fig.add_trace(
-            go.Bar(
-                x=rows["index"], y=rows["input"], orientation="h", name=scenario, visible=(i == 0),
-                hovertemplate="%{y}: %{x:.3f}<extra>" + scenario + "</extra>",
-            )
+        traces.append(
+            {"type": "bar", "x": rows["index"].to_numpy(dtype=float), "y": rows["input"].to_numpy(dtype=object),
+             "orientation": "h", "name": scenario, "visible": i == 0,
+             "hovertemplate": "%{y}: %{x:.3f}<extra>" + scenario + "</extra>"}
         )  # fmt: skip
     buttons = [
         {"label": s, "method": "update", "args": [{"visible": [j == i for j in range(len(scenarios))]}]}
         for i, s in enumerate(scenarios)
     ]
-    fig.update_layout(
-        title="What moves the date: share of exhaustion-date variance explained by each input alone",
-        xaxis_title="first-order sensitivity index (share of variance, 0-1)",
-        updatemenus=[{"buttons": buttons, "direction": "down", "x": 1.0, "xanchor": "right", "y": 1.15}],
-        height=560,
-        margin={"l": 230},
-    )
-    return fig
+    layout = {
+        "title": {"text": "What moves the date: share of exhaustion-date variance explained by each input alone"},
+        "xaxis": {"title": {"text": "first-order sensitivity index (share of variance, 0-1)"}},
+        "updatemenus": [{"buttons": buttons, "direction": "down", "x": 1.0, "xanchor": "right", "y": 1.15}],
+        "height": 560,
+        "margin": {"l": 230},
+    }
+    return make_figure(traces, layout)
 
 
 EXTENSION_FIGURES = {
