@@ -379,3 +379,46 @@ def test_a_notebooks_template_object_default_is_restored() -> None:
         assert go.Figure().layout.template.layout.paper_bgcolor == "ivory"  # the caller's figures get its template
     finally:
         pio.templates.default = before
+
+
+def test_a_grid_figure_from_dict_specs_equals_plotlys_own_subplots() -> None:
+    """`make_figure(..., subplots=...)` builds a grid figure from dict specs in one step; it must come out as
+    plotly's `make_subplots` + `add_trace(row, col)` + `update_xaxes(row, col)` would make it (domains, anchors,
+    subplot titles, trace axes), also when the same grid is made twice in a process (cached layout)."""
+    from plotly.subplots import make_subplots
+
+    grid = {"rows": 2, "cols": 2, "subplot_titles": ("a", "b", "c", "d"), "horizontal_spacing": 0.1}
+    expected = make_subplots(**grid)
+    for index in (1, 2, 3, 4):
+        row, col = (index - 1) // 2 + 1, (index - 1) % 2 + 1
+        expected.add_trace(go.Scatter(x=[0, index], y=[index, 0], name=f"t{index}"), row=row, col=col)
+        expected.update_xaxes(title_text=f"x of {index}", type="log", row=row, col=col)
+    expected.update_layout(height=500, title={"text": "grid"})
+
+    def from_specs() -> go.Figure:
+        traces, layout = [], {"height": 500, "title": {"text": "grid"}}
+        for index in (1, 2, 3, 4):
+            x_axis, y_axis, x_key, _ = figures._axis_names(index)
+            traces.append(
+                figures.scatter_trace(x=[0, index], y=[index, 0], name=f"t{index}", xaxis=x_axis, yaxis=y_axis)
+            )
+            layout[x_key] = {"title": {"text": f"x of {index}"}, "type": "log"}
+        return figures.make_figure(traces, layout, subplots=grid)
+
+    for built in (from_specs(), from_specs()):
+        produced = built.to_plotly_json()
+        wanted = expected.to_plotly_json()
+        produced["layout"].pop("template"), wanted["layout"].pop("template")
+        assert produced == wanted
+
+
+def test_merged_layout_keeps_the_grids_keys_and_replaces_lists() -> None:
+    base = {"xaxis": {"domain": [0, 0.5], "anchor": "y"}, "annotations": [{"text": "a"}], "height": 400}
+    update = {"xaxis": {"type": "log"}, "annotations": [{"text": "b"}], "width": 300}
+    assert figures._merged(base, update) == {
+        "xaxis": {"domain": [0, 0.5], "anchor": "y", "type": "log"},
+        "annotations": [{"text": "b"}],
+        "height": 400,
+        "width": 300,
+    }
+    assert base["xaxis"] == {"domain": [0, 0.5], "anchor": "y"}  # the cached grid layout is not changed
