@@ -211,15 +211,20 @@ class ImageSession:
     waits for the thread; call it in a `finally` (or use the session as a context manager) so an interrupted
     run leaves no browser behind. Nothing is fetched from the network: plotly.js comes from the plotly package and
     MathJax is off (the figures use no LaTeX). With `keep_open`, `stop_soon()` is ignored and only `stop()` closes
-    Chromium: `forecast watch` keeps one for all its runs.
+    Chromium: `forecast watch` keeps one for all its runs. Requests are served concurrently, on `tabs` kaleido tabs
+    (each loads plotly.js when Chromium opens: worth it only where the opening is paid once, as in a watch).
     """
 
-    def __init__(self, chromium: str, browser_cache: Path | None = None, keep_open: bool = False) -> None:
+    def __init__(
+        self, chromium: str, browser_cache: Path | None = None, keep_open: bool = False, tabs: int = 1
+    ) -> None:
         self.chromium = chromium
         self.browser_cache = browser_cache
         self.keep_open = keep_open
+        self.tabs = tabs
         # Why Chromium failed to start or died; every request since fails with it (start a new session instead)
         self.error: Exception | None = None
+        self.rendered = 0  # images this Chromium has rendered (its renderers' memory grows with them)
         self.page_served = False  # set once Chromium is up: True when it opened the served page
         # Where a run's image time goes: seconds from `start()` until Chromium had its page open, and each
         # request's render (by figure names), as the session's thread measured them
@@ -239,7 +244,7 @@ class ImageSession:
     def start(self) -> ImageSession:
         if self._thread is None:
             self._stop_sent = False
-            self.error, self.open_seconds = None, None
+            self.error, self.open_seconds, self.rendered = None, None, 0
             self._started_at = time.perf_counter()
             self._thread = threading.Thread(target=asyncio.run, args=(self._serve(),), name="forecast-png", daemon=True)
             self._thread.start()
@@ -291,7 +296,7 @@ class ImageSession:
         (`forecast.kaleido_page`) when a cache folder is given and free, else on kaleido's own page."""
         import kaleido
 
-        options: dict[str, Any] = {"path": self.chromium, "timeout": PNG_TIMEOUT_SECONDS}
+        options: dict[str, Any] = {"path": self.chromium, "timeout": PNG_TIMEOUT_SECONDS, "n": self.tabs}
         if self.browser_cache is not None:
             served = await self._open_served(resources, options)
             if served is not None:
@@ -354,6 +359,8 @@ class ImageSession:
     async def _serve(self) -> None:
         self._wakeup = (asyncio.get_running_loop(), asyncio.Event())
         stopping = False
+        rendering: set[asyncio.Task[None]] = set()
+        tabs = asyncio.Semaphore(self.tabs)  # one request per tab at a time: its time is its render alone
         try:
             async with contextlib.AsyncExitStack() as resources:
                 session = await self._open(resources)
@@ -362,22 +369,13 @@ class ImageSession:
                     request = await self._next_request()
                     if request is _STOP:
                         stopping = True
+                        await asyncio.gather(*rendering)  # the requests sent before the stop are served
                         break
                     jobs, done = request
-                    if not done.set_running_or_notify_cancel():
-                        continue
-                    try:
-                        began = time.perf_counter()
-                        errors = await session.write_fig_from_object(jobs)
-                        names = "+".join(Path(job["path"]).stem for job in jobs)
-                        self.render_seconds[names] = round(time.perf_counter() - began, 3)
-                    except BaseException as exc:  # kaleido's failures (also its CancelledError) go to the caller
-                        done.set_exception(_as_error(exc))
-                    else:
-                        if errors:
-                            done.set_exception(RuntimeError("; ".join(f"{type(e).__name__}: {e}" for e in errors)))
-                        else:
-                            done.set_result(None)
+                    if done.set_running_or_notify_cancel():
+                        task = asyncio.create_task(self._render(session, jobs, done, tabs))
+                        rendering.add(task)
+                        task.add_done_callback(rendering.discard)
         except BaseException as exc:
             if stopping:  # closing the browser failed: nothing is waiting any more
                 log.warning("closing Chromium failed: %s", _as_error(exc))
@@ -386,6 +384,25 @@ class ImageSession:
                 await self._fail_all(self.error)
         finally:
             self._wakeup = None
+
+    async def _render(
+        self, session: Any, jobs: list[dict[str, Any]], done: Future[None], tabs: asyncio.Semaphore
+    ) -> None:
+        """One request, once a tab is free; its outcome goes to `done`, never out of this task."""
+        try:
+            async with tabs:
+                began = time.perf_counter()
+                errors = await session.write_fig_from_object(jobs)
+            names = "+".join(Path(job["path"]).stem for job in jobs)
+            self.render_seconds[names] = round(time.perf_counter() - began, 3)
+            self.rendered += len(jobs)
+        except BaseException as exc:  # kaleido's failures (also its CancelledError) go to the caller
+            done.set_exception(_as_error(exc))
+        else:
+            if errors:
+                done.set_exception(RuntimeError("; ".join(f"{type(e).__name__}: {e}" for e in errors)))
+            else:
+                done.set_result(None)
 
     async def _fail_all(self, error: Exception) -> None:
         while (request := await self._next_request()) is not _STOP:

@@ -114,6 +114,8 @@ class _FakeKaleido:
     fail_on_close = False
     hang_on_open = False
     render_seconds = 0.0
+    rendering = 0  # requests being rendered now, and the most at once
+    most_at_once = 0
 
     def __init__(self, **options: Any) -> None:
         self.options = options
@@ -131,7 +133,10 @@ class _FakeKaleido:
             raise RuntimeError("browser would not close")
 
     async def write_fig_from_object(self, jobs: list[dict[str, Any]]) -> tuple[Exception, ...]:
+        type(self).rendering += 1
+        type(self).most_at_once = max(self.most_at_once, self.rendering)
         await asyncio.sleep(self.render_seconds)
+        type(self).rendering -= 1
         for job in jobs:
             assert isinstance(job["fig"], dict)  # plain dicts: the session's thread never reads a live figure
             Path(job["path"]).write_bytes(images.PNG_SIGNATURE)
@@ -142,7 +147,15 @@ class _FakeKaleido:
 @pytest.fixture
 def fake_kaleido(monkeypatch: pytest.MonkeyPatch) -> type[_FakeKaleido]:
     fake = types.ModuleType("kaleido")
-    fresh = {"events": [], "fail_on_open": False, "fail_on_close": False, "hang_on_open": False, "render_seconds": 0.0}
+    fresh = {
+        "events": [],
+        "fail_on_open": False,
+        "fail_on_close": False,
+        "hang_on_open": False,
+        "render_seconds": 0.0,
+        "rendering": 0,
+        "most_at_once": 0,
+    }
     kaleido_class = type("Kaleido", (_FakeKaleido,), fresh)
     fake.Kaleido = kaleido_class  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "kaleido", fake)
@@ -173,6 +186,20 @@ def test_session_serves_requests_in_order_and_stops(fake_kaleido: type[_FakeKale
     assert sorted(p.name for p in tmp_path.glob("*.png")) == ["a.png", "b.png", "c.png"]
     assert _session_threads() == []
     session.stop()  # stopping twice is harmless
+
+
+def test_requests_are_rendered_at_once_and_stop_waits_for_them(
+    fake_kaleido: type[_FakeKaleido], tmp_path: Path
+) -> None:
+    """Each request goes to kaleido as soon as it arrives (kaleido queues it for a free tab: with two tabs, two
+    images render at once); a stop sent meanwhile closes Chromium only after both are written."""
+    fake_kaleido.render_seconds = 0.2
+    session = images.ImageSession("/usr/bin/chromium", tabs=2).start()
+    pending = [session.submit({name: go.Figure()}, tmp_path) for name in ("a", "b")]
+    session.stop()
+    assert all(done.done() and done.exception() is None for done in pending)
+    assert fake_kaleido.most_at_once == 2
+    assert fake_kaleido.events == ["open", "render 1", "render 1", "close"] and _session_threads() == []
 
 
 def test_a_browser_that_does_not_start_fails_every_request(fake_kaleido: type[_FakeKaleido], tmp_path: Path) -> None:
@@ -242,6 +269,7 @@ def test_a_session_kept_open_serves_run_after_run_until_stopped(
     assert fake_kaleido.events == ["open", "render 1", "render 1"] and _session_threads() != []
     assert statuses[0]["png_seconds"]["chromium_open"] is not None
     assert statuses[1]["png_seconds"]["chromium_open"] == 0.0
+    assert session.rendered == 2  # what a watch counts to know when to start a fresh Chromium
     session.stop()
     assert fake_kaleido.events[-1] == "close" and _session_threads() == []
 
