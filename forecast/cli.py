@@ -25,7 +25,7 @@ import typer
 from forecast import __version__
 from forecast.config import Config, json_schema, list_presets, load_config, one_line, preset_names
 from forecast.errors import ConvergenceError, ForecastError, InputError
-from forecast.watch import POLL_SECONDS
+from forecast.watch import CHROMIUM_IMAGES_PER_START, CHROMIUM_TABS, POLL_SECONDS
 
 if TYPE_CHECKING:
     from forecast.images import ImageSession
@@ -338,15 +338,15 @@ def watch(
         while True:
             before = watched.state()
             if session is not None:
-                if session.error is not None:  # Chromium died: the next run gets a new one
-                    session.stop()
-                    session.start()
                 session.new_run()
             try:
                 config = _with_seed(load_config(scenarios), seed)
                 _regenerate(config, data, out, strict=strict, cache=True, png=png, session=session)
             except Exception as exc:  # an interrupt (not an Exception) ends the watch instead
                 _report_failure(exc)
+            if session is not None and (session.error is not None or session.rendered >= CHROMIUM_IMAGES_PER_START):
+                session.stop()  # Chromium died, or has grown: a new one opens while the watch waits
+                session.start()
             _progress(f"watching {watched.describe()} (Ctrl-C stops)")
             try:
                 paths = wait_for_change(watched, before, poll=poll)
@@ -368,7 +368,7 @@ def _watch_image_session(png: bool) -> "ImageSession | None":
     chromium = images.find_chromium()
     if images.png_unavailable_reason() is not None or chromium is None:
         return None
-    return images.ImageSession(chromium, images.browser_cache_dir(), keep_open=True).start()
+    return images.ImageSession(chromium, images.browser_cache_dir(), keep_open=True, tabs=CHROMIUM_TABS).start()
 
 
 def _early_image_session(png: bool, inputs_key: str | None) -> "ImageSession | None":

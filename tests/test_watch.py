@@ -118,12 +118,16 @@ def stand_ins(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[Any]]:
     log: dict[str, list[Any]] = {"runs": [], "sessions": [], "waits": []}
 
     class Session:
-        def __init__(self, chromium: str, browser_cache: Path | None = None, keep_open: bool = False) -> None:
-            self.keep_open, self.error, self.events = keep_open, None, []
+        def __init__(
+            self, chromium: str, browser_cache: Path | None = None, keep_open: bool = False, tabs: int = 1
+        ) -> None:
+            self.keep_open, self.tabs, self.error, self.events = keep_open, tabs, None, []
+            self.rendered = 0
             log["sessions"].append(self)
 
         def start(self) -> Session:
             self.events.append("start")
+            self.error, self.rendered = None, 0
             return self
 
         def new_run(self) -> None:
@@ -168,9 +172,32 @@ def test_a_failed_run_is_reported_and_the_next_edit_runs_again(
     assert result.stdout.count("done: results in") == 1
     assert len(stand_ins["runs"]) == 2 and stand_ins["waits"] == [0.3, 0.3]
     (session,) = stand_ins["sessions"]
-    assert session.keep_open
+    assert session.keep_open and session.tabs == watch.CHROMIUM_TABS
     assert all(run["image_session"] is session for run in stand_ins["runs"])
     assert session.events == ["start", "new run", "new run", "stop"]
+
+
+@pytest.mark.parametrize("worn", ["died", "rendered enough"])
+def test_a_chromium_that_died_or_rendered_enough_is_replaced_while_the_watch_waits(
+    stand_ins: dict[str, list[Any]], scenario_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, worn: str
+) -> None:
+    """A Chromium that died, or has rendered `CHROMIUM_IMAGES_PER_START` images (its memory grows with them), is
+    closed after the run and a new one started before the watch waits, not when the next edit comes."""
+
+    def run_pipeline(config: Any, **kwargs: Any) -> None:
+        stand_ins["runs"].append(kwargs)
+        session = kwargs["image_session"]
+        if len(stand_ins["runs"]) == 1:
+            if worn == "died":
+                session.error = RuntimeError("Chromium crashed")
+            else:
+                session.rendered = watch.CHROMIUM_IMAGES_PER_START
+
+    monkeypatch.setattr(sys.modules["forecast.pipeline"], "run_pipeline", run_pipeline)
+    args = ["watch", "-s", str(scenario_file), "--data", str(DATA_DIR), "--out", str(tmp_path / "out")]
+    assert CliRunner().invoke(cli.app, args).exit_code == 0
+    (session,) = stand_ins["sessions"]
+    assert session.events == ["start", "new run", "stop", "start", "new run", "stop"]
 
 
 def test_without_png_no_chromium_is_started(
