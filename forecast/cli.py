@@ -362,14 +362,7 @@ def watch(
 
 def _watch_image_session(png: bool) -> "ImageSession | None":
     """The Chromium a watch keeps for all its runs, started now, or None if its runs write no PNGs."""
-    if not png:
-        return None
-    from forecast import images
-
-    chromium = images.find_chromium()
-    if images.png_unavailable_reason() is not None or chromium is None:
-        return None
-    return images.ImageSession(chromium, images.browser_cache_dir(), keep_open=True, tabs=CHROMIUM_TABS).start()
+    return _start_chromium(keep_open=True, tabs=CHROMIUM_TABS) if png else None
 
 
 def _early_image_session(png: bool, inputs_key: str | None) -> "ImageSession | None":
@@ -380,10 +373,18 @@ def _early_image_session(png: bool, inputs_key: str | None) -> "ImageSession | N
         return None
     from forecast import images
 
-    if images.png_unavailable_reason() is not None or not images.renders_expected(inputs_key):
-        return None
+    return _start_chromium() if images.renders_expected(inputs_key) else None
+
+
+def _start_chromium(**options: Any) -> "ImageSession | None":
+    """An `ImageSession` (with `options`) started in the background on the browser cache, or None when PNGs cannot
+    be made here (no kaleido, no Chromium)."""
+    from forecast import images
+
     chromium = images.find_chromium()
-    return images.ImageSession(chromium, images.browser_cache_dir()).start() if chromium else None
+    if images.png_unavailable_reason() is not None or chromium is None:
+        return None
+    return images.ImageSession(chromium, images.browser_cache_dir(), **options).start()
 
 
 def _outputs_current(out: Path, inputs_key: str, strict: bool) -> bool:
