@@ -268,8 +268,16 @@ def scenario_only_yaml(scenarios: str, path: Path, horizon: int = SCENARIO_ONLY_
     """A copy of the preset that differs only in scenario settings (the default horizon), so the fit is reused."""
     data = yaml.safe_load(preset_text(scenarios))
     data.setdefault("defaults", {})["horizon"] = horizon
-    data["description"] = f"bench: {scenarios} with the default horizon moved to {horizon}"
-    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return _write_preset_copy(data, f"bench: {scenarios} with the default horizon moved to {horizon}", path)
+
+
+def _write_preset_copy(data: dict[str, Any], description: str, path: Path) -> Path:
+    """Write an edited preset to `path` as an editor saves (a new file renamed over the old one): a watch of
+    `path` never reads half a file."""
+    data["description"] = description
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    os.replace(tmp, path)
     return path
 
 
@@ -399,11 +407,8 @@ def compute_growth_yaml(scenarios: str, path: Path, growth: float) -> Path:
     and the fan chart, probability and extension figures change)."""
     data = yaml.safe_load(preset_text(scenarios))
     data.setdefault("defaults", {}).setdefault("compute_slowdown", {})["growth_after_oom_per_year"] = growth
-    data["description"] = f"bench: {scenarios} with compute growth after the slowdown at {growth} OOM/yr"
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    os.replace(tmp, path)  # as an editor saves: the watch never reads half a file
-    return path
+    description = f"bench: {scenarios} with compute growth after the slowdown at {growth} OOM/yr"
+    return _write_preset_copy(data, description, path)
 
 
 def time_watch_edits(
