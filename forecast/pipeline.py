@@ -169,6 +169,59 @@ def run_metadata(config: Config, bundle: DataBundle, key: str) -> dict[str, Any]
     }
 
 
+def compute_result(
+    config: Config,
+    data_dir: Path = Path("data"),
+    strict: bool = False,
+    use_cache: bool = True,
+    progress: Progress | None = None,
+    posterior: xr.DataTree | None = None,
+) -> RunResult:
+    """Validate, fit (or reuse the cache, or take `posterior`) and project `config`, writing nothing: what a
+    run would write, in memory (for tests and notebooks; `run_pipeline` writes it)."""
+    timings: dict[str, float] = {}
+    with _timed(timings, "validate", progress):
+        # Content errors name row and column; --no-cache also re-runs checks that passed on these bytes before.
+        bundle = load_bundle(Path(data_dir), cutoff=config.data.cutoff, reuse_checks=use_cache)
+        verify(Path(data_dir))
+        resolve(config)
+    with _timed(timings, "fit", progress):
+        key = fit_hash(config, bundle)
+        if posterior is None:
+            idata, reused = fit_posterior(config, bundle, use_cache=use_cache, progress=progress, key=key)
+        else:
+            idata, reused = posterior, True
+        diagnostics = diagnostics_of(idata)
+    if strict and not diagnostics.converged:
+        raise ConvergenceError("sampling did not converge: " + "; ".join(diagnostics.problems()))
+    with _timed(timings, "scenarios", progress):
+        results = project_all(config, bundle, idata)
+        exhaustion = exhaustion_dataset(results, config.sampler.chains, config.sampler.draws)
+        bands = bands_dataset(results)
+        summary = summary_table(exhaustion)
+        last = int(max(r.horizon for r in results))
+        probabilities = probability_table(exhaustion, np.arange(2024, last))
+        effects = extension_effects(results)
+        sensitivity, believe = sensitivity_tables(results)
+    return RunResult(
+        config=config,
+        bundle=bundle,
+        idata=idata,
+        diagnostics=diagnostics,
+        results=results,
+        exhaustion=exhaustion,
+        bands=bands,
+        summary=summary,
+        probabilities=probabilities,
+        metadata=run_metadata(config, bundle, key),
+        effects=effects,
+        sensitivity=sensitivity,
+        believe=believe,
+        timings=timings,
+        fit_reused=reused,
+    )
+
+
 def run_pipeline(
     config: Config,
     data_dir: Path = Path("data"),
@@ -186,65 +239,28 @@ def run_pipeline(
     `image_session` is a Chromium the caller started early for the PNGs (it also stops it). A `report.html` or
     `figures/` an earlier run left in `out_dir` is removed when this run does not write it (`write_report=False`,
     `png=False`, a failed image export)."""
-    timings: dict[str, float] = {}
     started = time.perf_counter()
-    with _timed(timings, "validate", progress):
-        # Content errors name row and column; --no-cache also re-runs checks that passed on these bytes before.
-        bundle = load_bundle(Path(data_dir), cutoff=config.data.cutoff, reuse_checks=use_cache)
-        verify(Path(data_dir))
-        resolve(config)
-    with _timed(timings, "fit", progress):
-        key = fit_hash(config, bundle)
-        idata, reused = fit_posterior(config, bundle, use_cache=use_cache, progress=progress, key=key)
-        diagnostics = diagnostics_of(idata)
-    if strict and not diagnostics.converged:
-        raise ConvergenceError("sampling did not converge: " + "; ".join(diagnostics.problems()))
-    with _timed(timings, "scenarios", progress):
-        results = project_all(config, bundle, idata)
-        exhaustion = exhaustion_dataset(results, config.sampler.chains, config.sampler.draws)
-        bands = bands_dataset(results)
-        summary = summary_table(exhaustion)
-        last = int(max(r.horizon for r in results))
-        probabilities = probability_table(exhaustion, np.arange(2024, last))
-        effects = extension_effects(results)
-        sensitivity, believe = sensitivity_tables(results)
-    metadata = run_metadata(config, bundle, key)
+    result = compute_result(config, data_dir, strict=strict, use_cache=use_cache, progress=progress)
+    timings, metadata = result.timings, result.metadata
     # The CLI has computed it already for its up-to-date check (same inputs, same PNG setting).
     metadata[INPUTS_KEY] = inputs_key or inputs_hash(config, Path(data_dir), png and write_report)
-    result = RunResult(
-        config=config,
-        bundle=bundle,
-        idata=idata,
-        diagnostics=diagnostics,
-        results=results,
-        exhaustion=exhaustion,
-        bands=bands,
-        summary=summary,
-        probabilities=probabilities,
-        metadata=metadata,
-        effects=effects,
-        sensitivity=sensitivity,
-        believe=believe,
-        timings=timings,
-        fit_reused=reused,
-    )
     # The report and its images are not written by every run (write_report=False, --no-png, a failed export):
     # an earlier run's copies then go, rather than stand beside outputs they do not match.
     optional = (REPORT_FILE, FIGURES_DIR)
     with _timed(timings, "write", progress), staged_output(Path(out_dir), replaces=optional) as staging:
-        write_summary(staging / "summary.csv", summary)
-        probabilities.to_csv(staging / "p_exhausted_by_year.csv", float_format="%.4f", lineterminator="\n")
+        write_summary(staging / "summary.csv", result.summary)
+        result.probabilities.to_csv(staging / "p_exhausted_by_year.csv", float_format="%.4f", lineterminator="\n")
         for name, table in (
-            ("extension_effects.csv", effects),
-            ("sensitivity.csv", sensitivity),
-            ("what_you_would_have_to_believe.csv", believe),
+            ("extension_effects.csv", result.effects),
+            ("sensitivity.csv", result.sensitivity),
+            ("what_you_would_have_to_believe.csv", result.believe),
         ):
             table.to_csv(staging / name, index=False, float_format="%.6g", lineterminator="\n")
         write_posterior(
             staging / "posterior.nc",
-            idata,
-            exhaustion,
-            bands,
+            result.idata,
+            result.exhaustion,
+            result.bands,
             {
                 "config_json": json.dumps(metadata["config"], sort_keys=True),
                 "config_hash": metadata["config_hash"],
@@ -270,12 +286,12 @@ def run_pipeline(
             staging / "run.json",
             {
                 **{k: v for k, v in metadata.items() if k != "config"},
-                **diagnostics.as_dict(),
-                "converged": diagnostics.converged,
-                "convergence_problems": diagnostics.problems(),
-                "fit_reused_from_cache": reused,
+                **result.diagnostics.as_dict(),
+                "converged": result.diagnostics.converged,
+                "convergence_problems": result.diagnostics.problems(),
+                "fit_reused_from_cache": result.fit_reused,
                 "wall_time_seconds": timings,
-                "scenarios": [r.name for r in results],
+                "scenarios": [r.name for r in result.results],
                 "figures": result.metadata.get("figures", {}),
             },
         )
