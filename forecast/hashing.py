@@ -6,12 +6,14 @@ run that is already up to date (or that starts Chromium early for its images) do
 
 from __future__ import annotations
 
+import ast
 import functools
 import hashlib
 import json
 import platform
 from collections.abc import Mapping
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import Any
 
 from forecast import __version__
@@ -68,3 +70,77 @@ def _versions() -> dict[str, str]:
         except PackageNotFoundError:
             versions[name] = "not installed"
     return versions
+
+
+PACKAGE_ROOT = Path(__file__).resolve().parent
+
+
+def _module_file(module: str) -> Path | None:
+    """The source file of a `forecast` module or package (None outside the package)."""
+    parts = module.split(".")
+    if parts[0] != "forecast":
+        return None
+    base = PACKAGE_ROOT.joinpath(*parts[1:])
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _imported_modules(path: Path, module: str) -> set[str]:
+    """`forecast` modules that `path` imports anywhere (inside functions and type-only blocks too)."""
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                root = ".".join(base + ([node.module] if node.module else []))
+            else:
+                root = node.module or ""
+            found.add(root)
+            found.update(f"{root}.{alias.name}" for alias in node.names)
+    return {name for name in found if name == "forecast" or name.startswith("forecast.")}
+
+
+@functools.cache
+def source_hash(*packages: str) -> str:
+    """sha256 over the source of every module of `packages` (recursively) and of every `forecast` module they
+    import, directly or not. Derived from the code itself, so no list of modules can go stale; read once a process
+    (a process runs the code it loaded)."""
+    pending = []
+    for name in packages:
+        folder = PACKAGE_ROOT.joinpath(*name.split(".")[1:])
+        if folder.is_dir():
+            pending += [
+                ".".join(("forecast", *p.relative_to(PACKAGE_ROOT).with_suffix("").parts)).removesuffix(".__init__")
+                for p in folder.rglob("*.py")
+            ]
+        else:
+            pending.append(name)
+    files: dict[str, Path] = {}
+    while pending:
+        module = pending.pop()
+        path = _module_file(module)
+        if path is None or str(path) in files:
+            continue
+        files[str(path)] = path
+        pending.extend(_imported_modules(path, module))
+    digest = hashlib.sha256()
+    for key in sorted(files):
+        digest.update(f"{Path(key).relative_to(PACKAGE_ROOT)}\n".encode())
+        digest.update(files[key].read_bytes())
+    return digest.hexdigest()
+
+
+@functools.cache
+def package_files_hash(patterns: tuple[str, ...] = ("*.py", "*.j2", "*.yml")) -> str:
+    """sha256 over every file of the package matching `patterns`, recursively (code, templates, presets)."""
+    digest = hashlib.sha256()
+    paths = sorted({p for pattern in patterns for p in PACKAGE_ROOT.rglob(pattern) if "__pycache__" not in p.parts})
+    for path in paths:
+        digest.update(f"{path.relative_to(PACKAGE_ROOT)}\n".encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()

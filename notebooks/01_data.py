@@ -33,11 +33,11 @@ import plotly.express as px
 import plotly.graph_objects as go
 from IPython.display import display
 
-from forecast.contamination import DEFAULT_SERIES as AI_SHARE_FIT_SERIES
 from forecast.data import find_data_dir, has_flag, load_bundle
-from forecast.extensions import CHATGPT_RELEASE_YEAR
 from forecast.hashing import package_versions
-from forecast.model import ADOPTION_SERIES, COMPUTE_WINDOW_START
+from forecast.model.ai_share import DEFAULT_SERIES as AI_SHARE_FIT_SERIES
+from forecast.model.frontier import ADOPTION_SERIES, COMPUTE_WINDOW_START
+from forecast.projection.switches.settings import CHATGPT_RELEASE_YEAR
 from forecast.units import BYTES_PER_TOKEN, bytes_to_tokens, from_decimal_year
 
 NOTEBOOK_STARTED = time.perf_counter()
@@ -188,7 +188,7 @@ display(leaks)
 # ## 2. Training compute over time
 #
 # Compute is mostly Epoch AI's estimate (from parameters × tokens or hardware × time), not a developer figure.
-# The compute frontier is fitted from 2020 on (`forecast.model.COMPUTE_WINDOW_START`): frontier language
+# The compute frontier is fitted from 2020 on (`forecast.model.frontier.COMPUTE_WINDOW_START`): frontier language
 # models caught up with the overall compute frontier with GPT-3 and grew ~4–5× a year after.
 
 # %%
@@ -295,7 +295,7 @@ display(no_tokens[["category", "item", "year_of_estimate", "quantity_as_reported
 # whose size is set by Common Crawl's budget, not by the web: read them as a lower bound on activity, not as
 # the stock. The share of the world population online drives stock growth in the default model
 # (`stock_growth: users_model`: the stock grows with cumulative person-years online); the OWID and ITU series
-# below are exactly the ones the adoption curve is fitted to (`forecast.model.ADOPTION_SERIES`).
+# below are exactly the ones the adoption curve is fitted to (`forecast.model.frontier.ADOPTION_SERIES`).
 
 # %%
 web = bundle.web_growth
@@ -332,7 +332,7 @@ fig.show()
 # ## 5. How much new web text is AI-written?
 #
 # The `ai_share_*` series are measurements (detector-based) and one projection. Solid lines are the series
-# `forecast.contamination` fits by default (repeated measurements of new general web text); dotted ones are
+# `forecast.model.ai_share` fits by default (repeated measurements of new general web text); dotted ones are
 # context only: single-date, venue-specific or "any AI text" figures, and Europol's *projection* of 90% by
 # 2026, which is not a measurement. Detectors have false positives (~4%), hence the ~5% "AI" articles of 2020.
 

@@ -42,13 +42,13 @@ from scipy import stats
 
 from forecast.config import load_config, resolve
 from forecast.data import find_data_dir, has_flag, load_bundle
-from forecast.draws import flatten
-from forecast.exhaustion import first_crossing
-from forecast.fit import diagnose, posterior_arrays, posterior_predictive, prior_predictive, sample_posterior
 from forecast.hashing import package_versions
-from forecast.model import ANCHOR_YEAR, CANDIDATE_WINDOW_OOM, build_model, fit_data_from_frames
-from forecast.pipeline import fit_priors
-from forecast.scenarios import (
+from forecast.model.fit import fit_priors
+from forecast.model.frontier import ANCHOR_YEAR, CANDIDATE_WINDOW_OOM, build_model, fit_data_from_frames
+from forecast.model.sample import diagnose, posterior_arrays, posterior_predictive, prior_predictive, sample_posterior
+from forecast.projection.crossing import first_crossing
+from forecast.projection.inputs import flatten
+from forecast.projection.scenarios import (
     BAND_QUANTILES,
     demand_paths,
     exhaustion_dataset,
@@ -81,7 +81,7 @@ display(pd.Series(package_versions(), name="version").to_frame())
 # %% [markdown]
 # ## 1. What the model is fitted to
 #
-# `forecast.model.fit_data_from_frames` selects and transforms the rows each of the three likelihood blocks
+# `forecast.model.frontier.fit_data_from_frames` selects and transforms the rows each of the three likelihood blocks
 # uses: log10 dataset tokens of frontier candidates, log10 training compute of frontier candidates published
 # from 2020 on, and the share of the world population online (OWID + ITU).
 
@@ -189,7 +189,7 @@ candidates_figure(
 #
 # The frontier is `log10 y = level + growth · (t − 2024)`; `level` and `growth` have the normal priors of the
 # config's `fit` section (below). The noise and shortfall scales are weakly informative constants of
-# `forecast.model`. The prior predictive check draws parameters from the priors and simulates runs: the
+# `forecast.model.frontier`. The prior predictive check draws parameters from the priors and simulates runs: the
 # simulated runs should *cover* the recorded ones without being absurdly narrow or wide.
 
 # %%
@@ -306,7 +306,7 @@ frontier_figure(
 # %% [markdown]
 # ## 4. The fit
 #
-# NUTS through `forecast.fit.sample_posterior`, with the config's seed: the same seed and settings give the
+# NUTS through `forecast.model.sample.sample_posterior`, with the config's seed: the same seed and settings give the
 # same draws.
 
 # %%
@@ -319,7 +319,7 @@ print(
 # %% [markdown]
 # ### Diagnostics
 #
-# `forecast.fit.diagnose` summarises every scalar parameter with ArviZ (`az.summary`, 90% intervals) and
+# `forecast.model.sample.diagnose` summarises every scalar parameter with ArviZ (`az.summary`, 90% intervals) and
 # checks R-hat ≤ 1.01, bulk ESS ≥ 400 and no divergent transitions (Vehtari et al. 2021).
 
 # %%
@@ -559,7 +559,7 @@ fig.show()
 
 # %% [markdown]
 # The crossing itself: the first grid point with gap ≥ 0 and the one before it; the date is where the straight
-# line between their gaps reaches zero (`forecast.exhaustion.first_crossing`).
+# line between their gaps reaches zero (`forecast.projection.crossing.first_crossing`).
 
 # %%
 k = int(crossing.index[i])
@@ -582,7 +582,7 @@ print(f"exhaustion date of draw {i}: {from_decimal_year(crossing.year[i]):%Y-%m-
 # %% [markdown]
 # ## 8. From all draws to the exhaustion distribution
 #
-# `forecast.scenarios.project_scenario` does the same for every draw at once (vectorised), and adds the
+# `forecast.projection.scenarios.project_scenario` does the same for every draw at once (vectorised), and adds the
 # dataset size and compute at the crossing and yearly bands. It must agree with the step-by-step version
 # above.
 

@@ -33,7 +33,6 @@ import plotly.graph_objects as go
 from IPython.display import display
 from plotly.subplots import make_subplots
 
-from forecast.analysis import extension_effects
 from forecast.config import (
     Interval,
     Overtraining,
@@ -43,26 +42,27 @@ from forecast.config import (
     parse_config,
     resolve,
 )
-from forecast.contamination import ai_share, ai_share_data_from_frame
 from forecast.data import find_data_dir, load_bundle
-from forecast.draws import flatten
 from forecast.errors import ConfigError
-from forecast.exhaustion import probability_by_year
-from forecast.extensions import (
-    ExtraStocksSettings,
-    HumanShareSettings,
-    SyntheticSettings,
-)
-from forecast.fit import diagnose, posterior_arrays
 from forecast.hashing import package_versions
-from forecast.pipeline import fit_posterior
-from forecast.scenarios import (
+from forecast.model.ai_share import ai_share, ai_share_data_from_frame
+from forecast.model.fit import fit_posterior
+from forecast.model.sample import diagnose, posterior_arrays
+from forecast.projection.crossing import probability_by_year
+from forecast.projection.effects import extension_effects
+from forecast.projection.inputs import flatten
+from forecast.projection.scenarios import (
     exhaustion_dataset,
     probability_table,
     project_scenario,
     summary_table,
 )
-from forecast.sensitivity import first_order_indices, what_you_would_have_to_believe
+from forecast.projection.sensitivity import first_order_indices, what_you_would_have_to_believe
+from forecast.projection.switches.settings import (
+    ExtraStocksSettings,
+    HumanShareSettings,
+    SyntheticSettings,
+)
 
 NOTEBOOK_STARTED = time.perf_counter()
 SMOKE = os.environ.get("FORECAST_SMOKE_TEST") == "1"
@@ -120,7 +120,7 @@ except ConfigError as error:
 # %% [markdown]
 # ## 2. Fit once
 #
-# `forecast.pipeline.fit_posterior` samples the posterior, or loads it from the cache when a previous run used
+# `forecast.run.pipeline.fit_posterior` samples the posterior, or loads it from the cache when a previous run used
 # the same data, fit settings, seed and sampler (never in smoke mode).
 
 # %%
@@ -233,7 +233,7 @@ fig.show()
 # ## 4. What moves the date? Sensitivity
 #
 # First-order (Sobol) indices from the draws already made: the share of the variance of the exhaustion year
-# that each input explains on its own (`forecast.sensitivity.first_order_indices`). **Censored draws are
+# that each input explains on its own (`forecast.projection.sensitivity.first_order_indices`). **Censored draws are
 # replaced by the horizon**, so the indices describe the date truncated at the horizon (inputs that push dates
 # past it are understated). In a mixture the arm a draw follows (historical trend or compute) is an input too.
 
@@ -282,8 +282,8 @@ for target in TARGET_YEARS:
 # ## 5. Extensions: AI-written text, synthetic data, non-public stocks
 #
 # Three departures from Villalobos et al. 2024, each a switch of a scenario (`human_share`, `synthetic`,
-# `extra_stocks`; settings and cited priors in `forecast.extensions`). A scenario with a switch on is also
-# projected with every switch off on the same draws, so each effect below is a paired, draw-by-draw difference.
+# `extra_stocks`; settings and cited priors in `forecast.projection.switches.settings`). A scenario with a switch on
+# is also projected with every switch off on the same draws, so each effect below is a paired, draw-by-draw difference.
 #
 # The AI-written share of new web text is fitted in the main model (variables `ai_c_max`, `ai_k`, `ai_t0`):
 # a logistic rise with detector false-positive and false-negative rates, fitted to Graphite's and Dolezal et

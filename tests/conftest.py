@@ -24,7 +24,7 @@ def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def default_run(cache_dir: Path, tmp_path_factory: pytest.TempPathFactory):
     """The default preset run end to end with its full sampler settings (the acceptance fit, ~30-60 s)."""
     from forecast.config import load_config
-    from forecast.pipeline import run_pipeline
+    from forecast.run.pipeline import run_pipeline
 
     out = tmp_path_factory.mktemp("reports-default")
     return run_pipeline(load_config("default"), data_dir=DATA_DIR, out_dir=out), out

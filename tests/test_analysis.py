@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from forecast.analysis import BELIEVE_TARGET_YEAR, extension_effects, sensitivity_tables
-from forecast.scenarios import ScenarioResult
-from forecast.sensitivity import first_order_indices, what_you_would_have_to_believe
+from forecast.projection.effects import BELIEVE_TARGET_YEAR, extension_effects, sensitivity_tables
+from forecast.projection.scenarios import ScenarioResult
+from forecast.projection.sensitivity import first_order_indices, what_you_would_have_to_believe
 
 
 def _result(name: str, shared: dict[str, np.ndarray], rng: np.random.Generator, mixed: bool) -> ScenarioResult:

@@ -19,7 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 from forecast import backtest as bt
-from forecast.cli import app
+from forecast.cli.app import app
 from forecast.config import load_config
 from forecast.errors import DataError, InputError
 from forecast.units import decimal_year
@@ -297,7 +297,7 @@ def test_fits_use_only_what_was_known_at_the_cutoff(rolling: tuple[bt.BacktestRe
 
 def test_backtest_cache_key_differs_from_a_forecast_run(rolling: tuple[bt.BacktestResult, Path]) -> None:
     from forecast.data import load_bundle
-    from forecast.pipeline import fit_hash
+    from forecast.model.fit import fit_hash
 
     result, _ = rolling
     c = result.cutoffs[0]

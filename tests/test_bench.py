@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from forecast import bench
-from forecast.exhaustion import first_crossing
+from benchmarks import bench
+from forecast.projection.crossing import first_crossing
 
 REPO = Path(__file__).resolve().parents[1]
 DATA_DIR = REPO / "data"
@@ -177,10 +177,8 @@ def test_bench_json_has_all_keys(tmp_path: Path, quick: bool) -> None:
     assert "images: Chromium open 0.85 s after its start; rendered fan_chart 0.37 s" in text
 
 
-def test_bench_command_is_registered() -> None:
-    from forecast.cli import app
-
-    result = CliRunner().invoke(app, ["bench", "--help"])
+def test_bench_is_one_command_outside_the_package() -> None:
+    result = CliRunner().invoke(bench.app, ["--help"])
     assert result.exit_code == 0
     for option in ("--quick", "--out"):
         assert option in result.stdout
@@ -231,13 +229,15 @@ def prior_draws_sampler():
 def test_corrupt_cache_entry_is_ignored_with_a_note_and_resampled(
     tmp_path, monkeypatch, small_config, prior_draws_sampler
 ) -> None:
-    from forecast import cache, pipeline
+    from forecast import cache
     from forecast.data import load_bundle
+    from forecast.model import fit as model_fit
+    from forecast.run import pipeline
 
     monkeypatch.setenv("FORECAST_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(pipeline, "sample_posterior", prior_draws_sampler)
+    monkeypatch.setattr(model_fit, "sample_posterior", prior_draws_sampler)
     bundle = load_bundle(DATA_DIR, cutoff=small_config.data.cutoff)
-    key = pipeline.fit_hash(small_config, bundle)
+    key = model_fit.fit_hash(small_config, bundle)
     entry = cache.path_for(key)
     entry.parent.mkdir(parents=True, exist_ok=True)  # loading the data recorded its checks there already
     entry.write_bytes(b"this is not a netCDF file\n")
@@ -255,20 +255,20 @@ def test_corrupt_cache_entry_is_ignored_with_a_note_and_resampled(
 
 
 def test_no_cache_neither_reads_nor_writes(tmp_path, monkeypatch, small_config, prior_draws_sampler) -> None:
-    from forecast import pipeline
     from forecast.data import load_bundle
+    from forecast.model import fit as model_fit
 
     monkeypatch.setenv("FORECAST_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(pipeline, "sample_posterior", prior_draws_sampler)
+    monkeypatch.setattr(model_fit, "sample_posterior", prior_draws_sampler)
     bundle = load_bundle(DATA_DIR, cutoff=small_config.data.cutoff)
-    _, reused = pipeline.fit_posterior(small_config, bundle, use_cache=True)  # fills the cache
+    _, reused = model_fit.fit_posterior(small_config, bundle, use_cache=True)  # fills the cache
     assert not reused
     calls_before = len(prior_draws_sampler.made["calls"])
-    _, reused = pipeline.fit_posterior(small_config, bundle, use_cache=False)
+    _, reused = model_fit.fit_posterior(small_config, bundle, use_cache=False)
     assert not reused and len(prior_draws_sampler.made["calls"]) == calls_before + 1
     other = tmp_path / "empty-cache"
     monkeypatch.setenv("FORECAST_CACHE_DIR", str(other))
-    pipeline.fit_posterior(small_config, bundle, use_cache=False)
+    model_fit.fit_posterior(small_config, bundle, use_cache=False)
     assert not other.exists()
 
 

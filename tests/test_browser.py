@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 from test_figures import make_result
 
-from forecast import images, report
+from forecast.report import images
+from forecast.report import page as report
 
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").is_file() else None)
 

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-import forecast.cli as cli
-from forecast.cli import app
+import forecast.cli.app as cli
+from forecast.cli.app import app
 from forecast.config import load_config
 
 REPO = Path(__file__).parents[1]
@@ -30,9 +30,11 @@ def _importable(*modules: str) -> bool:
 
 
 needs_data = pytest.mark.skipif(
-    not _importable("forecast.data", "forecast.provenance"), reason="forecast.data/provenance not written yet"
+    not _importable("forecast.data", "forecast.data.provenance"), reason="forecast.data/provenance not written yet"
 )
-needs_pipeline = pytest.mark.skipif(not _importable("forecast.pipeline"), reason="forecast.pipeline not written yet")
+needs_pipeline = pytest.mark.skipif(
+    not _importable("forecast.run.pipeline"), reason="forecast.run.pipeline not written yet"
+)
 
 
 def _invoke(*args: str, env: dict[str, str] | None = None) -> Any:
@@ -128,7 +130,7 @@ def test_real_process_exit_code_and_stderr() -> None:
     """The installed entry point (not only CliRunner) gives exit code 2 and one line."""
     bad = BAD_YAML / "typo_key.yml"
     proc = subprocess.run(
-        [sys.executable, "-m", "forecast.cli", "validate", "--scenarios", str(bad)],
+        [sys.executable, "-m", "forecast.cli.app", "validate", "--scenarios", str(bad)],
         capture_output=True,
         text=True,
         check=False,
@@ -168,9 +170,9 @@ def test_run_passes_options_to_pipeline(monkeypatch: pytest.MonkeyPatch, tmp_pat
     def fake_run_pipeline(config: Any, **kwargs: Any) -> None:
         calls.append({"config": config, **kwargs})
 
-    fake = types.ModuleType("forecast.pipeline")
+    fake = types.ModuleType("forecast.run.pipeline")
     fake.run_pipeline = fake_run_pipeline  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "forecast.pipeline", fake)
+    monkeypatch.setitem(sys.modules, "forecast.run.pipeline", fake)
     result = _invoke("run", "--seed", "11", "--no-cache", "--strict", "--data", "d", "--out", str(tmp_path))
     assert result.exit_code == 0, result.stderr
     (call,) = calls
@@ -183,8 +185,8 @@ def test_run_passes_options_to_pipeline(monkeypatch: pytest.MonkeyPatch, tmp_pat
 
 @needs_pipeline
 def test_pipeline_accepts_the_cli_arguments() -> None:
-    """Contract with forecast.pipeline: the keyword arguments `run` passes exist."""
-    from forecast.pipeline import run_pipeline
+    """Contract with forecast.run.pipeline: the keyword arguments `run` passes exist."""
+    from forecast.run.pipeline import run_pipeline
 
     parameters = inspect.signature(run_pipeline).parameters
     for name in ("data_dir", "out_dir", "strict", "use_cache", "progress"):
@@ -204,11 +206,11 @@ def test_log_records_one_line_ours_only_unless_debugging(debug: bool, tmp_path: 
         "        raise ValueError('half a message')\n"
         "    except ValueError:\n"
         "        logging.getLogger('choreographer.channels.pipe').exception('JSONError decoding message. Ignoring')\n"
-        "    logging.getLogger('forecast.images').warning('PNG export skipped: test')\n"
-        "fake = types.ModuleType('forecast.pipeline')\n"
+        "    logging.getLogger('forecast.report.images').warning('PNG export skipped: test')\n"
+        "fake = types.ModuleType('forecast.run.pipeline')\n"
         "fake.run_pipeline = noisy_pipeline\n"
-        "sys.modules['forecast.pipeline'] = fake\n"
-        "from forecast.cli import app\n"
+        "sys.modules['forecast.run.pipeline'] = fake\n"
+        "from forecast.cli.app import app\n"
         "app(sys.argv[1:])\n",
         encoding="utf-8",
     )
@@ -222,7 +224,7 @@ def test_log_records_one_line_ours_only_unless_debugging(debug: bool, tmp_path: 
     assert done.returncode == 0, done.stderr
     if debug:
         assert "Traceback" in done.stderr and "JSONError decoding message" in done.stderr
-        assert "WARNING forecast.images: PNG export skipped: test" in done.stderr
+        assert "WARNING forecast.report.images: PNG export skipped: test" in done.stderr
     else:
         assert "warning: PNG export skipped: test" in done.stderr.splitlines()
         assert "Traceback" not in done.stderr and "JSONError" not in done.stderr

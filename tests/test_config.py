@@ -31,7 +31,7 @@ from forecast.config import (
 from forecast.errors import ConfigError, InputError
 
 BAD_YAML = Path(__file__).parent / "fixtures" / "bad_yaml"
-PRESET_DIR = Path(__file__).parents[1] / "forecast" / "presets"
+PRESET_DIR = Path(__file__).parents[1] / "forecast" / "config" / "presets"
 
 DEFAULT_SCENARIOS = [
     "historical",

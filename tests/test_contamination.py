@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecast import contamination
 from forecast.errors import InputError
+from forecast.model import ai_share as contamination
 
 REPO_DATA = Path(__file__).resolve().parents[1] / "data" / "web_growth.csv"
 REFERENCE_DATA = Path("/work/shared/reference/web_growth.csv")

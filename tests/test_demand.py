@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from forecast import demand
+from forecast.projection import demand
 
 
 def test_chinchilla_tokens_hand_computed() -> None:

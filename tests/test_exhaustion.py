@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from forecast.exhaustion import (
+from forecast.projection.crossing import (
     bracketed_crossing,
     censored_quantiles,
     column_quantiles,

@@ -7,7 +7,7 @@ import pytest
 from pydantic import ValidationError
 
 from forecast.errors import InputError
-from forecast.extensions import (
+from forecast.projection.switches.settings import (
     SYNTHETIC_TOKENS_PER_YEAR_ANCHOR,
     ExtraStocksSettings,
     HumanShareSettings,

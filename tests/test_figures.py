@@ -15,14 +15,15 @@ import plotly.graph_objects as go
 import pytest
 import xarray as xr
 
-from forecast import figures, published
-from forecast.analysis import extension_effects, sensitivity_tables
 from forecast.config import load_config
-from forecast.data import load_bundle
-from forecast.fit import diagnose
-from forecast.model import SCALAR_PARAMETERS, fit_data_from_frames
-from forecast.pipeline import RunResult, project_all, run_metadata
-from forecast.scenarios import bands_dataset, exhaustion_dataset, probability_table, summary_table
+from forecast.data import load_bundle, published
+from forecast.model.frontier import SCALAR_PARAMETERS, fit_data_from_frames
+from forecast.model.sample import diagnose
+from forecast.projection.effects import extension_effects, sensitivity_tables
+from forecast.projection.scenarios import bands_dataset, exhaustion_dataset, probability_table, summary_table
+from forecast.report import figures
+from forecast.run.pipeline import project_all, run_metadata
+from forecast.run.result import RunResult
 
 REPO = Path(__file__).resolve().parents[1]
 DATA_DIR = REPO / "data"
@@ -295,7 +296,7 @@ def test_fan_chart_one_stock_band_per_distinct_stock(paper_result: RunResult) ->
 
 def test_extension_figures(result: RunResult) -> None:
     """The four figures beyond the paper exist for the default preset, with units on their axes."""
-    from forecast.figures_extensions import EXTENSION_FIGURES
+    from forecast.report.figures_switches import EXTENSION_FIGURES
 
     figs = {name: builder(result) for name, builder in EXTENSION_FIGURES.items()}
     assert all(fig is not None for fig in figs.values())
@@ -307,7 +308,7 @@ def test_extension_figures(result: RunResult) -> None:
 
 
 def test_extension_figures_absent_without_extensions(paper_result: RunResult) -> None:
-    from forecast.figures_extensions import extension_dates_figure, years_bought_figure
+    from forecast.report.figures_switches import extension_dates_figure, years_bought_figure
 
     assert extension_dates_figure(paper_result) is None
     assert years_bought_figure(paper_result) is None
@@ -319,7 +320,7 @@ def test_every_figure_in_the_house_template_and_plotly_default_restored(result: 
     default is back afterwards."""
     import plotly.io as pio
 
-    from forecast import report
+    from forecast.report import page as report
 
     house = pio.templates[figures.TEMPLATE].to_plotly_json()
     before = pio.templates.default

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from forecast import fit
+from forecast.model import sample as fit
 
 
 def _tree(seed: int = 0) -> xr.DataTree:

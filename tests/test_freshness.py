@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from forecast import freshness
-from forecast.cli import app
+from forecast.cli.app import app
 from forecast.config import load_config
+from forecast.run import freshness
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 
@@ -67,7 +67,7 @@ def test_up_to_date_check_needs_no_heavy_imports() -> None:
     """`forecast run` hashes its inputs and decides whether to start Chromium early (`images.renders_expected`,
     which reads the cache folder) before pandas, xarray and plotly are loaded."""
     code = (
-        "import sys; from pathlib import Path; from forecast import freshness, images; "
+        "import sys; from pathlib import Path; from forecast.run import freshness; from forecast.report import images; "
         "from forecast.config import load_config; "
         f"key = freshness.inputs_hash(load_config('default'), Path({str(DATA_DIR)!r}), png=True); "
         "images.renders_expected(key); "
@@ -78,7 +78,7 @@ def test_up_to_date_check_needs_no_heavy_imports() -> None:
 
 
 def test_inputs_hash_follows_the_png_setting(data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from forecast import images
+    from forecast.report import images
 
     monkeypatch.setattr(images, "png_unavailable_reason", lambda: None)
     config = load_config("default")
@@ -117,9 +117,9 @@ def test_unreadable_run_json_means_not_up_to_date(tmp_path: Path) -> None:
 def pipeline_calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """A stand-in pipeline that records calls (the real one is exercised by the end-to-end tests)."""
     calls: list[dict[str, Any]] = []
-    fake = types.ModuleType("forecast.pipeline")
+    fake = types.ModuleType("forecast.run.pipeline")
     fake.run_pipeline = lambda config, **kwargs: calls.append(kwargs)  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "forecast.pipeline", fake)
+    monkeypatch.setitem(sys.modules, "forecast.run.pipeline", fake)
     return calls
 
 

@@ -19,13 +19,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from forecast.cli import app
+from forecast.cli.app import app
 from forecast.data import DATA_FILES
-from forecast.provenance import update_hashes
+from forecast.data.provenance import update_hashes
 
 REPO = Path(__file__).resolve().parents[1]
 DATA_DIR = REPO / "data"
-DEFAULT_PRESET = REPO / "forecast" / "presets" / "default.yml"
+DEFAULT_PRESET = REPO / "forecast" / "config" / "presets" / "default.yml"
 FUZZ = settings(
     max_examples=30,
     deadline=None,
@@ -319,7 +319,7 @@ def _apply(path: Path, op: str, arg: Any) -> None:
 @given(damage=data_damage(), recorded=st.booleans())
 def test_random_data_damage(damage: list[tuple[str, str, Any]], recorded: bool) -> None:
     """Damaged copies of data/: with `recorded`, sources.yml is refreshed afterwards (as a maintainer would run
-    `python -m forecast.provenance --update`), so the file loaders, not the hash check, have to catch it."""
+    `python -m forecast.data.provenance --update`), so the file loaders, not the hash check, have to catch it."""
     with tempfile.TemporaryDirectory() as folder:
         data = Path(folder) / "data"
         shutil.copytree(DATA_DIR, data)

@@ -26,17 +26,21 @@ import pytest
 import xarray as xr
 from typer.testing import CliRunner
 
-import forecast.cli as cli
-from forecast import cache, images, outputs, pipeline, report
-from forecast.cli import app
+import forecast.cli.app as cli
+from forecast import cache
+from forecast.cli.app import app
 from forecast.config import load_config
-from forecast.outputs import STAGING_PREFIX
+from forecast.model import fit as model_fit
+from forecast.report import images
+from forecast.report import page as report
+from forecast.run import outputs, pipeline
+from forecast.run.outputs import STAGING_PREFIX
 
 REPO = Path(__file__).resolve().parents[1]
 DATA_DIR = REPO / "data"
 BAD_DATA = REPO / "tests" / "fixtures" / "bad_data"
 BAD_YAML = REPO / "tests" / "fixtures" / "bad_yaml"
-DEFAULT_PRESET = REPO / "forecast" / "presets" / "default.yml"
+DEFAULT_PRESET = REPO / "forecast" / "config" / "presets" / "default.yml"
 # Progress lines `run` prints on stderr before it fails (one per stage); everything else must be the error.
 PROGRESS_LINES = {"validate", "fit", "scenarios", "write"}
 ERROR_LINE = re.compile(r"^error: (?P<file>[\w.]+\.csv): line \d+")
@@ -107,7 +111,7 @@ def refuse_sampling(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("the sampler was reached")
 
-    monkeypatch.setattr(pipeline, "sample_posterior", refuse)
+    monkeypatch.setattr(model_fit, "sample_posterior", refuse)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -253,7 +257,7 @@ def test_real_process_bad_data_one_line(tmp_path: Path) -> None:
     out = _previous_outputs(tmp_path)
     before = _snapshot(out)
     proc = subprocess.run(
-        [sys.executable, "-m", "forecast.cli", "run", "--data", str(data), "--out", str(out)],
+        [sys.executable, "-m", "forecast.cli.app", "run", "--data", str(data), "--out", str(out)],
         capture_output=True,
         text=True,
         check=False,
@@ -414,7 +418,7 @@ class _RealRun:
         self.stderr_path = folder / "stderr.txt"
         self.stdout_path = folder / "stdout.txt"
         scenarios = _interrupt_config(folder, backend)
-        argv = [sys.executable, "-m", "forecast.cli", "run", "--scenarios", str(scenarios), "--data", str(DATA_DIR)]
+        argv = [sys.executable, "-m", "forecast.cli.app", "run", "--scenarios", str(scenarios), "--data", str(DATA_DIR)]
         with self.stderr_path.open("w") as stderr, self.stdout_path.open("w") as stdout:
             self.proc = subprocess.Popen(
                 [*argv, "--out", str(self.out), *([] if png else ["--no-png"]), *extra],
@@ -477,7 +481,7 @@ class _RealRun:
 def interrupted_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], _RealRun]:
     """Four real runs started together (they overlap, to cut the wait): each backend interrupted ~2 s after its
     chains start sampling, once by SIGINT to its process group and once by SIGTERM to its main process. The
-    nutpie runs write images, so Chromium has been started early (forecast.images) and must be gone too; the
+    nutpie runs write images, so Chromium has been started early (forecast.report.images) and must be gone too; the
     PyMC SIGTERM run uses --no-cache."""
     base = tmp_path_factory.mktemp("interrupted")
     runs = {
@@ -649,7 +653,7 @@ def test_partial_fit_is_refused_and_not_cached(default_run, tmp_path: Path, monk
     pipeline stops instead of caching and writing a truncated posterior."""
     result, _ = default_run
     partial = result.idata.isel(draw=slice(0, 10))
-    monkeypatch.setattr(pipeline, "sample_posterior", lambda *a, **k: partial)
+    monkeypatch.setattr(model_fit, "sample_posterior", lambda *a, **k: partial)
     monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path / "cache"))
     out = _previous_outputs(tmp_path)
     before = _snapshot(out)

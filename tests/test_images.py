@@ -1,4 +1,4 @@
-"""PNG export (forecast.images): the record that lets a run skip Chromium, the background session's life cycle
+"""PNG export (forecast.report.images): the record that lets a run skip Chromium, the background session's life cycle
 (real Chromium where installed), failures reported instead of raised, and the CLI's early start."""
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import plotly.graph_objects as go
 import pytest
 from typer.testing import CliRunner
 
-from forecast import images
-from forecast.cli import app
+from forecast.cli.app import app
+from forecast.report import images
 
 REPO = Path(__file__).resolve().parents[1]
 DATA_DIR = REPO / "data"
@@ -381,7 +381,7 @@ def recorded_sessions(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     monkeypatch.setattr(images, "ImageSession", Recording)
     monkeypatch.setattr(images, "png_unavailable_reason", lambda: None)
     monkeypatch.setattr(images, "find_chromium", lambda: "/usr/bin/chromium")
-    fake = types.ModuleType("forecast.pipeline")
+    fake = types.ModuleType("forecast.run.pipeline")
 
     def run_pipeline(config: Any, **kwargs: Any) -> None:
         session = kwargs["image_session"]
@@ -390,7 +390,7 @@ def recorded_sessions(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
             session.events.append("used")
 
     fake.run_pipeline = run_pipeline  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "forecast.pipeline", fake)
+    monkeypatch.setitem(sys.modules, "forecast.run.pipeline", fake)
     return log
 
 
@@ -409,7 +409,7 @@ def test_cli_starts_chromium_early_only_when_images_will_render(
         assert recorded_sessions == [["pipeline got none"]], extra
     # Every image of a run with these inputs already in the PNG cache: no early start.
     from forecast.config import load_config
-    from forecast.freshness import inputs_hash
+    from forecast.run.freshness import inputs_hash
 
     key = inputs_hash(load_config("default"), DATA_DIR, png=True)
     cached = images.png_cache_dir() / "k1.png"
@@ -431,7 +431,7 @@ def test_cli_stops_the_early_session_when_the_run_fails(
     def failing(config: Any, **kwargs: Any) -> None:
         raise RuntimeError("boom")
 
-    sys.modules["forecast.pipeline"].run_pipeline = failing  # type: ignore[attr-defined]
+    sys.modules["forecast.run.pipeline"].run_pipeline = failing  # type: ignore[attr-defined]
     result = CliRunner().invoke(app, ["run", "--data", str(DATA_DIR), "--out", str(tmp_path / "out")])
     assert result.exit_code == 1
     assert recorded_sessions == [["start", "stop"]]
@@ -459,7 +459,7 @@ class Kaleido:
 
 fake.Kaleido = Kaleido
 sys.modules["kaleido"] = fake
-from forecast import images
+from forecast.report import images
 
 
 async def unavailable(self, *args):

@@ -1,4 +1,5 @@
-"""The served kaleido page (forecast.kaleido_page): what the loopback server hands out, the cache-folder lock, and
+"""The served kaleido page (forecast.report.kaleido_page): what the loopback server hands out, the cache-folder
+lock, and
 (real Chromium where installed) that sessions open the served page, keep Chromium's cache between starts, and
 fall back to kaleido's own page when the served one cannot open."""
 
@@ -13,7 +14,7 @@ from pathlib import Path
 import plotly.graph_objects as go
 import pytest
 
-from forecast import images, kaleido_page
+from forecast.report import images, kaleido_page
 
 VERSIONS = {"plotly": "9.9.9", "kaleido": "8.8.8"}
 

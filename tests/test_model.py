@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from forecast.fit import diagnose, sample_posterior
-from forecast.model import (
+from forecast.model.frontier import (
     ANCHOR_YEAR,
     LEAK,
     PRIMARY,
@@ -16,6 +15,7 @@ from forecast.model import (
     build_model,
     frontier_candidates,
 )
+from forecast.model.sample import diagnose, sample_posterior
 
 PRIORS = FitPriors(
     NormalPriorValues(13.0, 1.0),

@@ -68,7 +68,7 @@ def test_notebook_runs(
     monkeypatch.setenv("JUPYTER_PATH", str(jupyter_dir))
     monkeypatch.setenv("FORECAST_SMOKE_TEST", "1")
     monkeypatch.delenv("FORECAST_NOTEBOOK_CONFIG", raising=False)  # 03_scenarios.py: the default preset
-    # Keep the kernel's caches out of the user's home where possible (posterior cache of forecast.pipeline).
+    # Keep the kernel's caches out of the user's home where possible (posterior cache of forecast.run.pipeline).
     monkeypatch.setenv("FORECAST_CACHE_DIR", str(tmp_path / "cache"))
     ipynb = tmp_path / f"{path.stem}.ipynb"
     jupytext.write(jupytext.read(path), ipynb)

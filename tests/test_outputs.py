@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from forecast import outputs
+from forecast.run import outputs
 
 
 def _previous_run(out: Path) -> None:

@@ -10,10 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecast import pipeline
 from forecast.config import load_config
 from forecast.errors import DataError, InputError
-from forecast.scenarios import summary_table
+from forecast.model import fit as model_fit
+from forecast.projection.scenarios import summary_table
+from forecast.run import pipeline
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 
@@ -91,9 +92,9 @@ def test_historical_arm_reproduces_paper_code(villalobos, default_run) -> None:
     5x 2028.1 [2026.4, 2030.0], 100x 2025.7 [2024.5, 2027.4]. Tolerance 0.4 years: [R]'s Monte Carlo noise
     (±2% on quantiles, ~0.1-0.3 years here) plus its date read-off, biased early by up to one 0.24-year step."""
     from forecast.config import resolve
-    from forecast.draws import flatten
-    from forecast.fit import posterior_arrays
-    from forecast.scenarios import project_scenario
+    from forecast.model.sample import posterior_arrays
+    from forecast.projection.inputs import flatten
+    from forecast.projection.scenarios import project_scenario
 
     result, _ = default_run
     posterior = flatten(posterior_arrays(result.idata))
@@ -113,7 +114,7 @@ def test_scenario_only_change_does_not_sample(default_run, tmp_path, monkeypatch
     def refuse(*args, **kwargs):
         raise AssertionError("the sampler was called for a scenario-only change")
 
-    monkeypatch.setattr(pipeline, "sample_posterior", refuse)
+    monkeypatch.setattr(model_fit, "sample_posterior", refuse)
     config = load_config("default")
     changed = config.model_copy(update={"defaults": config.defaults.model_copy(update={"horizon": 2070})})
     result = pipeline.run_pipeline(changed, data_dir=DATA_DIR, out_dir=tmp_path / "out", write_report=False)
@@ -121,7 +122,7 @@ def test_scenario_only_change_does_not_sample(default_run, tmp_path, monkeypatch
 
 
 def test_data_change_samples_again(default_run, tmp_path, monkeypatch) -> None:
-    from forecast.provenance import update_hashes
+    from forecast.data.provenance import update_hashes
 
     data = tmp_path / "data"
     shutil.copytree(DATA_DIR, data)
@@ -134,7 +135,7 @@ def test_data_change_samples_again(default_run, tmp_path, monkeypatch) -> None:
         calls.append(seed)
         return default_run[0].idata
 
-    monkeypatch.setattr(pipeline, "sample_posterior", record)
+    monkeypatch.setattr(model_fit, "sample_posterior", record)
     pipeline.run_pipeline(load_config("default"), data_dir=data, out_dir=tmp_path / "out", write_report=False)
     assert calls == [load_config("default").seed]
 

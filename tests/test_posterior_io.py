@@ -14,9 +14,9 @@ import xarray as xr
 from forecast import __version__
 from forecast.config import config_hash, load_config
 from forecast.errors import InputError, PosteriorFileError
-from forecast.outputs import POSTERIOR_FORMAT_VERSION, write_posterior, write_summary
-from forecast.posterior_io import load_posterior, major_minor, summary_from_posterior
-from forecast.scenarios import summary_table
+from forecast.model.io import load_posterior, major_minor, summary_from_posterior
+from forecast.projection.scenarios import summary_table
+from forecast.run.outputs import POSTERIOR_FORMAT_VERSION, write_posterior, write_summary
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from forecast.projection_cache import GRID_STEP_YEARS, GridPoints, ProjectionCache, content_digest, read_only
+from forecast.projection.memo import GRID_STEP_YEARS, GridPoints, ProjectionCache, content_digest, read_only
 
 
 def test_cache_builds_once_per_key() -> None:

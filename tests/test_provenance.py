@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from forecast import provenance
-from forecast.data import DATA_FILES, PRIORS_FILE, RUNS_FILE, WEB_GROWTH_FILE
+from forecast.data import DATA_FILES, PRIORS_FILE, RUNS_FILE, WEB_GROWTH_FILE, provenance
 from forecast.errors import ProvenanceError
 
 REPO = Path(__file__).resolve().parents[1]

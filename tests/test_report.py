@@ -18,9 +18,11 @@ import plotly.offline
 import pytest
 from test_figures import make_result
 
-from forecast import images, published, report
-from forecast.fit import Diagnostics
-from forecast.pipeline import RunResult
+from forecast.data import published
+from forecast.model.sample import Diagnostics
+from forecast.report import images
+from forecast.report import page as report
+from forecast.run.result import RunResult
 
 PLOTLYJS = plotly.offline.get_plotlyjs()
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from forecast import scenario_extensions as ext
 from forecast.config import load_config, resolve
-from forecast.scenarios import stock_model, stock_paths, time_grid
+from forecast.projection.scenarios import stock_model, stock_paths, time_grid
+from forecast.projection.switches import apply as ext
 
 GRID = time_grid(2024.0, 2060.0)
 N = 1_100

@@ -9,13 +9,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from forecast import scenario_extensions as ext
 from forecast.config import load_config, parse_config, resolve
 from forecast.data import load_stock_priors
-from forecast.draws import balanced_arms, flatten
-from forecast.exhaustion import first_crossing, value_at_crossing
-from forecast.fit import posterior_arrays
-from forecast.scenarios import (
+from forecast.model.sample import posterior_arrays
+from forecast.projection.crossing import first_crossing, value_at_crossing
+from forecast.projection.inputs import balanced_arms, flatten
+from forecast.projection.scenarios import (
     BAND_QUANTILES,
     EXHAUSTION_SCHEMA,
     GRID_STEP_YEARS,
@@ -36,6 +35,7 @@ from forecast.scenarios import (
     summary_table,
     time_grid,
 )
+from forecast.projection.switches import apply as ext
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 
@@ -101,7 +101,7 @@ def test_larger_quality_fraction_delays_exhaustion(default_run, tmp_path) -> Non
 
     import yaml
 
-    document = yaml.safe_load(resources.files("forecast.presets").joinpath("default.yml").read_text())
+    document = yaml.safe_load(resources.files("forecast.config.presets").joinpath("default.yml").read_text())
     document["defaults"]["priors"] = {
         "quality_fraction": {"distribution": "lognormal", "low": 0.3, "high": 0.9, "source": "test: more usable text"}
     }

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
-from forecast.scoring import (
+from forecast.backtest.scoring import (
     crps_from_samples,
     crps_normal,
     interval_coverage,

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from forecast.errors import InputError
-from forecast.sensitivity import (
+from forecast.projection.sensitivity import (
     BinningCache,
     _Binned,
     _covariance,

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from forecast import stock
+from forecast.projection import stock
 
 
 @pytest.mark.parametrize(

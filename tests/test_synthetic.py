@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from forecast import synthetic
 from forecast.errors import InputError
+from forecast.projection.switches import synthetic
 
 GRID = np.array([2020.0, 2021.0, 2022.0, 2023.0, 2024.0])
 

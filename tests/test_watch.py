@@ -15,11 +15,12 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-import forecast.cli as cli
-import forecast.watch as watch
-from forecast import bench, images
+import forecast.cli.app as cli
+import forecast.cli.watch as watch
+from benchmarks import bench
+from forecast.cli.watch import Watched, changed_files, wait_for_change
 from forecast.errors import InputError
-from forecast.watch import Watched, changed_files, wait_for_change
+from forecast.report import images
 
 REPO = Path(__file__).resolve().parents[1]
 DATA_DIR = REPO / "data"
@@ -147,9 +148,9 @@ def stand_ins(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[Any]]:
             return [str(watched.config_file)]
         raise cli.Interrupted(signal.SIGINT)
 
-    fake = types.ModuleType("forecast.pipeline")
+    fake = types.ModuleType("forecast.run.pipeline")
     fake.run_pipeline = run_pipeline  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "forecast.pipeline", fake)
+    monkeypatch.setitem(sys.modules, "forecast.run.pipeline", fake)
     monkeypatch.setattr(images, "ImageSession", Session)
     monkeypatch.setattr(images, "png_unavailable_reason", lambda: None)
     monkeypatch.setattr(images, "find_chromium", lambda: "/usr/bin/chromium")
@@ -193,7 +194,7 @@ def test_a_chromium_that_died_or_rendered_enough_is_replaced_while_the_watch_wai
             else:
                 session.rendered = watch.CHROMIUM_IMAGES_PER_START
 
-    monkeypatch.setattr(sys.modules["forecast.pipeline"], "run_pipeline", run_pipeline)
+    monkeypatch.setattr(sys.modules["forecast.run.pipeline"], "run_pipeline", run_pipeline)
     args = ["watch", "-s", str(scenario_file), "--data", str(DATA_DIR), "--out", str(tmp_path / "out")]
     assert CliRunner().invoke(cli.app, args).exit_code == 0
     (session,) = stand_ins["sessions"]
@@ -214,7 +215,7 @@ def test_an_interrupt_during_a_run_exits_130_and_closes_chromium(
     def interrupted(config: Any, **kwargs: Any) -> None:
         raise cli.Interrupted(signal.SIGINT)
 
-    monkeypatch.setattr(sys.modules["forecast.pipeline"], "run_pipeline", interrupted)
+    monkeypatch.setattr(sys.modules["forecast.run.pipeline"], "run_pipeline", interrupted)
     result = CliRunner().invoke(cli.app, ["watch", "-s", str(scenario_file), "--out", str(tmp_path / "out")])
     assert result.exit_code == cli.EXIT_INTERRUPTED
     assert result.stderr.strip().splitlines()[-1] == "interrupted"
@@ -272,7 +273,7 @@ def test_a_real_watch_reruns_a_scenario_edit_from_the_cached_fit_with_one_chromi
     png = images.png_unavailable_reason() is None
     config = bench.scenario_only_yaml("default", tmp_path / "watched.yml")
     out = tmp_path / "out"
-    argv = [sys.executable, "-m", "forecast.cli", "watch", "-s", str(config), "--data", str(DATA_DIR)]
+    argv = [sys.executable, "-m", "forecast.cli.app", "watch", "-s", str(config), "--data", str(DATA_DIR)]
     process = bench.WatchProcess([*argv, "--out", str(out), *([] if png else ["--no-png"])])
     try:
         process.wait_for("watching")

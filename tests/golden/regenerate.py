@@ -37,7 +37,7 @@ def sha256_of(text: str) -> str:
 def golden_tables(preset: str, posterior: xr.DataTree) -> dict[str, str]:
     """File name -> text of every golden table for `preset`, projected from `posterior`."""
     from forecast.config import load_config
-    from forecast.pipeline import compute_result
+    from forecast.run.pipeline import compute_result
 
     result = compute_result(load_config(preset), ROOT / "data", posterior=posterior)
     exhaustion = result.exhaustion.to_dataframe().reset_index()
@@ -61,7 +61,7 @@ def pinned_posterior(preset: str) -> xr.DataTree:
 def _pin(preset: str) -> None:
     from forecast.config import load_config
     from forecast.data import load_bundle
-    from forecast.pipeline import fit_posterior
+    from forecast.model.fit import fit_posterior
 
     config = load_config(preset)
     idata, _ = fit_posterior(config, load_bundle(ROOT / "data", cutoff=config.data.cutoff))

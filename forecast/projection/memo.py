@@ -1,0 +1,169 @@
+"""Where a projection's paths are evaluated, and the parts several scenarios share.
+
+`GridPoints` holds a projection's monthly grid and its coarse points (whole years for the bands, and both ends);
+`Supply` is a stock of human text on a grid with what every scenario using it needs; `ProjectionCache` keeps such
+parts (and demands and crossings) so that each distinct one is computed once per run (`forecast.projection.scenarios`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from forecast.projection import stock
+from forecast.projection.crossing import column_quantiles
+
+# Monthly time grid: crossing dates are interpolated between grid points, so a month is ample resolution
+# against interval widths of years.
+GRID_STEP_YEARS = 1.0 / 12.0
+BAND_QUANTILES = (0.05, 0.10, 0.50, 0.90, 0.95)
+
+Rows = np.ndarray | None  # indices of draws; None: all draws
+
+
+def read_only(values: np.ndarray) -> np.ndarray:
+    """Arrays that `ProjectionCache` may share between scenarios are made read-only."""
+    values.flags.writeable = False
+    return values
+
+
+@dataclass(frozen=True)
+class GridPoints:
+    """A projection's monthly grid and its coarse points: the whole years (for the bands) and both ends."""
+
+    grid: np.ndarray
+    coarse: np.ndarray  # increasing grid indices, starting at 0 and ending at the last point
+    band_years: np.ndarray
+    band_columns: np.ndarray  # position in `coarse` of each band year's grid point
+
+    @classmethod
+    def of(cls, grid: np.ndarray) -> GridPoints:
+        """Band years are the whole years on the grid, each at its nearest grid point."""
+        years = np.arange(np.ceil(grid[0] - 1e-9), np.floor(grid[-1] + 1e-9) + 1)
+        index = np.clip(np.rint((years - grid[0]) / GRID_STEP_YEARS).astype(int), 0, grid.size - 1)
+        coarse = np.unique(np.concatenate([[0], index, [grid.size - 1]]))
+        return cls(grid, coarse, years, np.searchsorted(coarse, index))
+
+    @property
+    def steps(self) -> tuple[float, float]:
+        """Smallest and largest grid step (years)."""
+        steps = np.diff(self.grid)
+        return (float(steps.min()), float(steps.max())) if steps.size else (GRID_STEP_YEARS, GRID_STEP_YEARS)
+
+    def times(self, index: np.ndarray) -> np.ndarray:
+        return self.grid[index]
+
+    def bands(self, at_coarse: np.ndarray) -> np.ndarray:
+        """Quantiles over draws (year, quantile) in natural units of a log10 path given at the coarse points."""
+        return read_only(10.0 ** column_quantiles(at_coarse[:, self.band_columns], BAND_QUANTILES).T)
+
+
+class ClosedFormOnGrid:
+    """A closed-form `StockPaths` addressed by grid index, like the grid-bound `HumanOnlyStock`."""
+
+    def __init__(self, paths: stock.StockPaths, points: GridPoints) -> None:
+        self.paths, self.points = paths, points
+
+    def stages(self, index: np.ndarray, rows: Rows = None) -> dict[str, np.ndarray]:
+        return self.paths.stages(self.points.times(index), rows)
+
+    def effective(self, index: np.ndarray, rows: Rows = None) -> np.ndarray:
+        return self.paths.effective(self.points.times(index), rows)
+
+
+@dataclass(frozen=True)
+class Supply:
+    """A stock of human text on one grid, with what every scenario using it needs.
+
+    `at_coarse` (log10 tokens per stage at the coarse points) and `bands` are computed once; `step_growth` bounds
+    the rise of log10 effective stock per grid step, per draw (`exhaustion.steadily_rising`).
+    """
+
+    paths: ClosedFormOnGrid | stock.HumanOnlyStock
+    at_coarse: dict[str, np.ndarray]
+    bands: dict[str, np.ndarray]
+    step_growth: np.ndarray
+
+    @classmethod
+    def build(
+        cls, paths: ClosedFormOnGrid | stock.HumanOnlyStock, points: GridPoints, step_growth: np.ndarray
+    ) -> Supply:
+        at_coarse = {stage: read_only(values) for stage, values in paths.stages(points.coarse).items()}
+        return cls(paths, at_coarse, {k: points.bands(v) for k, v in at_coarse.items()}, step_growth)
+
+    def effective(self, index: np.ndarray, rows: Rows = None) -> np.ndarray:
+        return self.paths.effective(index, rows)
+
+
+def content_digest(*parts: Any) -> str:
+    """A hash of arrays (dtype, shape, bytes) and plain values, for cache keys (SHA-256: hardware-accelerated on
+    current CPUs, faster here than BLAKE2)."""
+    h = hashlib.sha256()
+    for part in parts:
+        if isinstance(part, np.ndarray):
+            h.update(f"{part.dtype}{part.shape}".encode())
+            h.update(memoryview(np.ascontiguousarray(part)).cast("B"))
+        else:
+            h.update(repr(part).encode())
+        h.update(b"|")
+    return h.hexdigest()
+
+
+class ProjectionCache:
+    """Parts of projections that several scenarios share, computed once per distinct input and reused.
+
+    - a stock (public or human-only) depends on the stock inputs, the growth model, the grid and the human-share
+      settings, not on demand: scenarios drawing their priors with the same seed and names share the draws, so in
+      the default preset all scenarios have one public stock;
+    - a demand's values at the coarse points and its bands depend on the demand inputs, arms, overtraining and
+      grid (compute's band not even on the overtraining);
+    - a crossing of a demand with a stock (plus extra stocks), and the values at it: e.g. every extension scenario's
+      baseline is the date of the mixture scenario without extensions.
+    Keys hash everything a value depends on (array bytes included), so a hit always means identical inputs.
+    Bounded in entries and in array bytes (a default run holds ~50 MB): the least recently used go first.
+    """
+
+    def __init__(self, max_entries: int = 64, max_bytes: int = 512 * 2**20) -> None:
+        self.max_entries, self.max_bytes = max_entries, max_bytes
+        self._entries: OrderedDict[tuple, tuple[Any, int]] = OrderedDict()
+        self._bytes = 0
+
+    def get(self, key: tuple, build: Callable[[], Any]) -> Any:
+        """The value under `key`, built now if absent."""
+        if key in self._entries:
+            self._entries.move_to_end(key)
+            return self._entries[key][0]
+        value = build()
+        size = _array_bytes(value)
+        self._entries[key] = value, size
+        self._bytes += size
+        while len(self._entries) > 1 and (len(self._entries) > self.max_entries or self._bytes > self.max_bytes):
+            self._bytes -= self._entries.popitem(last=False)[1][1]
+        return value
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self._bytes = 0
+
+
+def _array_bytes(value: Any, seen: set[int] | None = None) -> int:
+    """Bytes of the numpy arrays reachable from `value` (through containers and object attributes), each once."""
+    seen = set() if seen is None else seen
+    if id(value) in seen or value is None or isinstance(value, str | bytes | int | float | bool):
+        return 0
+    seen.add(id(value))
+    if isinstance(value, np.ndarray):
+        return value.nbytes if value.base is None else _array_bytes(value.base, seen)
+    if isinstance(value, dict):
+        return sum(_array_bytes(v, seen) for v in value.values())
+    if isinstance(value, list | tuple):
+        return sum(_array_bytes(v, seen) for v in value)
+    return sum(_array_bytes(v, seen) for v in getattr(value, "__dict__", {}).values())
+
+
+PROJECTION_CACHE = ProjectionCache()

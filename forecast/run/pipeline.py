@@ -1,0 +1,206 @@
+"""One run, end to end: validate → fit (or reuse the cached fit) → scenarios → outputs.
+
+Every input is validated before anything is sampled; the fit is keyed by a hash of everything it depends on, so
+scenario-only changes reuse it; outputs are written atomically (`forecast.run.outputs.staged_output`).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from forecast.config import Config, config_hash, resolve
+from forecast.data import DataBundle, load_bundle
+from forecast.data.provenance import verify
+from forecast.errors import ConvergenceError
+from forecast.hashing import package_versions
+from forecast.model.fit import Progress, fit_hash, fit_posterior
+from forecast.model.sample import (
+    diagnostics_of,
+    posterior_arrays,
+)
+from forecast.projection.effects import extension_effects, sensitivity_tables
+from forecast.projection.inputs import flatten
+from forecast.projection.scenarios import (
+    ScenarioResult,
+    bands_dataset,
+    exhaustion_dataset,
+    probability_table,
+    project_scenario,
+    summary_table,
+)
+from forecast.report.images import FIGURES_DIR, ImageSession
+from forecast.run.freshness import INPUTS_KEY, inputs_hash
+from forecast.run.outputs import (
+    REPORT_FILE,
+    staged_output,
+    write_json,
+    write_posterior,
+    write_summary,
+)
+from forecast.run.result import RunResult
+
+
+@contextmanager
+def _timed(timings: dict[str, float], stage: str, progress: Progress | None) -> Iterator[None]:
+    if progress:
+        progress(stage)
+    start = time.perf_counter()
+    yield
+    timings[stage] = round(time.perf_counter() - start, 3)
+
+
+def project_all(config: Config, bundle: DataBundle, idata: xr.DataTree) -> list[ScenarioResult]:
+    """Exhaustion draws of every scenario from one posterior."""
+    posterior = flatten(posterior_arrays(idata, tuple(idata.posterior.data_vars)))
+    return [project_scenario(s, posterior, bundle.stock_priors, config.seed) for s in resolve(config)]
+
+
+def run_metadata(config: Config, bundle: DataBundle, key: str) -> dict[str, Any]:
+    """Seed, hashes and versions recorded with every output."""
+    return {
+        "seed": config.seed,
+        "config_hash": config_hash(config),
+        "data_hash": bundle.fingerprint,
+        "data_files_sha256": dict(bundle.sha256),
+        "fit_hash": key,
+        "versions": package_versions(),
+        "sampler": config.sampler.model_dump(mode="json"),
+        "config": config.model_dump(mode="json"),
+    }
+
+
+def compute_result(
+    config: Config,
+    data_dir: Path = Path("data"),
+    strict: bool = False,
+    use_cache: bool = True,
+    progress: Progress | None = None,
+    posterior: xr.DataTree | None = None,
+) -> RunResult:
+    """Validate, fit (or reuse the cache, or take `posterior`) and project `config`, writing nothing: what a
+    run would write, in memory (for tests and notebooks; `run_pipeline` writes it)."""
+    timings: dict[str, float] = {}
+    with _timed(timings, "validate", progress):
+        # Content errors name row and column; --no-cache also re-runs checks that passed on these bytes before.
+        bundle = load_bundle(Path(data_dir), cutoff=config.data.cutoff, reuse_checks=use_cache)
+        verify(Path(data_dir))
+        resolve(config)
+    with _timed(timings, "fit", progress):
+        key = fit_hash(config, bundle)
+        if posterior is None:
+            idata, reused = fit_posterior(config, bundle, use_cache=use_cache, progress=progress, key=key)
+        else:
+            idata, reused = posterior, True
+        diagnostics = diagnostics_of(idata)
+    if strict and not diagnostics.converged:
+        raise ConvergenceError("sampling did not converge: " + "; ".join(diagnostics.problems()))
+    with _timed(timings, "scenarios", progress):
+        results = project_all(config, bundle, idata)
+        exhaustion = exhaustion_dataset(results, config.sampler.chains, config.sampler.draws)
+        bands = bands_dataset(results)
+        summary = summary_table(exhaustion)
+        last = int(max(r.horizon for r in results))
+        probabilities = probability_table(exhaustion, np.arange(2024, last))
+        effects = extension_effects(results)
+        sensitivity, believe = sensitivity_tables(results)
+    return RunResult(
+        config=config,
+        bundle=bundle,
+        idata=idata,
+        diagnostics=diagnostics,
+        results=results,
+        exhaustion=exhaustion,
+        bands=bands,
+        summary=summary,
+        probabilities=probabilities,
+        metadata=run_metadata(config, bundle, key),
+        effects=effects,
+        sensitivity=sensitivity,
+        believe=believe,
+        timings=timings,
+        fit_reused=reused,
+    )
+
+
+def run_pipeline(
+    config: Config,
+    data_dir: Path = Path("data"),
+    out_dir: Path = Path("reports"),
+    strict: bool = False,
+    use_cache: bool = True,
+    progress: Progress | None = None,
+    write_report: bool = True,
+    png: bool = True,
+    inputs_key: str | None = None,
+    image_session: ImageSession | None = None,
+) -> RunResult:
+    """Validate, fit, project and write all outputs for `config`; raise before writing on any bad input.
+    `inputs_key` is `freshness.inputs_hash` for these inputs when the caller has computed it already;
+    `image_session` is a Chromium the caller started early for the PNGs (it also stops it). A `report.html` or
+    `figures/` an earlier run left in `out_dir` is removed when this run does not write it (`write_report=False`,
+    `png=False`, a failed image export)."""
+    started = time.perf_counter()
+    result = compute_result(config, data_dir, strict=strict, use_cache=use_cache, progress=progress)
+    timings, metadata = result.timings, result.metadata
+    # The CLI has computed it already for its up-to-date check (same inputs, same PNG setting).
+    metadata[INPUTS_KEY] = inputs_key or inputs_hash(config, Path(data_dir), png and write_report)
+    # The report and its images are not written by every run (write_report=False, --no-png, a failed export):
+    # an earlier run's copies then go, rather than stand beside outputs they do not match.
+    optional = (REPORT_FILE, FIGURES_DIR)
+    with _timed(timings, "write", progress), staged_output(Path(out_dir), replaces=optional) as staging:
+        write_summary(staging / "summary.csv", result.summary)
+        result.probabilities.to_csv(staging / "p_exhausted_by_year.csv", float_format="%.4f", lineterminator="\n")
+        for name, table in (
+            ("extension_effects.csv", result.effects),
+            ("sensitivity.csv", result.sensitivity),
+            ("what_you_would_have_to_believe.csv", result.believe),
+        ):
+            table.to_csv(staging / name, index=False, float_format="%.6g", lineterminator="\n")
+        write_posterior(
+            staging / "posterior.nc",
+            result.idata,
+            result.exhaustion,
+            result.bands,
+            {
+                "config_json": json.dumps(metadata["config"], sort_keys=True),
+                "config_hash": metadata["config_hash"],
+                "data_hash": metadata["data_hash"],
+                "fit_hash": metadata["fit_hash"],
+                "seed": str(config.seed),
+                "versions_json": json.dumps(metadata["versions"], sort_keys=True),
+            },
+        )
+        if write_report:
+            from forecast.report.page import write_report as render
+
+            result.metadata["figures"] = render(
+                result,
+                staging,
+                png=png,
+                use_cache=use_cache,
+                session=image_session,
+                inputs_key=metadata[INPUTS_KEY],
+            )
+        timings["total"] = round(time.perf_counter() - started, 3)
+        write_json(
+            staging / "run.json",
+            {
+                **{k: v for k, v in metadata.items() if k != "config"},
+                **result.diagnostics.as_dict(),
+                "converged": result.diagnostics.converged,
+                "convergence_problems": result.diagnostics.problems(),
+                "fit_reused_from_cache": result.fit_reused,
+                "wall_time_seconds": timings,
+                "scenarios": [r.name for r in result.results],
+                "figures": result.metadata.get("figures", {}),
+            },
+        )
+    return result

@@ -1,0 +1,36 @@
+"""What a run produced, in memory: the one object figures, report and console read (they never re-resolve the
+config: `scenarios` holds the resolved scenarios)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+import xarray as xr
+
+from forecast.config import Config
+from forecast.data import DataBundle
+from forecast.model.sample import Diagnostics
+from forecast.projection.scenarios import ScenarioResult
+
+
+@dataclass
+class RunResult:
+    """What a run produced, in memory (the same as what it wrote)."""
+
+    config: Config
+    bundle: DataBundle
+    idata: xr.DataTree
+    diagnostics: Diagnostics
+    results: list[ScenarioResult]
+    exhaustion: xr.Dataset
+    bands: xr.Dataset
+    summary: pd.DataFrame
+    probabilities: pd.DataFrame
+    metadata: dict[str, Any]
+    effects: pd.DataFrame = field(default_factory=pd.DataFrame)
+    sensitivity: pd.DataFrame = field(default_factory=pd.DataFrame)
+    believe: pd.DataFrame = field(default_factory=pd.DataFrame)
+    timings: dict[str, float] = field(default_factory=dict)
+    fit_reused: bool = False
