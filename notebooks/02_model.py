@@ -44,8 +44,9 @@ from forecast.config import load_config, resolve
 from forecast.data import find_data_dir, has_flag, load_bundle
 from forecast.hashing import package_versions
 from forecast.model.fit import fit_priors
-from forecast.model.frontier import ANCHOR_YEAR, CANDIDATE_WINDOW_OOM, build_model, fit_data_from_frames
+from forecast.model.frontier import CANDIDATE_WINDOW_OOM, build_model, fit_data_from_frames
 from forecast.model.sample import diagnose, posterior_arrays, posterior_predictive, prior_predictive, sample_posterior
+from forecast.model.trend import ANCHOR_YEAR
 from forecast.projection.crossing import first_crossing
 from forecast.projection.inputs import flatten
 from forecast.projection.scenarios import (

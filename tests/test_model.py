@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from forecast.model.frontier import (
-    ANCHOR_YEAR,
     LEAK,
     PRIMARY,
     FitData,
@@ -16,6 +15,7 @@ from forecast.model.frontier import (
     frontier_candidates,
 )
 from forecast.model.sample import diagnose, sample_posterior
+from forecast.model.trend import ANCHOR_YEAR
 
 PRIORS = FitPriors(
     NormalPriorValues(13.0, 1.0),

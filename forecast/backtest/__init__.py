@@ -73,7 +73,8 @@ from forecast.data import (
     show_value,
 )
 from forecast.errors import DataError, InputError
-from forecast.model.frontier import ANCHOR_YEAR, FitData
+from forecast.model.frontier import FitData
+from forecast.model.trend import ANCHOR_YEAR
 from forecast.projection.demand import log10_chinchilla_tokens
 from forecast.units import decimal_year
 

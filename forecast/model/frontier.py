@@ -40,6 +40,7 @@ import pandas as pd
 
 from forecast.data import is_leak
 from forecast.model.ai_share import AIShareData, add_ai_share_block, ai_share_data_from_frame
+from forecast.model.trend import frontier_log10
 from forecast.units import decimal_year
 
 if TYPE_CHECKING:
@@ -48,8 +49,6 @@ if TYPE_CHECKING:
 
 # PyMC is imported inside the functions that build models: projecting from a cached posterior never needs it.
 
-# The frontier's reference date: levels are log10 values at 2024-01-01, as D0 in [P2] §2.4 / [C2].
-ANCHOR_YEAR = 2024.0
 
 # Reliability codes for the dataset likelihood's noise.
 PRIMARY, SECONDARY, LEAK = 0, 1, 2
@@ -208,7 +207,7 @@ def _stochastic_frontier(
     noise = pm.Gamma(f"{prefix}_noise_sd", alpha=NOISE_PRIOR_SHAPE, beta=NOISE_PRIOR_SHAPE / noise_scale)
     shortfall = pm.HalfNormal(f"{prefix}_shortfall_sd", SHORTFALL_SCALE_OOM)
     noise_i = pt.sqrt(noise**2 + extra_sd**2)
-    frontier = level + growth * (pm.Data(f"{prefix}_year", year - ANCHOR_YEAR, dims=dims))
+    frontier = frontier_log10(pm.Data(f"{prefix}_year", year, dims=dims), level, growth)
     pm.SkewNormal(
         f"{prefix}_obs",
         mu=frontier,

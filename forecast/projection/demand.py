@@ -18,6 +18,8 @@ from typing import Literal
 
 import numpy as np
 
+from forecast.model.trend import frontier_log10
+
 # C = 6·N·D: training FLOP per parameter per token (Kaplan et al. 2020; [P2] Eq. 3).
 FLOP_PER_PARAMETER_TOKEN = 6.0
 # Compute-optimal tokens per parameter (Hoffmann et al. 2022, "Chinchilla"; [P2] Eq. 3).
@@ -89,11 +91,6 @@ def _column(values: np.ndarray | float) -> np.ndarray:
     return np.asarray(values, dtype=float)[:, None]
 
 
-def _log_linear(t: np.ndarray, level: np.ndarray, growth: np.ndarray, anchor: float) -> np.ndarray:
-    """level + growth·(t − anchor), for arrays that broadcast together (any layout)."""
-    return level + growth * (t - anchor)
-
-
 def _compute_path(
     t: np.ndarray,
     level: np.ndarray,
@@ -104,7 +101,7 @@ def _compute_path(
 ) -> np.ndarray:
     """`log10_compute_path` for arrays that broadcast together (any layout)."""
     if slowdown_year is None:
-        return _log_linear(t, level, growth, anchor)
+        return frontier_log10(t, level, growth, anchor)
     elapsed = t - anchor
     before = slowdown_year - anchor
     fast = np.minimum(elapsed, before)
@@ -114,7 +111,7 @@ def _compute_path(
 
 def log_linear_path(grid: np.ndarray, level: np.ndarray, growth: np.ndarray, anchor: float) -> np.ndarray:
     """log10 y(t) = level + growth·(t − anchor), per draw: the historical-trend arm ([P2] Eq. 2)."""
-    return _log_linear(times(grid), _column(level), _column(growth), anchor)
+    return frontier_log10(times(grid), _column(level), _column(growth), anchor)
 
 
 def log10_compute_path(
@@ -174,7 +171,7 @@ class DemandPaths:
         """(tokens, compute) on the historical arm: compute is the Chinchilla compute of the trend's tokens.
 
         Without `with_compute`, compute is None unless the tokens need it (overtraining on this arm)."""
-        optimal = _log_linear(t, _take(self.hist_level, rows), _take(self.hist_growth, rows), self.hist_anchor)
+        optimal = frontier_log10(t, _take(self.hist_level, rows), _take(self.hist_growth, rows), self.hist_anchor)
         if not self.overtrain_historical:
             return optimal, log10_compute_for_tokens(optimal) if with_compute else None
         compute = log10_compute_for_tokens(optimal)

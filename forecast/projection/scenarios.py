@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from forecast.model.frontier import ANCHOR_YEAR
+from forecast.model.trend import ANCHOR_YEAR
 from forecast.priors import PriorSpec
 from forecast.projection import demand, stock
 from forecast.projection.crossing import (

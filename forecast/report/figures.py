@@ -28,12 +28,8 @@ from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
 from forecast.data import is_leak, published
-from forecast.model.frontier import (
-    ADOPTION_MIDPOINT_PRIOR,
-    ADOPTION_RATE_PRIOR,
-    ANCHOR_YEAR,
-    COMPUTE_WINDOW_START,
-)
+from forecast.model.frontier import ADOPTION_MIDPOINT_PRIOR, ADOPTION_RATE_PRIOR, COMPUTE_WINDOW_START
+from forecast.model.trend import ANCHOR_YEAR
 
 if TYPE_CHECKING:
     from forecast.run.result import RunResult
