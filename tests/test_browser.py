@@ -16,7 +16,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from test_figures import make_result
+from fakes import make_result
 
 from forecast.report import images
 from forecast.report import page as report

@@ -2,7 +2,7 @@
 
 Built on a RunResult whose posterior is synthetic (independent normal draws around plausible values) but whose
 scenarios, bands, summaries and data are produced by the real pipeline functions: real shapes, no sampling.
-`make_result` is also used by tests/test_report.py and tests/test_browser.py.
+`make_result` and the synthetic posterior come from tests/fakes.py.
 """
 
 from __future__ import annotations
@@ -13,93 +13,14 @@ from pathlib import Path
 import numpy as np
 import plotly.graph_objects as go
 import pytest
-import xarray as xr
+from fakes import make_result
 
-from forecast.config import load_config
-from forecast.data import load_bundle, published
-from forecast.model.frontier import SCALAR_PARAMETERS, fit_data_from_frames
-from forecast.model.sample import diagnose
-from forecast.projection.effects import extension_effects, sensitivity_tables
-from forecast.projection.scenarios import bands_dataset, exhaustion_dataset, probability_table, summary_table
+from forecast.data import published
 from forecast.report import figures
-from forecast.run.pipeline import project_all, run_metadata
 from forecast.run.result import RunResult
 
 REPO = Path(__file__).resolve().parents[1]
 DATA_DIR = REPO / "data"
-
-# Synthetic posterior: (mean, sd) of independent normal draws per scalar parameter (close to a real fit).
-POSTERIOR_CENTRES: dict[str, tuple[float, float]] = {
-    "dataset_level": (12.8, 0.12),
-    "dataset_growth": (0.40, 0.04),
-    "dataset_noise_sd": (0.25, 0.05),
-    "dataset_shortfall_sd": (0.3, 0.1),
-    "dataset_secondary_sd": (0.1, 0.05),
-    "compute_level": (25.2, 0.2),
-    "compute_growth": (0.55, 0.06),
-    "compute_noise_sd": (0.4, 0.08),
-    "compute_shortfall_sd": (0.35, 0.1),
-    "adoption_midpoint": (2015.0, 0.5),
-    "adoption_rate": (0.17, 0.007),
-    "adoption_ceiling": (0.8, 0.03),
-    "adoption_noise_sd": (0.017, 0.002),
-    "ai_c_max": (0.45, 0.06),
-    "ai_k": (5.0, 1.0),
-    "ai_t0": (2023.7, 0.08),
-}
-POSITIVE = {name for name in POSTERIOR_CENTRES if name.endswith("_sd") or name.startswith(("adoption_", "ai_"))}
-
-
-def synthetic_idata(bundle, chains: int, draws: int, seed: int = 1) -> xr.DataTree:
-    """A DataTree with posterior, sample_stats and observed-data coordinates, like a real fit."""
-    missing = sorted(set(SCALAR_PARAMETERS) - set(POSTERIOR_CENTRES))
-    assert not missing, f"the model has new parameters: add synthetic (mean, sd) for {missing} to POSTERIOR_CENTRES"
-    rng = np.random.default_rng(seed)
-    posterior = {}
-    for name, (mean, sd) in POSTERIOR_CENTRES.items():
-        values = rng.normal(mean, sd, size=(chains, draws))
-        posterior[name] = (("chain", "draw"), np.abs(values) if name in POSITIVE else values)
-    coords = {"chain": np.arange(chains), "draw": np.arange(draws)}
-    fit_data = fit_data_from_frames(bundle.runs, bundle.web_growth)
-    observed = xr.Dataset(
-        {
-            "dataset_obs": (("dataset_run",), fit_data.dataset_log10),
-            "compute_obs": (("compute_run",), fit_data.compute_log10),
-        },
-        coords={"dataset_run": fit_data.dataset_runs, "compute_run": fit_data.compute_runs},
-    )
-    stats = xr.Dataset({"diverging": (("chain", "draw"), np.zeros((chains, draws), dtype=bool))}, coords=coords)
-    return xr.DataTree.from_dict(
-        {"posterior": xr.Dataset(posterior, coords=coords), "sample_stats": stats, "observed_data": observed}
-    )
-
-
-def make_result(preset: str = "default", chains: int = 2, draws: int = 100) -> RunResult:
-    """A complete RunResult for `preset` without sampling (synthetic posterior, real projection)."""
-    config = load_config(preset)
-    config = config.model_copy(update={"sampler": config.sampler.model_copy(update={"chains": chains, "draws": draws})})
-    bundle = load_bundle(DATA_DIR, cutoff=config.data.cutoff)
-    idata = synthetic_idata(bundle, chains, draws)
-    results = project_all(config, bundle, idata)
-    exhaustion = exhaustion_dataset(results, chains, draws)
-    last = int(max(r.horizon for r in results))
-    sensitivity, believe = sensitivity_tables(results)
-    return RunResult(
-        config=config,
-        bundle=bundle,
-        idata=idata,
-        diagnostics=diagnose(idata),
-        results=results,
-        exhaustion=exhaustion,
-        bands=bands_dataset(results),
-        summary=summary_table(exhaustion),
-        probabilities=probability_table(exhaustion, np.arange(2024, last)),
-        metadata=run_metadata(config, bundle, "synthetic-fit-hash"),
-        effects=extension_effects(results),
-        sensitivity=sensitivity,
-        believe=believe,
-        timings={"fit": 0.0},
-    )
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import plotly.offline
 import pytest
-from test_figures import make_result
+from fakes import make_result
 
 from forecast.data import published
 from forecast.model.sample import Diagnostics

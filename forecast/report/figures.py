@@ -204,10 +204,9 @@ def scenario_names(result: RunResult) -> list[str]:
 
 def scenario_scalings(result: RunResult) -> dict[str, str | None]:
     """Scenario name → its demand model ('historical', 'compute', 'mixture'), from the resolved config."""
-    from forecast.config import resolve
 
     try:
-        return {s.name: s.scaling for s in resolve(result.config)}
+        return {s.name: s.scaling for s in result.scenarios}
     except Exception:  # a figure must not fail because the config cannot be re-resolved
         return dict.fromkeys(scenario_names(result))
 

@@ -22,9 +22,8 @@ SHARE_YEARS = np.linspace(2020.0, 2030.0, 121)
 
 
 def _scenarios_with(result: Any, attribute: str) -> list[str]:
-    from forecast.config import resolve
 
-    return [s.name for s in resolve(result.config) if getattr(s, attribute).enabled]
+    return [s.name for s in result.scenarios if getattr(s, attribute).enabled]
 
 
 def ai_share_figure(result: Any) -> go.Figure:

@@ -130,10 +130,9 @@ def _paper_year(value: float | None, approximate: bool) -> str:
 
 
 def _resolved(result: RunResult) -> dict[str, Any]:
-    from forecast.config import resolve
 
     try:
-        return {s.name: s for s in resolve(result.config)}
+        return {s.name: s for s in result.scenarios}
     except Exception as exc:  # the report must still render
         log.warning("could not resolve the scenarios of the config: %s", exc)
         return {}

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from forecast.config import Config, config_hash, resolve
+from forecast.config import Config, ResolvedScenario, config_hash, resolve
 from forecast.data import DataBundle, load_bundle
 from forecast.data.provenance import verify
 from forecast.errors import ConvergenceError
@@ -57,10 +57,12 @@ def _timed(timings: dict[str, float], stage: str, progress: Progress | None) -> 
     timings[stage] = round(time.perf_counter() - start, 3)
 
 
-def project_all(config: Config, bundle: DataBundle, idata: xr.DataTree) -> list[ScenarioResult]:
+def project_all(
+    scenarios: list[ResolvedScenario], bundle: DataBundle, idata: xr.DataTree, seed: int
+) -> list[ScenarioResult]:
     """Exhaustion draws of every scenario from one posterior."""
     posterior = flatten(posterior_arrays(idata, tuple(idata.posterior.data_vars)))
-    return [project_scenario(s, posterior, bundle.stock_priors, config.seed) for s in resolve(config)]
+    return [project_scenario(s, posterior, bundle.stock_priors, seed) for s in scenarios]
 
 
 def run_metadata(config: Config, bundle: DataBundle, key: str) -> dict[str, Any]:
@@ -92,7 +94,7 @@ def compute_result(
         # Content errors name row and column; --no-cache also re-runs checks that passed on these bytes before.
         bundle = load_bundle(Path(data_dir), cutoff=config.data.cutoff, reuse_checks=use_cache)
         verify(Path(data_dir))
-        resolve(config)
+        scenarios = resolve(config)
     with _timed(timings, "fit", progress):
         key = fit_hash(config, bundle)
         if posterior is None:
@@ -103,7 +105,7 @@ def compute_result(
     if strict and not diagnostics.converged:
         raise ConvergenceError("sampling did not converge: " + "; ".join(diagnostics.problems()))
     with _timed(timings, "scenarios", progress):
-        results = project_all(config, bundle, idata)
+        results = project_all(scenarios, bundle, idata, config.seed)
         exhaustion = exhaustion_dataset(results, config.sampler.chains, config.sampler.draws)
         bands = bands_dataset(results)
         summary = summary_table(exhaustion)
@@ -113,6 +115,7 @@ def compute_result(
         sensitivity, believe = sensitivity_tables(results)
     return RunResult(
         config=config,
+        scenarios=scenarios,
         bundle=bundle,
         idata=idata,
         diagnostics=diagnostics,

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 import xarray as xr
 
-from forecast.config import Config
+from forecast.config import Config, ResolvedScenario
 from forecast.data import DataBundle
 from forecast.model.sample import Diagnostics
 from forecast.projection.scenarios import ScenarioResult
@@ -20,6 +20,8 @@ class RunResult:
     """What a run produced, in memory (the same as what it wrote)."""
 
     config: Config
+    #: The config's scenarios with their defaults merged in, in order: figures and report read these.
+    scenarios: list[ResolvedScenario]
     bundle: DataBundle
     idata: xr.DataTree
     diagnostics: Diagnostics
