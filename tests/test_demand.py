@@ -1,5 +1,7 @@
 """Demand formulas: Chinchilla inversion, overtraining, profit policies, slowdown paths (exact)."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -36,16 +38,43 @@ def test_profit_policy_passes_through_tabulated_points() -> None:
     assert 10 ** demand.log10_profit_multiple(np.array(26.0), "100x") == pytest.approx(np.sqrt(9.8 * 15.3))
 
 
+def _compute_arm(level: float, growth: float, **slowdown) -> demand.DemandPaths:
+    """One draw on the compute arm (the historical arm's parameters are unused)."""
+    one = np.array([0.0])
+    return demand.DemandPaths(
+        historical=np.array([False]),
+        hist_level=one,
+        hist_growth=one,
+        hist_anchor=2024.0,
+        compute_level=np.array([level]),
+        compute_growth=np.array([growth]),
+        compute_anchor=2024.0,
+        **slowdown,
+    )
+
+
 def test_log_linear_and_slowdown_paths() -> None:
     grid = np.array([2024.0, 2026.0, 2030.0, 2034.0])
-    level, growth = np.array([25.0]), np.array([0.5])
-    straight = demand.log10_compute_path(grid, level, growth, 2024.0)
+    straight = _compute_arm(25.0, 0.5).compute(grid)
     np.testing.assert_allclose(straight[0], [25.0, 26.0, 28.0, 30.0])
-    slowed = demand.log10_compute_path(grid, level, growth, 2024.0, np.array([2030.0]), 0.1)
+    slowed = _compute_arm(25.0, 0.5, slowdown_year=np.array([2030.0]), growth_after=0.1).compute(grid)
     np.testing.assert_allclose(slowed[0], [25.0, 26.0, 28.0, 28.4])
+    # The historical arm is the frontier line; its compute is the Chinchilla compute of its tokens.
+    historical = demand.DemandPaths(
+        historical=np.array([True]),
+        hist_level=np.array([12.0]),
+        hist_growth=np.array([0.4]),
+        hist_anchor=2024.0,
+        compute_level=np.array([0.0]),
+        compute_growth=np.array([0.0]),
+        compute_anchor=2024.0,
+    )
+    tokens, compute = historical.paths(grid)
+    np.testing.assert_allclose(tokens[0], [12.0, 12.8, 14.4, 16.0])
+    np.testing.assert_allclose(compute[0], demand.log10_compute_for_tokens(tokens[0]))
 
 
-# DemandPaths: the closed-form paths of a scenario, evaluated anywhere, equal the full-grid functions.
+# DemandPaths, the one evaluator: its values anywhere equal those on the whole grid, each draw on its own arm.
 
 GRID = 2024.0 + np.arange(433) / 12.0
 
@@ -65,20 +94,12 @@ def _model(rng: np.random.Generator, n: int = 300, **settings) -> demand.DemandP
     )
 
 
-def _dense(model: demand.DemandPaths, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The paths as `scenarios.demand_paths` built them before: both arms on the whole grid, then per draw."""
-    hist = demand.log_linear_path(grid, model.hist_level, model.hist_growth, model.hist_anchor)
-    hist_compute = demand.log10_compute_for_tokens(hist)
-    if model.overtrain_historical:
-        hist = demand.overtrained_log10_tokens(hist, hist_compute, model.factor, model.profit_policy)
-    compute = demand.log10_compute_path(
-        grid, model.compute_level, model.compute_growth, model.compute_anchor, model.slowdown_year, model.growth_after
-    )
-    tokens = demand.overtrained_log10_tokens(
-        demand.log10_chinchilla_tokens(compute), compute, model.factor, model.profit_policy
-    )
+def _per_arm(model: demand.DemandPaths, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The mixture from each arm alone on the whole grid, picked per draw."""
     arm = model.historical[:, None]
-    return np.where(arm, hist, tokens), np.where(arm, hist_compute, compute)
+    historical = replace(model, historical=np.ones_like(model.historical)).paths(grid)
+    compute = replace(model, historical=np.zeros_like(model.historical)).paths(grid)
+    return np.where(arm, historical[0], compute[0]), np.where(arm, historical[1], compute[1])
 
 
 @pytest.mark.parametrize(
@@ -88,7 +109,7 @@ def _dense(model: demand.DemandPaths, grid: np.ndarray) -> tuple[np.ndarray, np.
 def test_demand_paths_equal_the_full_grid_anywhere(settings: dict) -> None:
     rng = np.random.default_rng(0)
     model = _model(rng, **settings)
-    tokens, compute = _dense(model, GRID)
+    tokens, compute = _per_arm(model, GRID)
     for got, want in zip(model.paths(GRID), (tokens, compute), strict=True):
         np.testing.assert_array_equal(got, want)
     index = rng.integers(0, GRID.size, (300, 3))  # a few points per draw

@@ -34,13 +34,19 @@ def test_raw_stock_reproduces_510T_median() -> None:
     assert floor[0] == pytest.approx(0.0)  # bytes per token floored at 1
 
 
+def _one_draw(**growth) -> stock.StockPaths:
+    """One draw of the stock with the given growth inputs (the level inputs do not enter its growth)."""
+    one = np.array([1.0])
+    return stock.StockPaths.from_inputs(one, one, one, one, one, anchor=2024.0, **growth)
+
+
 def test_growth_prior_and_users_model() -> None:
     grid = np.array([2024.0, 2025.0, 2034.0])
-    g = stock.log10_growth_prior(grid, np.array([1.08]), 2024.0)
+    g = _one_draw(yearly_factor=np.array([1.08])).growth(grid)
     np.testing.assert_allclose(10 ** g[0], [1.0, 1.08, 1.08**10])
     # Users model: ratio of softplus(k (t - t0)); at t0 far in the past it tends to linear growth in t.
     k, t0 = np.array([0.17]), np.array([2014.9])
-    users = stock.log10_growth_users(grid, t0, k, np.array([0.0]), 2024.0)
+    users = _one_draw(adoption_midpoint=t0, adoption_rate=k, production_drift=np.array([0.0])).growth(grid)
     expected = np.log(np.logaddexp(0, k * (grid - t0))) - np.log(np.logaddexp(0, k * (2024 - t0)))
     np.testing.assert_allclose(users[0], expected / np.log(10))
     rate = stock.users_growth_rate(2024.0, t0, k)[0]
@@ -59,7 +65,7 @@ def test_human_only_stock_discounts_later_increments() -> None:
         stock.human_only_log10_stock(grid, log_stock, share, from_year=2021.0, discount=1.0)
 
 
-# StockPaths, HumanOnlyStock and in_row_blocks: the same numbers as the full-grid functions.
+# StockPaths, HumanOnlyStock and in_row_blocks: the same numbers wherever they are evaluated.
 
 GRID = 2024.0 + np.arange(433) / 12.0
 
@@ -89,13 +95,7 @@ def _paths(rng: np.random.Generator, n: int = 300, prior: bool = False) -> stock
 def test_stock_paths_equal_the_full_grid_anywhere(prior: bool) -> None:
     rng = np.random.default_rng(0)
     paths = _paths(rng, prior=prior)
-    if prior:
-        growth = stock.log10_growth_prior(GRID, paths.yearly_factor, 2024.0)
-    else:
-        growth = stock.log10_growth_users(
-            GRID, paths.adoption_midpoint, paths.adoption_rate, paths.production_drift, 2024.0
-        )
-    raw = paths.raw0[:, None] + growth
+    raw = paths.raw0[:, None] + paths.growth(GRID)
     effective = raw + paths.quality_offset[:, None] + paths.repetition_offset[:, None]
     np.testing.assert_array_equal(paths.stages(GRID)["raw"], raw)
     np.testing.assert_array_equal(paths.effective(GRID), effective)

@@ -5,10 +5,10 @@ Two arms, as in Villalobos et al. 2024 ([P2] §2.4, Eqs. 2–4):
 - compute: the frontier training compute C(t) grows log-linearly with an optional slowdown, and the dataset is the
   Chinchilla-optimal one for that compute, D = sqrt(20·k·C / 6) for an overtraining factor k ([P2] Eq. 3, fn. 23).
 
-All functions take per-draw parameter arrays (shape (n,)) and a grid of decimal years (shape (T,)) and return
-(n, T) arrays; nothing loops over draws. The grid may also be a (n, k) array of times per draw: the projection
-evaluates the paths only at the grid points where it needs them (`DemandPaths`), and the values there are
-exactly those of the full grid.
+`DemandPaths` is the one evaluator of these paths: it takes per-draw parameters (shape (n,)) and evaluates at a
+grid of decimal years (T,), giving (n, T), or at times per draw (n, k), where the values are exactly those of the
+whole grid; nothing loops over draws. The projection evaluates it only at the grid points it needs; bands,
+figures and tests that want the dense paths evaluate it on the whole grid.
 """
 
 from __future__ import annotations
@@ -71,12 +71,6 @@ def overtrained_log10_tokens(
     return log10_optimal_tokens + 0.5 * np.log10(factor)
 
 
-def times(grid: np.ndarray) -> np.ndarray:
-    """A grid (T,) as a row (1, T) that broadcasts against per-draw columns; (n, k) times per draw unchanged."""
-    t = np.asarray(grid, dtype=float)
-    return t[None, :] if t.ndim == 1 else t
-
-
 def time_major(grid: np.ndarray) -> np.ndarray:
     """Times with the draws along the last axis: a grid (k,) as (k, 1), times per draw (m, k) as (k, m).
 
@@ -87,10 +81,6 @@ def time_major(grid: np.ndarray) -> np.ndarray:
     return t[:, None] if t.ndim == 1 else t.T
 
 
-def _column(values: np.ndarray | float) -> np.ndarray:
-    return np.asarray(values, dtype=float)[:, None]
-
-
 def _compute_path(
     t: np.ndarray,
     level: np.ndarray,
@@ -99,33 +89,15 @@ def _compute_path(
     slowdown_year: np.ndarray | None,
     growth_after: np.ndarray | float,
 ) -> np.ndarray:
-    """`log10_compute_path` for arrays that broadcast together (any layout)."""
+    """log10 frontier compute: the frontier line until `slowdown_year` (per draw), then `growth_after` OOM/yr.
+
+    Arrays broadcast together (any layout). The line is evaluated at min(t, slowdown), which is exactly the
+    elapsed time capped at the slowdown (rounding a difference is monotone).
+    """
     if slowdown_year is None:
         return frontier_log10(t, level, growth, anchor)
-    elapsed = t - anchor
-    before = slowdown_year - anchor
-    fast = np.minimum(elapsed, before)
-    slow = np.maximum(elapsed - before, 0.0)
-    return level + growth * fast + growth_after * slow
-
-
-def log_linear_path(grid: np.ndarray, level: np.ndarray, growth: np.ndarray, anchor: float) -> np.ndarray:
-    """log10 y(t) = level + growth·(t − anchor), per draw: the historical-trend arm ([P2] Eq. 2)."""
-    return frontier_log10(times(grid), _column(level), _column(growth), anchor)
-
-
-def log10_compute_path(
-    grid: np.ndarray,
-    level: np.ndarray,
-    growth: np.ndarray,
-    anchor: float,
-    slowdown_year: np.ndarray | None = None,
-    growth_after: float | np.ndarray = 0.0,
-) -> np.ndarray:
-    """Frontier compute: log-linear growth until `slowdown_year` (per draw), then `growth_after` OOM/yr."""
-    slowdown = None if slowdown_year is None else _column(slowdown_year)
-    after = _column(np.broadcast_to(np.asarray(growth_after, dtype=float), np.shape(level)))
-    return _compute_path(times(grid), _column(level), _column(growth), anchor, slowdown, after)
+    after_slowdown = np.maximum((t - anchor) - (slowdown_year - anchor), 0.0)
+    return frontier_log10(np.minimum(t, slowdown_year), level, growth, anchor) + growth_after * after_slowdown
 
 
 def profit_slope(policy: ProfitPolicy) -> float:
@@ -146,10 +118,9 @@ SPLIT_ARMS_FROM = 8
 class DemandPaths:
     """The frontier dataset and compute of every draw in closed form, to evaluate at any times.
 
-    Holds the per-draw parameters of both arms (historical trend, compute with slowdown) and each draw's arm, and
-    evaluates exactly the operations of `log_linear_path`, `log10_compute_path`, `log10_chinchilla_tokens` and
-    `overtrained_log10_tokens`, so a value at a grid point is the same as on the full grid. `rows` selects draws
-    (None: all); `t` is a grid (T,) or times per selected draw (len(rows), k).
+    Holds the per-draw parameters of both arms (historical trend, compute with slowdown) and each draw's arm; the
+    operations do not depend on where it is evaluated, so a value at a grid point is the same as on the whole grid.
+    `rows` selects draws (None: all); `t` is a grid (T,) or times per selected draw (len(rows), k).
     """
 
     historical: np.ndarray  # bool (n,): the draw follows the historical-trend arm

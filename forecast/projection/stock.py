@@ -8,8 +8,9 @@ S_eff(t) = N_IW · B_P / bytes_per_token · growth(t) · Q · M(epochs)         
   with the adoption curve fitted to data in `forecast.model.frontier`.
 - Q quality fraction; M(epochs) the Muennighoff et al. 2023 effective-data multiplier for repeated epochs.
 
-Paths are (n, T) arrays over a grid (T,), or (n, k) at times per draw; `StockPaths` evaluates the public stock
-in closed form at any times, `HumanOnlyStock` holds the human-only stock, which needs the whole grid.
+One evaluator per stock: `StockPaths` evaluates the public stock in closed form at any times, a grid (T,) giving
+(n, T) and times per draw (n, k) the same values at the same points; `HumanOnlyStock` holds the human-only stock,
+which needs the whole grid. Dense paths (bands, figures, tests) are these evaluated on the whole grid.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from forecast.projection.demand import time_major, times
+from forecast.projection.demand import time_major
 
 STAGES = ("raw", "quality", "effective")
 
@@ -58,32 +59,9 @@ def log10_raw_stock(indexed_pages: np.ndarray, bytes_per_page: np.ndarray, bytes
     return np.log10(indexed_pages) + np.log10(bytes_per_page) - np.log10(per_token)
 
 
-def log10_growth_prior(grid: np.ndarray, yearly_factor: np.ndarray, anchor: float) -> np.ndarray:
-    """Stock growth as a constant factor per year (the paper's page-size × page-count growth)."""
-    return np.log10(np.asarray(yearly_factor))[:, None] * (times(grid) - anchor)
-
-
 def softplus(x: np.ndarray) -> np.ndarray:
     """log(1 + e^x), computed stably."""
     return np.logaddexp(0.0, x)
-
-
-def log10_growth_users(
-    grid: np.ndarray,
-    adoption_midpoint: np.ndarray,
-    adoption_rate: np.ndarray,
-    production_drift: np.ndarray,
-    anchor: float,
-) -> np.ndarray:
-    """Stock growth proportional to cumulative person-years online, times a per-user production drift.
-
-    With penetration L·σ(k(t − t0)) the cumulative person-years since −∞ are L·softplus(k(t − t0))/k, so the
-    ratio to the anchor year needs neither L nor the population level (population growth is not modelled).
-    `production_drift` is the yearly log-change of text produced per user-year ([P2] assumes zero).
-    """
-    at_anchor = users_log_person_years(anchor, adoption_midpoint, adoption_rate)
-    columns = (np.asarray(v, dtype=float)[:, None] for v in (adoption_midpoint, adoption_rate, production_drift))
-    return _users_growth(times(grid), *columns, anchor, np.asarray(at_anchor)[:, None])
 
 
 def users_log_person_years(year: float, adoption_midpoint: np.ndarray, adoption_rate: np.ndarray) -> np.ndarray:
@@ -100,7 +78,13 @@ def _users_growth(
     anchor: float,
     at_anchor: np.ndarray,
 ) -> np.ndarray:
-    """`log10_growth_users` for arrays that broadcast together (any layout), with the anchor term given."""
+    """log10 stock growth since `anchor` in the users model, for arrays that broadcast together (any layout).
+
+    The stock grows with cumulative person-years online times a per-user production drift: with penetration
+    L·σ(k(t − t0)) the person-years since −∞ are L·softplus(k(t − t0))/k, so the ratio to the anchor year
+    (`at_anchor`, `users_log_person_years` there) needs neither L nor the population level (population growth
+    is not modelled). `production_drift` is the yearly log-change of text produced per user-year ([P2] assumes 0).
+    """
     ratio = np.log(softplus(adoption_rate * (t - adoption_midpoint))) - at_anchor
     drift = production_drift * (t - anchor)
     return (ratio + drift) / np.log(10.0)
@@ -121,22 +105,17 @@ def human_only_log10_stock(
     the confidence in the AI-text detectors behind `ai_share` (0 ignores them). The grid must be increasing and
     start at or before `from_year` so that every discounted increment is on it.
     """
-    return np.log10(human_only_tokens(grid, log10_stock, ai_share, from_year, discount))
-
-
-def human_only_tokens(
-    grid: np.ndarray, log10_stock: np.ndarray, ai_share: np.ndarray, from_year: float, discount: float
-) -> np.ndarray:
-    """`human_only_log10_stock` in tokens (not log10)."""
-    return _human_only_tokens(
-        grid, np.array(log10_stock, dtype=float), np.array(ai_share, dtype=float), from_year, discount
+    return np.log10(
+        _human_only_tokens(
+            grid, np.array(log10_stock, dtype=float), np.array(ai_share, dtype=float), from_year, discount
+        )
     )
 
 
 def _human_only_tokens(
     grid: np.ndarray, log10_stock: np.ndarray, ai_share: np.ndarray, from_year: float, discount: float
 ) -> np.ndarray:
-    """`human_only_tokens` computed in the buffers of its (row-major) arguments, which it overwrites.
+    """`human_only_log10_stock` in tokens, computed in the buffers of its (row-major) arguments, which it overwrites.
 
     Few large temporaries: the dense human-only stock is the costliest path of a run, and fresh arrays of this
     size cost page faults as well as memory traffic.
@@ -202,9 +181,9 @@ def _take(values: np.ndarray, rows: np.ndarray | slice | None) -> np.ndarray:
 class StockPaths:
     """The public stock of every draw in closed form, to evaluate at any times.
 
-    log10 raw(t) = raw0 + growth(t), quality = raw + log10 Q, effective = quality + log10 M(epochs): the same
-    operations as the dense paths, so a value at a grid point equals the full grid's. Growth follows either the
-    prior factor (`yearly_factor`) or the internet-users model (`adoption_*`, `production_drift`).
+    log10 raw(t) = raw0 + growth(t), quality = raw + log10 Q, effective = quality + log10 M(epochs), with the
+    same operations wherever it is evaluated, so a value at a grid point equals the whole grid's. Growth follows
+    either the prior factor (`yearly_factor`, constant per year) or the internet-users model (`_users_growth`).
     """
 
     raw0: np.ndarray  # log10 tokens of the raw indexed web at the anchor
