@@ -33,8 +33,8 @@ from forecast.config import load_config
 from forecast.model import fit as model_fit
 from forecast.report import images
 from forecast.report import page as report
-from forecast.run import outputs, pipeline
-from forecast.run.outputs import STAGING_PREFIX
+from forecast.run import folders, pipeline
+from forecast.run.folders import STAGING_PREFIX
 
 REPO = Path(__file__).resolve().parents[1]
 DATA_DIR = REPO / "data"
@@ -609,23 +609,22 @@ def test_interrupted_cache_store_leaves_no_temp_file(tmp_path: Path, monkeypatch
     assert list((tmp_path / "cache").iterdir()) == []
 
 
-def test_signal_during_commit_is_held_until_every_file_is_in_place(tmp_path: Path, monkeypatch) -> None:
-    """Moving staged files into the output folder is not interrupted halfway: old and new never mix."""
+def test_signal_during_commit_is_held_until_the_folder_is_swapped(tmp_path: Path, monkeypatch) -> None:
+    """Replacing the output folder is not interrupted halfway: old and new never mix."""
     out = _previous_outputs(tmp_path)
-    real_replace = os.replace
+    real_swap = folders._swap_in
     calls: list[str] = []
 
-    def replace_then_signal(src: Any, dst: Any) -> None:
-        if not calls:
-            os.kill(os.getpid(), signal.SIGINT)
-        calls.append(Path(dst).name)
-        real_replace(src, dst)
+    def signal_then_swap(staging: Path, target: Path) -> None:
+        os.kill(os.getpid(), signal.SIGINT)
+        calls.append(target.name)
+        real_swap(staging, target)
 
-    monkeypatch.setattr(outputs.os, "replace", replace_then_signal)
-    with pytest.raises(cli.Interrupted), cli._signals_interrupt(), outputs.staged_output(out) as staging:
+    monkeypatch.setattr(folders, "_swap_in", signal_then_swap)
+    with pytest.raises(cli.Interrupted), cli._signals_interrupt(), folders.staged_output(out) as staging:
         for name in ("report.html", "run.json", "summary.csv"):
             (staging / name).write_text(f"new {name}", encoding="utf-8")
-    assert calls == ["report.html", "run.json", "summary.csv"]
+    assert calls == [out.name]
     for name in ("report.html", "run.json", "summary.csv"):
         assert (out / name).read_text(encoding="utf-8") == f"new {name}"
     assert (out / "SENTINEL").is_file()

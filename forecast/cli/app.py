@@ -26,6 +26,7 @@ from forecast import __version__
 from forecast.cli.watch import CHROMIUM_IMAGES_PER_START, CHROMIUM_TABS, POLL_SECONDS
 from forecast.config import Config, json_schema, list_presets, load_config, one_line, preset_names
 from forecast.errors import ConvergenceError, ForecastError, InputError
+from forecast.run.folders import check_out_dir
 
 if TYPE_CHECKING:
     from forecast.report.images import ImageSession
@@ -247,6 +248,7 @@ def run(
     ] = False,
 ) -> None:
     """Validate the config and data, fit the model, run every scenario and write the report."""
+    check_out_dir(out)  # before any work: a run that cannot write its outputs should not fit first
     config = _with_seed(load_config(scenarios), seed)  # config errors first, before heavy imports
     _regenerate(config, data, out, strict=strict, cache=cache, png=png, force=force)
 
@@ -333,6 +335,7 @@ def watch(
         load_config(scenarios)  # nothing to watch: the one-line error of `forecast run` (not found, not a preset, ...)
     if not data.is_dir():
         raise InputError(f"--data {data}: not a folder")
+    check_out_dir(out)
     watched = Watched(config_file, data)
     session = _watch_image_session(png)
     try:
@@ -461,6 +464,7 @@ def backtest(
     ] = True,
 ) -> None:
     """Refit at each cut-off and score its forecast of the largest dataset against the runs published later."""
+    check_out_dir(out)
     config = load_config(scenarios)  # config errors first, before heavy imports
     from forecast.backtest import console_summary, parse_cutoffs, run_backtest
 

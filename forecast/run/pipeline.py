@@ -1,7 +1,7 @@
 """One run, end to end: validate → fit (or reuse the cached fit) → scenarios → outputs.
 
 Every input is validated before anything is sampled; the fit is keyed by a hash of everything it depends on, so
-scenario-only changes reuse it; outputs are written atomically (`forecast.run.outputs.staged_output`).
+scenario-only changes reuse it; outputs replace the previous ones whole (`forecast.run.folders.staged_output`).
 """
 
 from __future__ import annotations
@@ -37,10 +37,10 @@ from forecast.projection.scenarios import (
     summary_table,
 )
 from forecast.report.images import FIGURES_DIR, ImageSession
+from forecast.run.folders import staged_output
 from forecast.run.freshness import INPUTS_KEY, inputs_hash
 from forecast.run.outputs import (
     REPORT_FILE,
-    staged_output,
     write_json,
     write_posterior,
     write_summary,
