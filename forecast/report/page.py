@@ -28,9 +28,9 @@ import plotly.graph_objects as go
 import plotly.offline
 
 from forecast.data import published
+from forecast.formatting import DASH, format_percent, format_sci, format_tokens
 from forecast.model.sample import MAX_R_HAT, MIN_ESS_BULK
-from forecast.report.figures import FIGURE_BUILDERS, house_template, scenario_names
-from forecast.report.figures_switches import EXTENSION_FIGURES
+from forecast.report.figures import EXTENSION_FIGURES, FIGURE_BUILDERS, house_template, scenario_names
 from forecast.report.images import FIGURES_DIR, ImageExport, ImageSession
 from forecast.run.outputs import REPORT_FILE
 
@@ -40,7 +40,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TEMPLATE_NAME = "report.html.j2"
-DASH = "—"
 
 #: Section headings of the report, in order (the template uses them; tests check them).
 SECTIONS: dict[str, str] = {
@@ -74,37 +73,6 @@ def format_year(value: float | None, horizon: float | None = None) -> str:
             return DASH
         return f"after {horizon:.0f}" if horizon is not None else "after the horizon"
     return f"{value:.1f}"
-
-
-def format_sci(value: float | None, approximate: bool = False) -> str:
-    """2 significant digits in e-notation (5.4e14); missing as '—'."""
-    if value is None or not np.isfinite(value):
-        return DASH
-    mantissa, exponent = f"{float(value):.1e}".split("e")
-    text = f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
-    return f"~{text}" if approximate else text
-
-
-def format_tokens(value: float | None) -> str:
-    """Token counts in trillions (300T) from 1e12 up, else in e-notation."""
-    if value is None or not np.isfinite(value):
-        return DASH
-    if value < 1e12:
-        return format_sci(value)
-    trillions = float(value) / 1e12
-    return f"{trillions:.0f}T" if trillions >= 100 else f"{trillions:.3g}T"
-
-
-def format_percent(value: float | None) -> str:
-    """A share as a whole percentage; shares that would round to 0% or 100% but are not read '<1%' / '>99%'."""
-    if value is None or not np.isfinite(value):
-        return DASH
-    value = float(value)
-    if 0 < value < 0.005:
-        return "<1%"
-    if 0.995 <= value < 1:
-        return ">99%"
-    return f"{100 * value:.0f}%"
 
 
 def _format_number(value: Any) -> str:
