@@ -305,6 +305,20 @@ def test_backtest_cache_key_differs_from_a_forecast_run(rolling: tuple[bt.Backte
     assert c.fit.key != fit_hash(config, load_bundle(DATA_DIR, cutoff=c.cutoff))
 
 
+def test_backtest_cache_key_follows_the_code_that_fits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The key is derived from the source of the backtest's fit (and what it imports), not from a hand-kept tag."""
+    from forecast.backtest import fit
+    from forecast.data import load_bundle
+    from forecast.hashing import source_hash
+
+    config = bt.config_at_cutoff(load_config(FAST_CONFIG), CUTOFFS[0])
+    bundle = load_bundle(DATA_DIR, cutoff=CUTOFFS[0])
+    key = fit.cutoff_fit_key(config, bundle)
+    assert source_hash("forecast.backtest.fit") != source_hash("forecast.model")  # it covers more than the model
+    monkeypatch.setattr(fit, "source_hash", lambda *packages: "an edited backtest fit")
+    assert fit.cutoff_fit_key(config, bundle) != key
+
+
 def test_scores_json_per_cutoff_and_pooled(rolling: tuple[bt.BacktestResult, Path]) -> None:
     result, out = rolling
     total, inside80, crps_sum = 0, 0.0, 0.0

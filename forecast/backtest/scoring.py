@@ -1,6 +1,7 @@
 """Scores of probabilistic forecasts against observations: interval coverage, CRPS and the log score.
 
-Pure numpy functions, no model code. The backtest (`forecast.backtest`) applies them on the **log10 scale**
+The scores are numpy functions with no model code; `point_scores` and `summarize` tabulate them per observed
+point and per cut-off for the backtest (`forecast.backtest`), which applies them on the **log10 scale**
 (orders of magnitude, OOM): dataset sizes span several orders of magnitude, so an error of a factor of 2 should
 cost the same at 1e11 and at 1e13 tokens. CRPS is then in OOM and the log score is a log density per OOM.
 
@@ -17,14 +18,16 @@ cost the same at 1e11 and at 1e13 tokens. CRPS is then in OOM and the log score 
 - `log_score_from_samples`: log predictive density at y of a Gaussian kernel density estimate of the samples
   (natural log, per unit of the samples' scale). Higher is better. The bandwidth is Silverman's rule of thumb,
   floored at `min_bandwidth`, so that a predictive with an atom (or a point mass) still has a finite density;
-  the floor is the resolution of the observations (see `forecast.backtest.LOG_SCORE_MIN_BANDWIDTH_OOM`).
+  the floor is the resolution of the observations (`LOG_SCORE_MIN_BANDWIDTH_OOM`).
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
+import pandas as pd
 from numpy.typing import ArrayLike
 from scipy.special import ndtr
 
@@ -32,6 +35,16 @@ from scipy.special import ndtr
 # (Silverman 1986, "Density Estimation for Statistics and Data Analysis", eq. 3.31).
 SILVERMAN_FACTOR = 0.9
 IQR_TO_SD = 1.34
+
+#: Quantiles of the predictive written to frontier_forecast.csv (and the bands scored: 80% = q10–q90, 90% = q05–q95).
+QUANTILES: dict[str, float] = {"q05": 0.05, "q10": 0.10, "q50": 0.50, "q90": 0.90, "q95": 0.95}
+BANDS: dict[str, tuple[str, str]] = {"coverage80": ("q10", "q90"), "coverage90": ("q05", "q95")}
+#: The scores of a set of points, in the order they are reported.
+SCORE_KEYS = ("coverage80", "coverage90", "crps", "log_score")
+
+#: Smallest KDE bandwidth of the log score, OOM. Token counts are reported to one or two significant figures
+#: ("15T" vs "15.6T" differ by 0.017 OOM), so densities sharper than ~0.02 OOM are not resolved by the data.
+LOG_SCORE_MIN_BANDWIDTH_OOM = 0.02
 
 
 def _samples_and_observed(samples: ArrayLike, observed: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
@@ -110,3 +123,45 @@ def log_score_from_samples(
     peak = np.max(log_kernel, axis=-1, keepdims=True)
     log_sum = peak[..., 0] + np.log(np.sum(np.exp(log_kernel - peak), axis=-1))
     return _scalar_or_array(log_sum - np.log(n) - np.log(h[..., 0]) - 0.5 * math.log(2.0 * math.pi))
+
+
+# ----------------------------------------------------------------------------------------------------
+# Tabulated per observed point and per set of points
+# ----------------------------------------------------------------------------------------------------
+
+
+def point_scores(paths: np.ndarray, observed: np.ndarray) -> pd.DataFrame:
+    """Per observed point: predictive quantiles (log10), inside80/90, above/below the 80% band, CRPS, log score."""
+    y = np.asarray(observed, dtype=float)
+    samples = np.asarray(paths, dtype=float).T  # (points, draws)
+    out = pd.DataFrame(index=np.arange(y.size))
+    if y.size == 0:
+        for column in (*QUANTILES, "inside80", "inside90", "above80", "below80", "crps", "log_score"):
+            out[column] = pd.Series(dtype=float)
+        return out
+    q = np.quantile(samples, list(QUANTILES.values()), axis=1)
+    for name, row in zip(QUANTILES, q, strict=True):
+        out[name] = row
+    for key, (lower, upper) in BANDS.items():
+        out[key.replace("coverage", "inside")] = (y >= out[lower]) & (y <= out[upper])
+    out["above80"] = y > out["q90"]
+    out["below80"] = y < out["q10"]
+    out["crps"] = np.atleast_1d(crps_from_samples(samples, y))
+    out["log_score"] = np.atleast_1d(log_score_from_samples(samples, y, LOG_SCORE_MIN_BANDWIDTH_OOM))
+    return out
+
+
+def summarize(points: pd.DataFrame) -> dict[str, Any]:
+    """n_observed, coverage80, coverage90, crps, log_score (None when there are no points), misses by side."""
+    n = len(points)
+    if n == 0:
+        return {"n_observed": 0, **dict.fromkeys(SCORE_KEYS), "n_above80": 0, "n_below80": 0}
+    return {
+        "n_observed": n,
+        "coverage80": interval_coverage(points["q10"], points["q90"], points["y"]),
+        "coverage90": interval_coverage(points["q05"], points["q95"], points["y"]),
+        "crps": float(points["crps"].mean()),
+        "log_score": float(points["log_score"].mean()),
+        "n_above80": int(points["above80"].sum()),
+        "n_below80": int(points["below80"].sum()),
+    }
