@@ -84,7 +84,7 @@ def test_fan_chart_recorded_runs_hover_and_leaks(result: RunResult) -> None:
     for trace in points:
         for field in ("Published", "Reliability", "Flags", "Source"):
             assert field in trace.hovertemplate
-        assert all(len(row[6]) <= figures.SOURCE_CHARS for row in trace.customdata)
+        assert all(len(row[6]) <= figures.style.SOURCE_CHARS for row in trace.customdata)
 
 
 def test_fan_chart_paper_preset_shows_its_three_scenarios(paper_result: RunResult) -> None:
@@ -155,7 +155,7 @@ def test_prior_posterior(result: RunResult) -> None:
         x, y = np.asarray(trace.x, dtype=float), np.asarray(trace.y, dtype=float)
         assert np.sum(0.5 * (y[1:] + y[:-1]) * np.diff(x)) == pytest.approx(1.0, abs=0.03)
     # Histograms, not raw draws, are embedded.
-    assert all(len(t.x) <= figures.HISTOGRAM_BINS + 3 for t in posterior)
+    assert all(len(t.x) <= figures.fit.HISTOGRAM_BINS + 3 for t in posterior)
     titles = [fig.layout[f"xaxis{'' if i == 0 else i + 1}"].title.text for i in range(len(figures.KEY_PARAMETERS))]
     assert titles == [p.unit for p in figures.KEY_PARAMETERS]
     # The prior of the dataset level is the config's normal prior.
@@ -217,7 +217,7 @@ def test_fan_chart_one_stock_band_per_distinct_stock(paper_result: RunResult) ->
 
 def test_extension_figures(result: RunResult) -> None:
     """The four figures beyond the paper exist for the default preset, with units on their axes."""
-    from forecast.report.figures_switches import EXTENSION_FIGURES
+    from forecast.report.figures.switches import EXTENSION_FIGURES
 
     figs = {name: builder(result) for name, builder in EXTENSION_FIGURES.items()}
     assert all(fig is not None for fig in figs.values())
@@ -229,7 +229,7 @@ def test_extension_figures(result: RunResult) -> None:
 
 
 def test_extension_figures_absent_without_extensions(paper_result: RunResult) -> None:
-    from forecast.report.figures_switches import extension_dates_figure, years_bought_figure
+    from forecast.report.figures.switches import extension_dates_figure, years_bought_figure
 
     assert extension_dates_figure(paper_result) is None
     assert years_bought_figure(paper_result) is None
@@ -255,36 +255,6 @@ def test_every_figure_in_the_house_template_and_plotly_default_restored(result: 
     assert direct.layout.template.to_plotly_json() == house
     assert pio.templates.default == before
     assert go.Figure().layout.template.to_plotly_json() != house  # the notebook's own figures keep its default
-
-
-def test_default_template_falls_back_to_plotlys_setter(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The validation-free shortcut writes plotly's private `_default`; a plotly that stores the default
-    elsewhere is detected, and the public (validating) setter is used instead of silently dropping the style."""
-    import plotly.io as pio
-
-    class MovedStorage:
-        _default = None  # no longer what `default` reads
-
-        def __init__(self) -> None:
-            self._stored: str | None = None
-            self.validated: list[str | None] = []
-
-        def __contains__(self, name: object) -> bool:
-            return name == figures.TEMPLATE
-
-        @property
-        def default(self) -> str | None:
-            return self._stored
-
-        @default.setter
-        def default(self, name: str | None) -> None:
-            self.validated.append(name)
-            self._stored = name
-
-    moved = MovedStorage()
-    monkeypatch.setattr(pio, "templates", moved)
-    figures._set_default_template(figures.TEMPLATE)
-    assert moved.default == figures.TEMPLATE and moved.validated == [figures.TEMPLATE]
 
 
 def test_a_notebooks_template_object_default_is_restored() -> None:
@@ -320,7 +290,7 @@ def test_a_grid_figure_from_dict_specs_equals_plotlys_own_subplots() -> None:
     def from_specs() -> go.Figure:
         traces, layout = [], {"height": 500, "title": {"text": "grid"}}
         for index in (1, 2, 3, 4):
-            x_axis, y_axis, x_key, _ = figures._axis_names(index)
+            x_axis, y_axis, x_key, _ = figures.style.axis_names(index)
             traces.append(
                 figures.scatter_trace(x=[0, index], y=[index, 0], name=f"t{index}", xaxis=x_axis, yaxis=y_axis)
             )
@@ -337,7 +307,7 @@ def test_a_grid_figure_from_dict_specs_equals_plotlys_own_subplots() -> None:
 def test_merged_layout_keeps_the_grids_keys_and_replaces_lists() -> None:
     base = {"xaxis": {"domain": [0, 0.5], "anchor": "y"}, "annotations": [{"text": "a"}], "height": 400}
     update = {"xaxis": {"type": "log"}, "annotations": [{"text": "b"}], "width": 300}
-    assert figures._merged(base, update) == {
+    assert figures.style.merged(base, update) == {
         "xaxis": {"domain": [0, 0.5], "anchor": "y", "type": "log"},
         "annotations": [{"text": "b"}],
         "height": 400,

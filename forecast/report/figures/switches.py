@@ -1,7 +1,8 @@
 """Figures for the questions beyond the paper: AI-written web text, synthetic data, non-public stocks, sensitivity.
 
 Each builder takes a `RunResult` and returns a plotly Figure (or None when no scenario of the run uses that
-extension), readable without the report text: titles, axis labels with units, legends.
+extension), readable without the report text: titles, axis labels with units, legends. The report finds them by
+name in `EXTENSION_FIGURES`.
 """
 
 from __future__ import annotations
@@ -12,21 +13,20 @@ import numpy as np
 
 from forecast.model.ai_share import DEFAULT_SERIES, ai_share, ai_share_data_from_frame
 from forecast.projection.crossing import censored_quantiles
-from forecast.report.figures import make_figure, scatter_trace
+from forecast.report.figures.style import make_figure, scatter_trace
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import plotly.graph_objects as go
+
+    from forecast.run.result import RunResult
 
 BAND = (0.05, 0.5, 0.95)
 SHARE_YEARS = np.linspace(2020.0, 2030.0, 121)
 
 
-def _scenarios_with(result: Any, attribute: str) -> list[str]:
-
-    return [s.name for s in result.scenarios if getattr(s, attribute).enabled]
-
-
-def ai_share_figure(result: Any) -> go.Figure:
+def ai_share_figure(result: RunResult) -> go.Figure:
     """Measured AI share of new web text by series, and the fitted true share c(t) with its 90% band."""
     post = result.idata.posterior
     traces: list[dict[str, Any]] = []
@@ -68,7 +68,7 @@ def _date_summary(years: np.ndarray) -> tuple[float, float, float]:
     return q["q10"], q["median"], q["q90"]
 
 
-def extension_dates_figure(result: Any) -> go.Figure | None:
+def extension_dates_figure(result: RunResult) -> go.Figure | None:
     """Median and 80% interval of each date an extension produces, against the scenario's own baseline."""
     effects = result.effects
     if effects is None or effects.empty:
@@ -107,7 +107,7 @@ def extension_dates_figure(result: Any) -> go.Figure | None:
     return make_figure([trace], layout)
 
 
-def years_bought_figure(result: Any) -> go.Figure | None:
+def years_bought_figure(result: RunResult) -> go.Figure | None:
     """Median years each non-public or multimodal stock buys alone, and all together."""
     effects = result.effects
     if effects is None or effects.empty:
@@ -133,7 +133,7 @@ def years_bought_figure(result: Any) -> go.Figure | None:
     return make_figure(traces, layout)
 
 
-def sensitivity_figure(result: Any) -> go.Figure | None:
+def sensitivity_figure(result: RunResult) -> go.Figure | None:
     """First-order variance share of the exhaustion date per input, ranked; one trace per scenario (toggle)."""
     table = result.sensitivity
     if table is None or table.empty:
@@ -161,7 +161,8 @@ def sensitivity_figure(result: Any) -> go.Figure | None:
     return make_figure(traces, layout)
 
 
-EXTENSION_FIGURES = {
+#: The extension figures, by name (also the PNG file names), in report order; each is None when no scenario uses it.
+EXTENSION_FIGURES: dict[str, Callable[[RunResult], go.Figure | None]] = {
     "ai_share": ai_share_figure,
     "extension_dates": extension_dates_figure,
     "years_bought": years_bought_figure,
