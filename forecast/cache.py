@@ -1,8 +1,10 @@
-"""Posterior cache: a fit is reused when everything it depends on hashes to the same key.
+"""The one cache root, its named sub-folders, and the posterior cache (a fit is reused when everything it depends
+on hashes to the same key).
 
-Location: `$FORECAST_CACHE_DIR` if set, else `$XDG_CACHE_HOME/forecast/posteriors`, else
-`~/.cache/forecast/posteriors`. One netCDF file per fit key; the key is also stored inside the file and checked
-on load, so a renamed, truncated or foreign file is ignored (with a note), never trusted.
+Root: `$FORECAST_CACHE_DIR` if set, else `$XDG_CACHE_HOME/forecast`, else `~/.cache/forecast`. Each user of the
+cache asks for its sub-folder by name (`cache_folder`). Posteriors: one netCDF file per fit key; the key is also
+stored inside the file and checked on load, so a renamed, truncated or foreign file is ignored (with a note),
+never trusted. A cache that cannot be written is not a failure: the entry is skipped with a note.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:  # xarray is imported where a posterior is read: `cache_dir()` serves light callers too
     import xarray as xr
@@ -20,16 +22,30 @@ CACHE_ENV = "FORECAST_CACHE_DIR"
 KEY_ATTR = "fit_hash"
 
 
-def cache_dir() -> Path:
-    """Where cached posteriors live (see module docstring)."""
+#: The cache's sub-folders, one per kind of entry: fitted posteriors (one per fit key, also the backtest's), PNGs
+#: by figure content, compiled report templates, data files whose checks passed.
+CacheFolder = Literal["posteriors", "png", "jinja", "validated"]
+
+
+def cache_root() -> Path:
+    """The cache's root folder (see module docstring)."""
     if os.environ.get(CACHE_ENV):
         return Path(os.environ[CACHE_ENV])
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "forecast" / "posteriors"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "forecast"
+
+
+def cache_folder(name: CacheFolder) -> Path:
+    """The named sub-folder of the cache root (not created here: writers create it when they first write)."""
+    return cache_root() / name
+
+
+def cache_dir() -> Path:
+    """The posterior folder (transitional: callers move to `cache_folder(name)`)."""
+    return cache_folder("posteriors")
 
 
 def path_for(key: str) -> Path:
-    return cache_dir() / f"{key}.nc"
+    return cache_folder("posteriors") / f"{key}.nc"
 
 
 def load(key: str, note: Callable[[str], None] | None = None) -> xr.DataTree | None:
@@ -51,14 +67,20 @@ def load(key: str, note: Callable[[str], None] | None = None) -> xr.DataTree | N
     return idata
 
 
-def store(key: str, idata: xr.DataTree) -> None:
-    """Write the posterior under `key` atomically (a crash leaves no half-written entry)."""
-    folder = cache_dir()
-    folder.mkdir(parents=True, exist_ok=True)
+def store(key: str, idata: xr.DataTree, note: Callable[[str], None] | None = None) -> None:
+    """Write the posterior under `key` atomically (a crash leaves no half-written entry); a cache folder that
+    cannot be written means this run goes without the cache, with a note."""
+    folder = cache_folder("posteriors")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".nc", dir=folder)
+    except OSError as error:
+        if note:
+            note(f"cache folder {folder} cannot be written ({error.strerror or error}); running without the cache")
+        return
+    os.close(handle)
     tree = idata.copy()
     tree.attrs[KEY_ATTR] = key
-    handle, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".nc", dir=folder)
-    os.close(handle)
     try:
         tree.to_netcdf(tmp, engine="netcdf4")
         os.replace(tmp, path_for(key))

@@ -606,7 +606,17 @@ def test_interrupted_cache_store_leaves_no_temp_file(tmp_path: Path, monkeypatch
     monkeypatch.setattr(xr.DataTree, "to_netcdf", half_write)
     with pytest.raises(cli.Interrupted), cli._signals_interrupt():
         cache.store("abc", xr.DataTree(xr.Dataset({"x": ("draw", np.arange(3.0))})))
-    assert list((tmp_path / "cache").iterdir()) == []
+    assert list(cache.cache_folder("posteriors").iterdir()) == []
+
+
+def test_an_unwritable_cache_folder_means_no_cache_with_a_note(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    blocker = tmp_path / "cache"
+    blocker.write_text("a file where the cache folder should be")  # unwritable for root too
+    monkeypatch.setenv(cache.CACHE_ENV, str(blocker))
+    notes: list[str] = []
+    cache.store("abc", xr.DataTree(xr.Dataset({"x": ("draw", np.arange(3.0))})), notes.append)
+    assert len(notes) == 1 and "cannot be written" in notes[0] and "running without the cache" in notes[0]
+    assert cache.load("abc") is None
 
 
 def test_signal_during_commit_is_held_until_the_folder_is_swapped(tmp_path: Path, monkeypatch) -> None:

@@ -1,5 +1,5 @@
-"""The fit as a cacheable step: the config's frontier priors as model values, the key of everything a posterior
-depends on, and the posterior itself (from the cache when its key matches, else sampled)."""
+"""The fit as a cacheable step: the key of everything a posterior depends on, and the posterior itself (from the
+cache when its key matches, else sampled). The model reads the config's frontier priors (`config.fit`) as they are."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from collections.abc import Callable
 import xarray as xr
 
 from forecast import cache
-from forecast.config import Config, fit_key
+from forecast.config import Config, FitSettings, fit_key
 from forecast.data import DataBundle
 from forecast.hashing import canonical_json, package_versions, sha256_text, source_hash
-from forecast.model.frontier import FitPriors, NormalPriorValues, build_model, fit_data_from_frames
+from forecast.model.frontier import build_model, fit_data_from_frames
 from forecast.model.sample import attach_diagnostics, diagnose, sample_posterior
 
 Progress = Callable[[str], None]
@@ -19,16 +19,10 @@ Progress = Callable[[str], None]
 FIT_DATA_FILES = ("training_runs.csv", "web_growth.csv")
 
 
-def fit_priors(config: Config) -> FitPriors:
-    """The frontier priors of the config as model values."""
-    fit = config.fit
-    return FitPriors(
-        dataset_level=NormalPriorValues(fit.dataset_level_2024.mean, fit.dataset_level_2024.sd),
-        dataset_growth=NormalPriorValues(fit.dataset_growth.mean, fit.dataset_growth.sd),
-        compute_level=NormalPriorValues(fit.compute_level_2024.mean, fit.compute_level_2024.sd),
-        compute_growth=NormalPriorValues(fit.compute_growth.mean, fit.compute_growth.sd),
-        leak_extra_sd=fit.leak_extra_sd_oom,
-    )
+def fit_priors(config: Config) -> FitSettings:
+    """The priors the model takes: the config's `fit` section itself, with no conversion (callers can pass
+    `config.fit` directly; this name stays while the backtest still calls it)."""
+    return config.fit
 
 
 def fit_hash(config: Config, bundle: DataBundle) -> str:
@@ -59,12 +53,12 @@ def fit_posterior(
         if cached is not None:
             return cached, True
     data = fit_data_from_frames(bundle.runs, bundle.web_growth, leak_rows=config.fit.leak_rows)
-    model = build_model(data, fit_priors(config))
+    model = build_model(data, config.fit)
     idata = sample_posterior(model, config.sampler, config.seed)
     _require_complete(idata, config)
     attach_diagnostics(idata, diagnose(idata))  # cached with the draws, so a reuse needs no ArviZ
     if use_cache:
-        cache.store(key, idata)
+        cache.store(key, idata, progress)
     return idata, False
 
 
