@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from forecast import data
+from forecast.data import checks, validation
 from forecast.errors import DataError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -355,7 +356,7 @@ def test_passed_check_is_reused_only_for_the_same_bytes(tmp_path: Path, monkeypa
     def must_not_check() -> None:
         raise AssertionError("pandera ran although these bytes passed before")
 
-    monkeypatch.setattr(data, "_pandera", must_not_check)
+    monkeypatch.setattr(checks, "load_pandera", must_not_check)
     again = data.load_bundle(folder)
     pd.testing.assert_frame_equal(again.runs, checked.runs)
     pd.testing.assert_frame_equal(again.stock_priors, checked.stock_priors)
@@ -377,13 +378,33 @@ def test_passed_check_is_reused_only_for_the_same_bytes(tmp_path: Path, monkeypa
 def test_rules_are_part_of_the_record(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FORECAST_CACHE_DIR", str(tmp_path / "cache"))
     data.load_bundle(DATA_DIR)
-    data._validation_code_hash.cache_clear()
-    monkeypatch.setattr(data, "_validation_code_hash", lambda: "other rules")
+    validation.validation_code_hash.cache_clear()
+    monkeypatch.setattr(validation, "validation_code_hash", lambda: "other rules")
     calls = []
-    real = data._pandera
-    monkeypatch.setattr(data, "_pandera", lambda: calls.append(1) or real())
+    real = checks.load_pandera
+    monkeypatch.setattr(checks, "load_pandera", lambda: calls.append(1) or real())
     data.load_bundle(DATA_DIR)
     assert calls  # checked again under the other rules
+
+
+def test_rules_hash_covers_every_module_that_defines_the_rules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An edit to any module of `forecast.data` (schemas, checks, records, how failures are reported) changes the
+    rules' hash, so a pass recorded under the old rules is not reused: no list of rule modules to keep current."""
+    from forecast import hashing
+    from forecast.data import records, schemas
+
+    copy = tmp_path / "forecast"
+    shutil.copytree(hashing.PACKAGE_ROOT, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(hashing, "PACKAGE_ROOT", copy)
+    rules_hash = hashing.source_hash.__wrapped__  # uncached: each call reads the copied files again
+    before = rules_hash(validation.RULES_PACKAGE)
+    for module in (schemas, checks, records, validation):
+        path = copy / "data" / Path(str(module.__file__)).name
+        original = path.read_text(encoding="utf-8")
+        path.write_text(original + "\n# an edited rule\n", encoding="utf-8")
+        assert rules_hash(validation.RULES_PACKAGE) != before, module.__name__
+        path.write_text(original, encoding="utf-8")
+    assert rules_hash(validation.RULES_PACKAGE) == before
 
 
 def test_reuse_checks_false_checks_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -391,8 +412,8 @@ def test_reuse_checks_false_checks_again(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setenv("FORECAST_CACHE_DIR", str(tmp_path / "cache"))
     data.load_bundle(DATA_DIR)
     calls = []
-    real = data._pandera
-    monkeypatch.setattr(data, "_pandera", lambda: calls.append(1) or real())
+    real = checks.load_pandera
+    monkeypatch.setattr(checks, "load_pandera", lambda: calls.append(1) or real())
     data.load_bundle(DATA_DIR)
     assert calls == []
     data.load_bundle(DATA_DIR, reuse_checks=False)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
 import io
 import re
 import sys
@@ -18,12 +17,12 @@ from typing import Any
 
 import yaml
 
-from forecast.data import DATA_FILES
+from forecast.data.schemas import DATA_FILES
 from forecast.errors import ProvenanceError
+from forecast.hashing import sha256_bytes
 
 SOURCES_FILE = "sources.yml"
 UPDATE_COMMAND = "python -m forecast.data.provenance --update"
-_CHUNK_BYTES = 1 << 20
 _SHORT_HASH = 12
 # Lines of sources.yml that `update_hashes` rewrites: a file key at indent 2 under `files:`, and its
 # `rows:` / `sha256:` entries at indent 4. Everything else (comments, descriptions) is left untouched.
@@ -34,12 +33,8 @@ _TOP_LEVEL = re.compile(r"^\S")
 
 
 def file_sha256(path: Path) -> str:
-    """Hex sha256 of the bytes of `path`."""
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        while chunk := handle.read(_CHUNK_BYTES):
-            digest.update(chunk)
-    return digest.hexdigest()
+    """Hex sha256 of the bytes of `path` (data files are small: read whole, as the loaders read them)."""
+    return sha256_bytes(Path(path).read_bytes())
 
 
 def count_data_rows(path: Path) -> int:
