@@ -43,7 +43,6 @@ from scipy import stats
 from forecast.config import load_config, resolve
 from forecast.data import find_data_dir, has_flag, load_bundle
 from forecast.hashing import package_versions
-from forecast.model.fit import fit_priors
 from forecast.model.frontier import CANDIDATE_WINDOW_OOM, build_model, fit_data_from_frames
 from forecast.model.sample import diagnose, posterior_arrays, posterior_predictive, prior_predictive, sample_posterior
 from forecast.model.trend import ANCHOR_YEAR
@@ -194,12 +193,12 @@ candidates_figure(
 # simulated runs should *cover* the recorded ones without being absurdly narrow or wide.
 
 # %%
-priors = fit_priors(config)
+priors = config.fit  # the model reads the config's `fit` priors as they are
 display(
     pd.DataFrame(
         {
             name: {"mean": getattr(priors, name).mean, "sd": getattr(priors, name).sd}
-            for name in ("dataset_level", "dataset_growth", "compute_level", "compute_growth")
+            for name in ("dataset_level_2024", "dataset_growth", "compute_level_2024", "compute_growth")
         }
     ).T.assign(unit=["log10 tokens at 2024", "OOM / yr", "log10 FLOP at 2024", "OOM / yr"])
 )

@@ -34,8 +34,8 @@ from IPython.display import display
 from plotly.subplots import make_subplots
 
 from forecast.config import (
-    Interval,
     Overtraining,
+    Prior,
     ResolvedScenario,
     list_presets,
     load_config,
@@ -144,7 +144,7 @@ print(
 #
 # Each what-if is a copy of the base scenario with some settings replaced. `model_copy(update=...)` does not
 # validate, so `variant` validates the result again (a bad value fails here, not deep inside a projection).
-# Prior overrides take a `forecast.config.Interval`: a distribution with its central interval and a source.
+# Prior overrides take a `forecast.config.Prior`: a distribution with its central interval and a source.
 
 # %%
 base = {s.name: s for s in resolved}.get(BASE_SCENARIO, resolved[0])
@@ -155,7 +155,7 @@ def variant(scenario: ResolvedScenario, **changes: object) -> ResolvedScenario:
     return ResolvedScenario.model_validate(scenario.model_copy(update=changes).model_dump())
 
 
-stricter_quality = Interval(
+stricter_quality = Prior(
     distribution="lognormal",
     low=0.05,
     high=0.15,

@@ -14,8 +14,8 @@ from pydantic import ValidationError
 from forecast.config import (
     ComputeSlowdown,
     Config,
-    Interval,
     Overtraining,
+    Prior,
     ScenarioOverride,
     ScenarioSettings,
     UniformRange,
@@ -167,7 +167,7 @@ def test_unstated_settings_inherit(merged: dict[str, Any]) -> None:
     assert base.scaling == "compute"
     assert base.overtraining == Overtraining(applies_to="all")
     assert base.compute_slowdown == ComputeSlowdown()
-    assert base.priors.bytes_per_page == Interval(low=6000, high=9000)
+    assert base.priors.bytes_per_page == Prior(low=6000, high=9000)
 
 
 def test_nested_override_keeps_other_keys(merged: dict[str, Any]) -> None:
@@ -177,8 +177,8 @@ def test_nested_override_keeps_other_keys(merged: dict[str, Any]) -> None:
 
 def test_prior_override_keeps_other_overrides(merged: dict[str, Any]) -> None:
     priors = merged["quality"].priors
-    assert priors.quality_fraction == Interval(low=0.2, high=0.5)
-    assert priors.bytes_per_page == Interval(low=6000, high=9000)
+    assert priors.quality_fraction == Prior(low=0.2, high=0.5)
+    assert priors.bytes_per_page == Prior(low=6000, high=9000)
     assert priors.per_user_production_growth == ScenarioSettings().priors.per_user_production_growth
 
 
@@ -274,16 +274,16 @@ def test_fit_key_ignores_scenarios() -> None:
 
 def test_interval_rules() -> None:
     with pytest.raises(ValidationError, match="low must be below high"):
-        Interval(low=2, high=1)
+        Prior(low=2, high=1)
     with pytest.raises(ValidationError, match="needs low > 0"):
-        Interval(low=0, high=1)
+        Prior(low=0, high=1)
     with pytest.raises(ValidationError, match="needs a ceiling"):
-        Interval(distribution="reflected_lognormal", low=2, high=5)
+        Prior(distribution="reflected_lognormal", low=2, high=5)
     with pytest.raises(ValidationError, match="high < ceiling"):
-        Interval(distribution="reflected_lognormal", low=2, high=6, ceiling=6)
+        Prior(distribution="reflected_lognormal", low=2, high=6, ceiling=6)
     with pytest.raises(ValidationError, match="only used by reflected_lognormal"):
-        Interval(low=2, high=5, ceiling=6)
-    assert Interval(distribution="normal", low=-1, high=1).mass == 0.95
+        Prior(low=2, high=5, ceiling=6)
+    assert Prior(distribution="normal", low=-1, high=1).mass == 0.95
 
 
 def test_yaml_12_floats_are_numbers() -> None:
@@ -292,7 +292,7 @@ def test_yaml_12_floats_are_numbers() -> None:
         "    dataset_start_tokens: {low: 3e12, high: 1.3e13, mass: 0.9}\n"
         "scenarios:\n  - name: a\n"
     )
-    assert config.defaults.priors.dataset_start_tokens == Interval(low=3e12, high=1.3e13, mass=0.9)
+    assert config.defaults.priors.dataset_start_tokens == Prior(low=3e12, high=1.3e13, mass=0.9)
 
 
 def test_future_cutoff_rejected() -> None:

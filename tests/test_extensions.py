@@ -7,13 +7,12 @@ import pytest
 from pydantic import ValidationError
 
 from forecast.errors import InputError
+from forecast.priors import Prior
 from forecast.projection.switches.settings import (
     SYNTHETIC_TOKENS_PER_YEAR_ANCHOR,
     ExtraStocksSettings,
     HumanShareSettings,
-    Interval,
     SyntheticSettings,
-    draw_interval,
     extra_stock_draws,
     median_years_bought,
     years_bought,
@@ -51,11 +50,11 @@ def test_synthetic_anchor() -> None:
         (SyntheticSettings, {"value_per_tokens": {}}),
         (SyntheticSettings, {"min_real_share": {"distribution": "normal", "low": 0.1, "high": 0.6}}),
         (ExtraStocksSettings, {"stocks": [{"name": "x", "tokens": {}, "access_fraction": {}}]}),
-        (Interval, {"distribution": "lognormal", "low": 1.0, "high": 2.0, "sd": 3}),
-        (Interval, {"distribution": "lognormal", "low": 2.0, "high": 1.0}),
-        (Interval, {"distribution": "loguniform", "low": 0.0, "high": 1.0}),
-        (Interval, {"distribution": "uniform", "low": 0.0, "high": 1.0, "mass": 0.9}),
-        (Interval, {"distribution": "beta", "low": 0.0, "high": 1.0}),
+        (Prior, {"distribution": "lognormal", "low": 1.0, "high": 2.0, "sd": 3}),
+        (Prior, {"distribution": "lognormal", "low": 2.0, "high": 1.0}),
+        (Prior, {"distribution": "loguniform", "low": 0.0, "high": 1.0}),
+        (Prior, {"distribution": "uniform", "low": 0.0, "high": 1.0, "mass": 0.9}),
+        (Prior, {"distribution": "beta", "low": 0.0, "high": 1.0}),
     ],
 )
 def test_bad_settings_rejected(model: type, payload: dict) -> None:
@@ -76,19 +75,19 @@ def test_settings_are_frozen() -> None:
 
 def test_interval_draws() -> None:
     rng = np.random.default_rng(0)
-    uniform = draw_interval(Interval(distribution="uniform", low=0.1, high=0.62), N, rng)
+    uniform = Prior(distribution="uniform", low=0.1, high=0.62).sample(N, rng)
     assert uniform.min() >= 0.1 and uniform.max() <= 0.62
-    loguniform = Interval(distribution="loguniform", low=0.01, high=0.1).draw(N, rng)
+    loguniform = Prior(distribution="loguniform", low=0.01, high=0.1).sample(N, rng)
     assert loguniform.min() >= 0.01 and loguniform.max() <= 0.1
     assert np.median(loguniform) == pytest.approx(np.sqrt(0.01 * 0.1), rel=0.03)
-    lognormal = Interval(distribution="lognormal", low=1e13, high=1e15).draw(N, rng)
+    lognormal = Prior(distribution="lognormal", low=1e13, high=1e15).sample(N, rng)
     assert np.median(lognormal) == pytest.approx(1e14, rel=0.05)
     # 95% between low and high: Monte Carlo sd of the share is sqrt(.95 · .05 / 20000) ≈ 0.0015.
     assert np.mean((lognormal > 1e13) & (lognormal < 1e15)) == pytest.approx(0.95, abs=0.006)
-    normal = Interval(distribution="normal", low=-1.0, high=1.0, mass=0.5).draw(N, rng)
+    normal = Prior(distribution="normal", low=-1.0, high=1.0, mass=0.5).sample(N, rng)
     assert np.mean(np.abs(normal) < 1.0) == pytest.approx(0.5, abs=0.015)
     with pytest.raises(InputError):
-        Interval(distribution="normal", low=0.0, high=1.0).draw(0, rng)
+        Prior(distribution="normal", low=0.0, high=1.0).sample(0, rng)
 
 
 def test_extra_stock_draws() -> None:

@@ -5,23 +5,22 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from forecast.config import FitSettings, NormalPrior
 from forecast.model.frontier import (
     LEAK,
     PRIMARY,
     FitData,
-    FitPriors,
-    NormalPriorValues,
     build_model,
     frontier_candidates,
 )
 from forecast.model.sample import diagnose, sample_posterior
 from forecast.model.trend import ANCHOR_YEAR
 
-PRIORS = FitPriors(
-    NormalPriorValues(13.0, 1.0),
-    NormalPriorValues(0.4, 0.3),
-    NormalPriorValues(25.5, 1.5),
-    NormalPriorValues(0.6, 0.4),
+PRIORS = FitSettings(
+    dataset_level_2024=NormalPrior(mean=13.0, sd=1.0),
+    dataset_growth=NormalPrior(mean=0.4, sd=0.3),
+    compute_level_2024=NormalPrior(mean=25.5, sd=1.5),
+    compute_growth=NormalPrior(mean=0.6, sd=0.4),
 )
 
 

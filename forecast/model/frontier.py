@@ -47,6 +47,9 @@ if TYPE_CHECKING:
     import pymc as pm
     import pytensor.tensor as pt
 
+    from forecast.config.schema import FitSettings
+    from forecast.priors import NormalPrior
+
 # PyMC is imported inside the functions that build models: projecting from a cached posterior never needs it.
 
 
@@ -86,25 +89,6 @@ CANDIDATE_WINDOW_OOM = 1.0
 
 # Series of the share of the world population online in data/web_growth.csv (percent).
 ADOPTION_SERIES = ("internet_users_share_world", "internet_users_share_itu")
-
-
-@dataclass(frozen=True)
-class NormalPriorValues:
-    """Mean and sd of a normal prior."""
-
-    mean: float
-    sd: float
-
-
-@dataclass(frozen=True)
-class FitPriors:
-    """Priors of the frontier levels (log10 at the anchor) and growth rates (OOM/yr)."""
-
-    dataset_level: NormalPriorValues
-    dataset_growth: NormalPriorValues
-    compute_level: NormalPriorValues
-    compute_growth: NormalPriorValues
-    leak_extra_sd: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -192,8 +176,8 @@ def _stochastic_frontier(
     prefix: str,
     year: np.ndarray,
     observed: np.ndarray,
-    level_prior: NormalPriorValues,
-    growth_prior: NormalPriorValues,
+    level_prior: NormalPrior,
+    growth_prior: NormalPrior,
     extra_sd: pt.TensorVariable | float,
     noise_scale: float,
     dims: str,
@@ -218,8 +202,9 @@ def _stochastic_frontier(
     )
 
 
-def build_model(data: FitData, priors: FitPriors) -> pm.Model:
-    """The joint model of the three blocks; variable names are the posterior's public schema."""
+def build_model(data: FitData, priors: FitSettings) -> pm.Model:
+    """The joint model of the three blocks; variable names are the posterior's public schema. `priors` is the
+    config's `fit` section: the frontier levels (log10 at the anchor), growth rates (OOM/yr) and leak noise."""
     import pymc as pm
     import pytensor.tensor as pt
 
@@ -230,12 +215,12 @@ def build_model(data: FitData, priors: FitPriors) -> pm.Model:
     }
     with pm.Model(coords=coords) as model:
         secondary = pm.HalfNormal("dataset_secondary_sd", SECONDARY_EXTRA_SCALE_OOM)
-        extra = pt.stack([pt.constant(0.0), secondary, pt.constant(priors.leak_extra_sd)])[data.dataset_reliability]
+        extra = pt.stack([pt.constant(0.0), secondary, pt.constant(priors.leak_extra_sd_oom)])[data.dataset_reliability]
         _stochastic_frontier(
             "dataset",
             data.dataset_year,
             data.dataset_log10,
-            priors.dataset_level,
+            priors.dataset_level_2024,
             priors.dataset_growth,
             extra,
             DATASET_NOISE_SCALE_OOM,
@@ -245,7 +230,7 @@ def build_model(data: FitData, priors: FitPriors) -> pm.Model:
             "compute",
             data.compute_year,
             data.compute_log10,
-            priors.compute_level,
+            priors.compute_level_2024,
             priors.compute_growth,
             0.0,
             COMPUTE_NOISE_SCALE_OOM,

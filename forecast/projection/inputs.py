@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from forecast.config import DEFAULT_PER_USER_PRODUCTION_GROWTH
-from forecast.priors import PriorSpec
+from forecast.priors import Prior
 
 # Config override name -> row of data/stock_priors.csv that holds its default.
 PRIOR_ROWS = {
@@ -33,10 +33,10 @@ PRIOR_ROWS = {
 }
 
 
-def spec_from_row(row: pd.Series) -> PriorSpec:
-    """A PriorSpec from one row of data/stock_priors.csv."""
+def prior_from_row(row: pd.Series) -> Prior:
+    """The prior stated by one row of data/stock_priors.csv."""
     ceiling = row.get("ceiling")
-    return PriorSpec(
+    return Prior(
         distribution=str(row["distribution"]),
         low=float(row["low"]),
         high=float(row["high"]),
@@ -46,31 +46,19 @@ def spec_from_row(row: pd.Series) -> PriorSpec:
     )
 
 
-def spec_from_override(interval: Any) -> PriorSpec:
-    """A PriorSpec from a config `Interval` override."""
-    return PriorSpec(
-        distribution=interval.distribution,
-        low=float(interval.low),
-        high=float(interval.high),
-        mass=float(interval.mass),
-        ceiling=None if interval.ceiling is None else float(interval.ceiling),
-        source=interval.source or "scenario override",
-    )
-
-
-def resolve_prior(name: str, overrides: Any, stock_priors: pd.DataFrame) -> PriorSpec:
+def resolve_prior(name: str, overrides: Any, stock_priors: pd.DataFrame) -> Prior:
     """The prior a scenario uses for `name`: its override if it gives one, else the data file's row."""
     override = getattr(overrides, name, None) if overrides is not None else None
     if override is not None:
-        return spec_from_override(override)
+        return override
     if name == "per_user_production_growth":
-        return spec_from_override(DEFAULT_PER_USER_PRODUCTION_GROWTH)
-    return spec_from_row(stock_priors.loc[PRIOR_ROWS[name]])
+        return DEFAULT_PER_USER_PRODUCTION_GROWTH
+    return prior_from_row(stock_priors.loc[PRIOR_ROWS[name]])
 
 
-def draw_prior(name: str, spec: PriorSpec, n: int, seed: int) -> np.ndarray:
+def draw_prior(name: str, prior: Prior, n: int, seed: int) -> np.ndarray:
     """`n` draws of the named prior from its own stream."""
-    return spec.draw(n, seed, f"prior:{name}")
+    return prior.draw(n, seed, f"prior:{name}")
 
 
 def balanced_arms(n: int, seed: int) -> np.ndarray:

@@ -26,7 +26,7 @@ import pandas as pd
 import xarray as xr
 
 from forecast.model.trend import ANCHOR_YEAR
-from forecast.priors import PriorSpec
+from forecast.priors import Prior
 from forecast.projection import demand, stock
 from forecast.projection.crossing import (
     INTERVAL_QUANTILES,
@@ -128,13 +128,13 @@ def date_year(date: Any) -> float:
     return float(decimal_year(pd.Series([date]))[0])
 
 
-# Priors resolved from a stock-priors frame, per frame: (weak reference to the frame, name -> PriorSpec). Resolving
+# Priors resolved from a stock-priors frame, per frame: (weak reference to the frame, name -> Prior). Resolving
 # reads the frame through pandas, which costs more than the draws; frames are not hashable, so they are keyed by
 # id and the weak reference tells a live frame from a new one at a recycled id.
-_RESOLVED: dict[int, tuple[weakref.ref, dict[str, PriorSpec]]] = {}
+_RESOLVED: dict[int, tuple[weakref.ref, dict[str, Prior]]] = {}
 
 
-def _resolved_prior(name: str, overrides: Any, stock_priors: pd.DataFrame) -> PriorSpec:
+def _resolved_prior(name: str, overrides: Any, stock_priors: pd.DataFrame) -> Prior:
     """`draws.resolve_prior`, with the frame's rows resolved once per frame."""
     if overrides is not None and getattr(overrides, name, None) is not None:
         return resolve_prior(name, overrides, stock_priors)
@@ -150,7 +150,7 @@ def _resolved_prior(name: str, overrides: Any, stock_priors: pd.DataFrame) -> Pr
 
 
 @lru_cache(maxsize=64)
-def _draws(name: str, spec: PriorSpec, n: int, seed: int) -> np.ndarray:
+def _draws(name: str, spec: Prior, n: int, seed: int) -> np.ndarray:
     """`draws.draw_prior`, cached (a pure function of its arguments) and read-only, as it is shared."""
     values = draw_prior(name, spec, n, seed)
     values.flags.writeable = False
@@ -174,7 +174,7 @@ def _slowdown_years(slowdown: Any, n: int, seed: int) -> np.ndarray | None:
 @lru_cache(maxsize=16)
 def _uniform_draws(low: float, high: float, n: int, seed: int, stream: str) -> np.ndarray:
     """Uniform draws from the named stream (cached and read-only, like `_draws`)."""
-    values = PriorSpec("uniform", low, high).draw(n, seed, stream)
+    values = Prior(distribution="uniform", low=low, high=high).draw(n, seed, stream)
     values.flags.writeable = False
     return values
 

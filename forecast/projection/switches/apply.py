@@ -19,17 +19,16 @@ from typing import Any
 import numpy as np
 
 from forecast.model.ai_share import ai_share
-from forecast.priors import stream_seed
+from forecast.priors import Prior
 from forecast.projection import stock
-from forecast.projection.switches.settings import Interval
 from forecast.projection.switches.synthetic import real_share_needed, supply_with_synthetic, synthetic_available
 
 AI_PARAMS = {"ai_c_max": "c_max", "ai_k": "k", "ai_t0": "t0"}
 
 
-def draw_extension(interval: Interval, n: int, seed: int, name: str) -> np.ndarray:
+def draw_extension(interval: Prior, n: int, seed: int, name: str) -> np.ndarray:
     """Draws of an extension prior from a stream keyed by its name (common random numbers across scenarios)."""
-    return interval.draw(n, np.random.default_rng(stream_seed(seed, f"extension:{name}")))
+    return interval.draw(n, seed, f"extension:{name}")
 
 
 def extension_inputs(scenario: Any, posterior: dict[str, np.ndarray], n: int, seed: int) -> dict[str, np.ndarray]:

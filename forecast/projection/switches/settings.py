@@ -11,18 +11,11 @@ Source keys ([P2], [U], ...) are those of METHOD_NOTES section 0.
 
 from __future__ import annotations
 
-from statistics import NormalDist  # the standard-normal quantile without importing scipy.stats (~1 s)
-from typing import Literal, Self
-
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from forecast.errors import InputError
-
-Distribution = Literal["lognormal", "uniform", "loguniform", "normal"]
-DEFAULT_MASS = 0.95
-_POSITIVE_SUPPORT = ("lognormal", "loguniform")
-_BOUNDED_SUPPORT = ("uniform", "loguniform")
+from forecast.priors import SUPPORT_FAMILIES, Prior
 
 # --- Human share --------------------------------------------------------------------------------
 # ChatGPT's release, 2022-11-30 = 2022 + 333/365 ≈ 2022.91: text added before it counts fully as human.
@@ -54,64 +47,11 @@ MIN_REAL_SHARE_LOW = 0.1
 MIN_REAL_SHARE_HIGH = 0.62
 
 
-class Interval(BaseModel):
-    """A cited prior: `mass` of the probability in [low, high] (uniform types: low/high are the support)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    distribution: Distribution = Field(description="lognormal | uniform | loguniform | normal")
-    low: float = Field(description="lower end of the central interval (support for uniform types)")
-    high: float = Field(description="upper end of the central interval (support for uniform types)")
-    mass: float = Field(
-        DEFAULT_MASS, gt=0.0, lt=1.0, description="probability between low and high (lognormal/normal only)"
-    )
-    source: str = Field("", description="citation or [U] judgement note")
-
-    @model_validator(mode="after")
-    def _check_bounds(self) -> Self:
-        if not self.low < self.high:
-            raise ValueError(f"low ({self.low}) must be below high ({self.high})")
-        if self.distribution in _POSITIVE_SUPPORT and self.low <= 0:
-            raise ValueError(f"{self.distribution} needs low > 0, got {self.low}")
-        if self.distribution in _BOUNDED_SUPPORT and self.mass != DEFAULT_MASS:
-            raise ValueError(f"mass does not apply to {self.distribution}: low and high are the support")
-        return self
-
-    def _normal_params(self) -> tuple[float, float]:
-        """Mean and sd of the normal (of log values for lognormal) with `mass` between low and high."""
-        z = NormalDist().inv_cdf(0.5 + self.mass / 2)
-        low, high = (np.log(self.low), np.log(self.high)) if self.distribution == "lognormal" else (self.low, self.high)
-        return (low + high) / 2, (high - low) / (2 * z)
-
-    def median(self) -> float:
-        """Median of the distribution."""
-        if self.distribution in _POSITIVE_SUPPORT:
-            return float(np.sqrt(self.low * self.high))
-        return (self.low + self.high) / 2
-
-    def draw(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """n independent draws."""
-        if n < 1:
-            raise InputError(f"number of draws must be positive, got {n}")
-        if self.distribution == "uniform":
-            return rng.uniform(self.low, self.high, size=n)
-        if self.distribution == "loguniform":
-            return np.exp(rng.uniform(np.log(self.low), np.log(self.high), size=n))
-        mu, sigma = self._normal_params()
-        x = rng.normal(mu, sigma, size=n)
-        return np.exp(x) if self.distribution == "lognormal" else x
-
-
-def _check_fraction_interval(interval: Interval, name: str) -> Interval:
+def _check_fraction_interval(interval: Prior, name: str) -> Prior:
     """Fractions need bounded support inside (0, 1]: a uniform or loguniform interval."""
-    if interval.distribution not in _BOUNDED_SUPPORT or not (interval.low > 0 and interval.high <= 1):
+    if interval.distribution not in SUPPORT_FAMILIES or not (interval.low > 0 and interval.high <= 1):
         raise ValueError(f"{name} must be a uniform or loguniform interval inside (0, 1]")
     return interval
-
-
-def draw_interval(interval: Interval, n: int, rng: np.random.Generator) -> np.ndarray:
-    """n draws from a cited interval."""
-    return interval.draw(n, rng)
 
 
 class HumanShareSettings(BaseModel):
@@ -139,8 +79,8 @@ class SyntheticSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     enabled: bool = Field(False, description="let synthetic tokens extend the human stock")
-    tokens_per_year: Interval = Field(
-        Interval(
+    tokens_per_year: Prior = Field(
+        Prior(
             distribution="lognormal",
             low=SYNTHETIC_TOKENS_PER_YEAR_ANCHOR / SYNTHETIC_RATE_SPREAD,
             high=SYNTHETIC_TOKENS_PER_YEAR_ANCHOR * SYNTHETIC_RATE_SPREAD,
@@ -149,8 +89,8 @@ class SyntheticSettings(BaseModel):
         ),
         description="raw synthetic tokens generated per year at start_year",
     )
-    growth_per_year: Interval = Field(
-        Interval(
+    growth_per_year: Prior = Field(
+        Prior(
             distribution="lognormal",
             low=SYNTHETIC_GROWTH_LOW,
             high=SYNTHETIC_GROWTH_HIGH,
@@ -159,8 +99,8 @@ class SyntheticSettings(BaseModel):
         description="yearly growth factor of synthetic generation",
     )
     start_year: float = Field(SYNTHETIC_START_YEAR, description="date of the generation-rate anchor ([P2] §3.1)")
-    value_per_token: Interval = Field(
-        Interval(
+    value_per_token: Prior = Field(
+        Prior(
             distribution="loguniform",
             low=VALUE_PER_TOKEN_LOW,
             high=VALUE_PER_TOKEN_HIGH,
@@ -168,8 +108,8 @@ class SyntheticSettings(BaseModel):
         ),
         description="value of a synthetic token in fresh-human-token equivalents (v)",
     )
-    min_real_share: Interval = Field(
-        Interval(
+    min_real_share: Prior = Field(
+        Prior(
             distribution="uniform",
             low=MIN_REAL_SHARE_LOW,
             high=MIN_REAL_SHARE_HIGH,
@@ -180,14 +120,14 @@ class SyntheticSettings(BaseModel):
 
     @field_validator("value_per_token")
     @classmethod
-    def _check_positive_value(cls, interval: Interval) -> Interval:
+    def _check_positive_value(cls, interval: Prior) -> Prior:
         if interval.distribution == "normal" or interval.low <= 0:
             raise ValueError("value_per_token must be positive: a lognormal, loguniform or uniform with low > 0")
         return interval
 
     @field_validator("min_real_share")
     @classmethod
-    def _check_share(cls, interval: Interval) -> Interval:
+    def _check_share(cls, interval: Prior) -> Prior:
         return _check_fraction_interval(interval, "min_real_share")
 
 
@@ -197,20 +137,20 @@ class ExtraStock(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(min_length=1, description="identifier, unique within the settings")
-    tokens: Interval = Field(description="stock in text-token equivalents, with citation")
-    access_fraction: Interval = Field(description="share that could be used for training ([U] judgement)")
+    tokens: Prior = Field(description="stock in text-token equivalents, with citation")
+    access_fraction: Prior = Field(description="share that could be used for training ([U] judgement)")
     note: str = Field("", description="quality/relevance caveat")
 
     @field_validator("tokens")
     @classmethod
-    def _check_tokens(cls, interval: Interval) -> Interval:
+    def _check_tokens(cls, interval: Prior) -> Prior:
         if interval.low <= 0:
             raise ValueError("token stocks must be positive")
         return interval
 
     @field_validator("access_fraction")
     @classmethod
-    def _check_access(cls, interval: Interval) -> Interval:
+    def _check_access(cls, interval: Prior) -> Prior:
         return _check_fraction_interval(interval, "access_fraction")
 
 
@@ -227,8 +167,8 @@ MEDIA_ACCESS = (0.05, 0.5)
 ACCESS_NOTE = "[U] judgement, no source measures access (METHOD_NOTES D.7.4)"
 
 
-def _access(bounds: tuple[float, float]) -> Interval:
-    return Interval(distribution="loguniform", low=bounds[0], high=bounds[1], source=ACCESS_NOTE)
+def _access(bounds: tuple[float, float]) -> Prior:
+    return Prior(distribution="loguniform", low=bounds[0], high=bounds[1], source=ACCESS_NOTE)
 
 
 def _default_stocks() -> list[ExtraStock]:
@@ -236,7 +176,7 @@ def _default_stocks() -> list[ExtraStock]:
     return [
         ExtraStock(
             name="instant_messages",
-            tokens=Interval(
+            tokens=Prior(
                 distribution="lognormal",
                 low=5e14,
                 high=3e15,
@@ -247,7 +187,7 @@ def _default_stocks() -> list[ExtraStock]:
         ),
         ExtraStock(
             name="email",
-            tokens=Interval(
+            tokens=Prior(
                 distribution="lognormal",
                 low=4e14,
                 high=2e15,
@@ -258,7 +198,7 @@ def _default_stocks() -> list[ExtraStock]:
         ),
         ExtraStock(
             name="deep_web",
-            tokens=Interval(
+            tokens=Prior(
                 distribution="lognormal",
                 low=1.4e14,
                 high=3e15,
@@ -269,7 +209,7 @@ def _default_stocks() -> list[ExtraStock]:
         ),
         ExtraStock(
             name="images",
-            tokens=Interval(
+            tokens=Prior(
                 distribution="lognormal",
                 low=3e13,
                 high=3e15,
@@ -280,7 +220,7 @@ def _default_stocks() -> list[ExtraStock]:
         ),
         ExtraStock(
             name="video",
-            tokens=Interval(
+            tokens=Prior(
                 distribution="lognormal",
                 low=2.25e14,
                 high=8.1e15,
@@ -314,7 +254,7 @@ def extra_stock_draws(settings: ExtraStocksSettings, n: int, rng: np.random.Gene
     """Accessible tokens per draw (tokens × access fraction) for each stock; empty when disabled."""
     if not settings.enabled:
         return {}
-    return {s.name: s.tokens.draw(n, rng) * s.access_fraction.draw(n, rng) for s in settings.stocks}
+    return {s.name: s.tokens.sample(n, rng) * s.access_fraction.sample(n, rng) for s in settings.stocks}
 
 
 def _paired(with_: np.ndarray, without: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

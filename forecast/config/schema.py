@@ -1,0 +1,200 @@
+"""The config file as a whole: seed, sampler, data and fit settings, the scenarios, and what is derived from
+them (the resolved scenarios, the keys and hashes that decide when to re-fit or re-run, the JSON Schema).
+
+The per-scenario models live in `forecast.config.scenario`; reading YAML into a `Config` is `forecast.config.loader`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+
+from forecast.config.messages import PathError, describe_error, error_path
+from forecast.config.scenario import (
+    ConfigModel,
+    Integer,
+    ResolvedScenario,
+    ScenarioOverride,
+    ScenarioSettings,
+    resolve_scenario,
+)
+from forecast.priors import NormalPrior, Number
+
+#: The only config layout this version reads; bump when a change would silently alter old files' meaning.
+SCHEMA_VERSION = 1
+
+#: Default random seed (the [P2] v2 arXiv release date, 2024-06-05); any fixed value makes runs reproducible.
+DEFAULT_SEED = 20240605
+
+
+class SamplerSettings(ConfigModel):
+    """MCMC settings for the posterior fit."""
+
+    backend: Literal["pymc", "nutpie"] = Field(
+        "nutpie", description="NUTS implementation: nutpie (numba-compiled, Rust threads) or PyMC's own."
+    )
+    draws: Integer = Field(1000, ge=1, description="Posterior draws per chain.")
+    tune: Integer = Field(1000, ge=0, description="Tuning (warm-up) steps per chain, discarded.")
+    chains: Integer = Field(4, ge=1, description="Independent chains (>= 4 recommended for R-hat).")
+    target_accept: Number = Field(
+        0.98,
+        gt=0,
+        lt=1,
+        description="NUTS target acceptance rate; higher = smaller steps, fewer divergences.",
+    )
+    cores: Integer = Field(2, ge=1, description="Chains sampled in parallel (does not change the result).")
+
+
+class DataSettings(ConfigModel):
+    """Which data the fit may see."""
+
+    cutoff: date = Field(
+        date(2024, 12, 31),
+        description="Only training runs published on or before this date are used; not in the future.",
+    )
+
+    @field_validator("cutoff")
+    @classmethod
+    def _not_future(cls, value: date) -> date:
+        """A cut-off in the future would silently change as new data arrive."""
+        today = date.today()
+        if value > today:
+            raise ValueError(f"data cut-off {value.isoformat()} is after today ({today.isoformat()})")
+        return value
+
+
+class FitSettings(ConfigModel):
+    """Priors and options of the stochastic-frontier fit; `forecast.model.frontier.build_model` reads them as given."""
+
+    leak_rows: Literal["exclude", "downweight"] = Field(
+        "downweight",
+        description="Training runs known only from leaks: exclude them, or keep them with extra noise.",
+    )
+    leak_extra_sd_oom: Number = Field(
+        1.0, gt=0, description="Extra noise (orders of magnitude, sd) on leaked rows when downweighted."
+    )
+    dataset_level_2024: NormalPrior = Field(
+        NormalPrior(mean=13.0, sd=1.0),
+        description=(
+            "log10 tokens of the frontier dataset at 2024-01-01; weakly informative around [P2] §2.4's "
+            "'around 10T tokens'."
+        ),
+    )
+    dataset_growth: NormalPrior = Field(
+        NormalPrior(mean=0.4, sd=0.3),
+        description="Frontier dataset growth, OOM/yr; covers [P2] 0.38 and Epoch's 3.7×/yr = 0.57.",
+    )
+    compute_level_2024: NormalPrior = Field(
+        NormalPrior(mean=25.5, sd=1.5),
+        description="log10 FLOP of the frontier run at 2024-01-01; GPT-4 / Gemini Ultra ~5e25 ([P2] fn. 18).",
+    )
+    compute_growth: NormalPrior = Field(
+        NormalPrior(mean=0.6, sd=0.4),
+        description="Frontier compute growth, OOM/yr; Epoch 4–5×/yr = 0.6–0.7 (METHOD_NOTES D.6).",
+    )
+
+
+class Config(ConfigModel):
+    """A complete scenario file."""
+
+    schema_version: Literal[1] = Field(description="Config layout version; this version of forecast reads 1.")
+    description: str | None = Field(None, description="One line describing the file (shown by `forecast scenarios`).")
+    seed: Integer = Field(DEFAULT_SEED, ge=0, description="Random seed for sampling and forward draws.")
+    sampler: SamplerSettings = Field(SamplerSettings(), description="MCMC settings.")
+    data: DataSettings = Field(DataSettings(), description="Data settings.")
+    fit: FitSettings = Field(FitSettings(), description="Priors and options of the fit.")
+    defaults: ScenarioSettings = Field(
+        ScenarioSettings(), description="Settings every scenario inherits unless it overrides them."
+    )
+    scenarios: list[ScenarioOverride] = Field(
+        min_length=1, description="The scenarios to run; each states only what differs from `defaults`."
+    )
+
+    @model_validator(mode="after")
+    def _check_scenarios(self) -> Config:
+        """Names are unique, every merged scenario is valid, and horizons follow the data cut-off."""
+        first_index: dict[str, int] = {}
+        for index, scenario in enumerate(self.scenarios):
+            if scenario.name in first_index:
+                raise PathError(
+                    f"duplicate scenario name '{scenario.name}' "
+                    f"(first used by scenarios[{first_index[scenario.name]}])",
+                    ("scenarios", index, "name"),
+                )
+            first_index[scenario.name] = index
+        for index, scenario in enumerate(self.scenarios):
+            self._check_horizon(index, scenario)
+            try:
+                resolve_scenario(self.defaults, scenario)
+            except ValidationError as exc:
+                error = {**exc.errors()[0]}
+                error["loc"] = ("scenarios", index, *error["loc"])
+                raise PathError(describe_error(error, Config), error_path(error, Config)) from None
+        return self
+
+    def _check_horizon(self, index: int, scenario: ScenarioOverride) -> None:
+        """Report a horizon before the cut-off or the projection start at the key that sets it."""
+        horizon = scenario.horizon if scenario.horizon is not None else self.defaults.horizon
+        start = scenario.projection_start or self.defaults.projection_start
+        if scenario.horizon is not None:
+            path: tuple[str | int, ...] = ("scenarios", index, "horizon")
+        elif scenario.projection_start is not None:
+            path = ("scenarios", index, "projection_start")
+        else:
+            path = ("defaults", "horizon")
+        cutoff = self.data.cutoff
+        if horizon <= cutoff.year:
+            raise PathError(f"horizon {horizon} is before the data cut-off {cutoff.isoformat()}", path)
+        if horizon <= start.year:
+            raise PathError(f"horizon {horizon} is not after the projection start {start.isoformat()}", path)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Resolution, hashing, schema
+# ----------------------------------------------------------------------------------------------------
+
+
+def resolve(config: Config) -> list[ResolvedScenario]:
+    """All scenarios of a config, complete, in file order."""
+    return [resolve_scenario(config.defaults, scenario) for scenario in config.scenarios]
+
+
+def fit_key(config: Config) -> dict[str, Any]:
+    """The parts of a config the posterior depends on (scenario settings never trigger a re-fit)."""
+    return {
+        "seed": config.seed,
+        "sampler": config.sampler.model_dump(mode="json"),
+        "data": {"cutoff": config.data.cutoff.isoformat()},
+        "fit": config.fit.model_dump(mode="json"),
+    }
+
+
+def hash_json(value: Any) -> str:
+    """sha256 of canonical JSON (sorted keys, no whitespace): equal content gives an equal hash."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def config_hash(config: Config) -> str:
+    """Hash of the config and of its resolved scenarios (resolution reflects which keys were stated)."""
+    return hash_json(
+        {
+            "config": config.model_dump(mode="json"),
+            "resolved": [scenario.model_dump(mode="json") for scenario in resolve(config)],
+        }
+    )
+
+
+def fit_hash(config: Config) -> str:
+    """Hash of `fit_key`: a cached posterior is reusable iff this matches."""
+    return hash_json(fit_key(config))
+
+
+def json_schema() -> dict[str, Any]:
+    """JSON Schema of the config file, for editors (e.g. yaml-language-server)."""
+    schema = Config.model_json_schema()
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
