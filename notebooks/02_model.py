@@ -48,17 +48,10 @@ from forecast.model.sample import diagnose, posterior_arrays, posterior_predicti
 from forecast.model.trend import ANCHOR_YEAR
 from forecast.projection.crossing import first_crossing
 from forecast.projection.inputs import flatten
-from forecast.projection.scenarios import (
-    BAND_QUANTILES,
-    demand_paths,
-    exhaustion_dataset,
-    probability_table,
-    project_scenario,
-    scenario_inputs,
-    stock_paths,
-    summary_table,
-    time_grid,
-)
+from forecast.projection.memo import BAND_QUANTILES
+from forecast.projection.project import project_scenario
+from forecast.projection.scenario_model import demand_paths, scenario_inputs, stock_paths, time_grid
+from forecast.projection.tables import exhaustion_dataset, probability_table, summary_table
 from forecast.units import decimal_year, from_decimal_year
 
 NOTEBOOK_STARTED = time.perf_counter()
@@ -582,7 +575,7 @@ print(f"exhaustion date of draw {i}: {from_decimal_year(crossing.year[i]):%Y-%m-
 # %% [markdown]
 # ## 8. From all draws to the exhaustion distribution
 #
-# `forecast.projection.scenarios.project_scenario` does the same for every draw at once (vectorised), and adds the
+# `forecast.projection.project.project_scenario` does the same for every draw at once (vectorised), and adds the
 # dataset size and compute at the crossing and yearly bands. It must agree with the step-by-step version
 # above.
 

@@ -51,18 +51,14 @@ from forecast.model.sample import diagnose, posterior_arrays
 from forecast.projection.crossing import probability_by_year
 from forecast.projection.effects import extension_effects
 from forecast.projection.inputs import flatten
-from forecast.projection.scenarios import (
-    exhaustion_dataset,
-    probability_table,
-    project_scenario,
-    summary_table,
-)
+from forecast.projection.project import project_scenario
 from forecast.projection.sensitivity import first_order_indices, what_you_would_have_to_believe
 from forecast.projection.switches.settings import (
     ExtraStocksSettings,
     HumanShareSettings,
     SyntheticSettings,
 )
+from forecast.projection.tables import exhaustion_dataset, probability_table, summary_table
 
 NOTEBOOK_STARTED = time.perf_counter()
 SMOKE = os.environ.get("FORECAST_SMOKE_TEST") == "1"

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from forecast.projection.effects import BELIEVE_TARGET_YEAR, extension_effects, sensitivity_tables
-from forecast.projection.scenarios import ScenarioResult
+from forecast.projection.project import ScenarioResult
 from forecast.projection.sensitivity import first_order_indices, what_you_would_have_to_believe
 
 

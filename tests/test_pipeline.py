@@ -13,7 +13,7 @@ import pytest
 from forecast.config import load_config
 from forecast.errors import DataError, InputError
 from forecast.model import fit as model_fit
-from forecast.projection.scenarios import summary_table
+from forecast.projection.tables import summary_table
 from forecast.run import pipeline
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
@@ -94,7 +94,7 @@ def test_historical_arm_reproduces_paper_code(villalobos, default_run) -> None:
     from forecast.config import resolve
     from forecast.model.sample import posterior_arrays
     from forecast.projection.inputs import flatten
-    from forecast.projection.scenarios import project_scenario
+    from forecast.projection.project import project_scenario
 
     result, _ = default_run
     posterior = flatten(posterior_arrays(result.idata))

@@ -1,11 +1,21 @@
-"""The parts scenarios share: grid points, content digests and the bounded cache."""
+"""The parts scenarios share: grid points, content digests, the bounded cache and parts keyed by what they read."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
+from pydantic import BaseModel
 
-from forecast.projection.memo import GRID_STEP_YEARS, GridPoints, ProjectionCache, content_digest, read_only
+from forecast.projection.memo import (
+    GRID_STEP_YEARS,
+    GridPoints,
+    ProjectionCache,
+    content_digest,
+    read_only,
+    reads_digest,
+)
 
 
 def test_cache_builds_once_per_key() -> None:
@@ -63,3 +73,67 @@ def test_shared_arrays_are_read_only() -> None:
     shared = read_only(np.zeros(3))
     with pytest.raises(ValueError):
         shared[0] = 1.0
+
+
+# Parts keyed by what their build read: the settings' model_dump and the input arrays, recorded, never listed.
+
+
+class _Growth(BaseModel):
+    rate: float = 0.1
+
+
+class _Scenario(BaseModel):
+    name: str = "a"
+    model: str = "prior"
+    growth: _Growth = _Growth()
+    horizon: int = 2050
+
+
+def _build(log: list[str]):
+    def build(settings: Any, inputs: Any, scale: float) -> np.ndarray:
+        """Reads `model`, then `growth` or one input, depending on `model`."""
+        log.append(settings.model)
+        if settings.model == "prior":
+            return read_only(np.full(2, settings.growth.rate * scale))
+        return read_only(inputs["users"] * scale + inputs.get("drift", 0.0))
+
+    return build
+
+
+def test_part_is_keyed_by_the_settings_and_inputs_it_read() -> None:
+    cache, log = ProjectionCache(), []
+    inputs = {"users": np.arange(2.0), "unread": np.zeros(2)}
+    first, key = cache.part("stock", _Scenario(), inputs, _build(log), 2.0)
+    # Settings and inputs the build did not read do not matter: name, horizon, an input it never looks at.
+    again, same = cache.part(
+        "stock", _Scenario(name="b", horizon=2100), inputs | {"unread": np.ones(2)}, _build(log), 2.0
+    )
+    assert again is first and same == key and log == ["prior"]
+    # A setting inside a sub-model it read, and an argument, are in the key.
+    cache.part("stock", _Scenario(growth=_Growth(rate=0.2)), inputs, _build(log), 2.0)
+    cache.part("stock", _Scenario(), inputs, _build(log), 3.0)
+    assert log == ["prior"] * 3
+
+
+def test_part_tries_every_set_of_reads_and_sees_absent_inputs() -> None:
+    cache, log = ProjectionCache(), []
+    users = _Scenario(model="users")
+    inputs = {"users": np.arange(2.0)}
+    cache.part("stock", _Scenario(), inputs, _build(log), 1.0)
+    value, _ = cache.part("stock", users, inputs, _build(log), 1.0)  # other reads: built
+    np.testing.assert_array_equal(value, [0.0, 1.0])
+    cache.part("stock", users, {"users": np.arange(2.0)}, _build(log), 1.0)  # equal bytes: found
+    cache.part("stock", _Scenario(), inputs, _build(log), 1.0)  # the first reads, still found
+    assert log == ["prior", "users"]
+    drifting, _ = cache.part("stock", users, inputs | {"drift": np.ones(2)}, _build(log), 1.0)  # was absent
+    np.testing.assert_array_equal(drifting, [1.0, 2.0])
+    changed = cache.part("stock", users, {"users": np.arange(2.0) + 1e-12}, _build(log), 1.0)[0]
+    assert log == ["prior", "users", "users", "users"] and changed[0] == 1e-12
+
+
+def test_reads_digest_uses_model_dump_of_each_setting_read() -> None:
+    reads = (("growth",), ())
+    base = reads_digest("stock", reads, _Scenario(), {}, ())
+    assert reads_digest("stock", reads, _Scenario(model="users"), {}, ()) == base
+    assert reads_digest("stock", reads, _Scenario(growth=_Growth(rate=0.3)), {}, ()) != base
+    assert reads_digest("demand", reads, _Scenario(), {}, ()) != base

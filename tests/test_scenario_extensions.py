@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from forecast.config import load_config, resolve
-from forecast.projection.scenarios import stock_model, stock_paths, time_grid
+from forecast.projection.scenario_model import stock_model, stock_paths, time_grid
 from forecast.projection.switches import apply as ext
 
 GRID = time_grid(2024.0, 2060.0)

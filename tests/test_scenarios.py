@@ -14,28 +14,20 @@ from forecast.data import load_stock_priors
 from forecast.model.sample import posterior_arrays
 from forecast.projection.crossing import first_crossing, value_at_crossing
 from forecast.projection.inputs import balanced_arms, flatten
-from forecast.projection.scenarios import (
-    BAND_QUANTILES,
-    EXHAUSTION_SCHEMA,
-    GRID_STEP_YEARS,
-    SUMMARY_COLUMNS,
-    ProjectionCache,
-    ScenarioResult,
+from forecast.projection.memo import BAND_QUANTILES, GRID_STEP_YEARS, ProjectionCache
+from forecast.projection.project import ScenarioResult, exhaustion_crossing, project_inputs, project_scenario
+from forecast.projection.scenario_model import (
     date_year,
     demand_model,
     demand_paths,
-    exhaustion_crossing,
-    exhaustion_dataset,
-    project_inputs,
-    project_scenario,
     scenario_inputs,
     steadily_rising_draws,
     stock_model,
     stock_paths,
-    summary_table,
     time_grid,
 )
 from forecast.projection.switches import apply as ext
+from forecast.projection.tables import EXHAUSTION_SCHEMA, SUMMARY_COLUMNS, exhaustion_dataset, summary_table
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 

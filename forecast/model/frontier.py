@@ -24,7 +24,7 @@ Three independent blocks, sampled together with NUTS:
    of text added after ChatGPT's release.
 3. **Internet adoption.** The share of the world population online, L·σ(k(t − t0)), fitted to the OWID and ITU
    series. It drives stock growth through cumulative person-years online
-   (`forecast.projection.stock.log10_growth_users`), the paper's own robustness model ([P2] §2.2.2; METHOD_NOTES A.6).
+   (`forecast.projection.stock.StockPaths`), the paper's own robustness model ([P2] §2.2.2; METHOD_NOTES A.6).
 
 Stock inputs without a likelihood (pages, bytes, quality, epochs, ...) are not in this model: their posterior is
 their prior and they are drawn forward per scenario (`forecast.projection.inputs`).

@@ -156,6 +156,6 @@ def load_posterior(path: Path | str, config: Config | None = None) -> xr.DataTre
 
 def summary_from_posterior(tree: xr.DataTree) -> pd.DataFrame:
     """`summary.csv`'s table, recomputed from the file's exhaustion draws."""
-    from forecast.projection.scenarios import summary_table  # heavy (demand and stock models); only when needed
+    from forecast.projection.tables import summary_table  # reads xarray and pandas; only when needed
 
     return summary_table(tree["exhaustion"].to_dataset())

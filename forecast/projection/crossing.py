@@ -23,7 +23,7 @@ bounds on the paths' growth rates (demand: its slowest piece, e.g. 0.09 OOM/yr a
 0.18; stock: its fastest growth, a few %/yr, at the grid's start), with a margin far above rounding. Draws
 without that proof (e.g. per-user production growing faster than demand) are computed on the whole grid. Gaps
 that need not rise at all (the synthetic-data supply and the collapse guard) are scanned point by point from a
-point before which they are provably negative (`scenarios.Projection.synthetic_crossings`).
+point before which they are provably negative (`parts.Projection.synthetic_crossings`).
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ class _CrossingBuilder:
         self.index[rows], self.fraction[rows] = crossing.index, crossing.fraction
 
     def build(self) -> Crossing:
-        """The result, read-only: crossings may be shared between scenarios (`scenarios.ProjectionCache`)."""
+        """The result, read-only: crossings may be shared between scenarios (`memo.ProjectionCache`)."""
         arrays = (self.year, self.censored, self.at_start, self.index, self.fraction)
         for array in arrays:
             array.flags.writeable = False

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from forecast.projection.crossing import censored_quantiles
-from forecast.projection.scenarios import ScenarioResult
+from forecast.projection.project import ScenarioResult
 from forecast.projection.sensitivity import BinningCache, sensitivity_report
 
 # "What you would have to believe" asks which single input could push the median past this year.

@@ -2,18 +2,21 @@
 
 `GridPoints` holds a projection's monthly grid and its coarse points (whole years for the bands, and both ends);
 `Supply` is a stock of human text on a grid with what every scenario using it needs; `ProjectionCache` keeps such
-parts (and demands and crossings) so that each distinct one is computed once per run (`forecast.projection.scenarios`).
+parts (and demands and crossings) so that each distinct one is computed once per run (`forecast.projection.parts`).
+A part's key is what its build read, recorded as it reads (`ProjectionCache.part`), never a list kept by hand.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from pydantic import BaseModel
 
 from forecast.projection import stock
 from forecast.projection.crossing import column_quantiles
@@ -114,6 +117,61 @@ def content_digest(*parts: Any) -> str:
     return h.hexdigest()
 
 
+class SettingsReads:
+    """A resolved scenario that adds to `names` the name of each of its top-level settings read (a sub-model such
+    as `overtraining`, or a value such as `stock_growth`), whatever is read inside it."""
+
+    def __init__(self, scenario: Any, names: set[str]) -> None:
+        self._scenario, self._names = scenario, names
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._scenario, name)
+        self._names.add(name)
+        return value
+
+
+class InputReads(Mapping[str, np.ndarray]):
+    """Per-draw inputs that add to `names` each name read (a name looked up and absent counts as read too)."""
+
+    def __init__(self, inputs: Mapping[str, np.ndarray], names: set[str]) -> None:
+        self._inputs, self._names = inputs, names
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        self._names.add(name)
+        return self._inputs[name]
+
+    def __iter__(self) -> Iterator[str]:
+        self._names.update(self._inputs)
+        return iter(self._inputs)
+
+    def __len__(self) -> int:
+        self._names.update(self._inputs)
+        return len(self._inputs)
+
+
+#: What a part read: (names of scenario settings, names of inputs), each sorted.
+Reads = tuple[tuple[str, ...], tuple[str, ...]]
+
+#: build(settings, inputs, *args) of a part: reads the scenario and the inputs only through its first two arguments.
+PartBuild = Callable[..., Any]
+
+
+def _setting_text(value: Any) -> str:
+    """A setting as text for a key: a sub-model by its `model_dump`, a plain value by its repr."""
+    if isinstance(value, BaseModel):
+        return json.dumps(value.model_dump(mode="json"), sort_keys=True)
+    return repr(value)
+
+
+def reads_digest(kind: str, reads: Reads, scenario: Any, inputs: Mapping[str, np.ndarray], args: tuple) -> str:
+    """The key of a part of `kind` that read `reads` of this scenario and these inputs, and took `args`."""
+    settings, names = reads
+    parts: list[Any] = [kind, settings, names, *args]
+    parts += [_setting_text(getattr(scenario, name)) for name in settings]
+    parts += [inputs.get(name, "absent") for name in names]
+    return content_digest(*parts)
+
+
 class ProjectionCache:
     """Parts of projections that several scenarios share, computed once per distinct input and reused.
 
@@ -124,23 +182,55 @@ class ProjectionCache:
       grid (compute's band not even on the overtraining);
     - a crossing of a demand with a stock (plus extra stocks), and the values at it: e.g. every extension scenario's
       baseline is the date of the mixture scenario without extensions.
-    Keys hash everything a value depends on (array bytes included), so a hit always means identical inputs.
+    A part (`part`) is keyed by what its build read: the `model_dump` of each scenario setting it read, the bytes
+    of each input array it read, and its arguments. Nothing lists those by hand, so a new setting or input that a
+    build reads enters its key. Values derived from parts (crossings, bands) are keyed by the parts' keys (`get`).
     Bounded in entries and in array bytes (a default run holds ~50 MB): the least recently used go first.
     """
 
     def __init__(self, max_entries: int = 64, max_bytes: int = 512 * 2**20) -> None:
         self.max_entries, self.max_bytes = max_entries, max_bytes
-        self._entries: OrderedDict[tuple, tuple[Any, int]] = OrderedDict()
+        self._entries: OrderedDict[tuple, tuple[Any, int, Reads | None]] = OrderedDict()
         self._bytes = 0
 
     def get(self, key: tuple, build: Callable[[], Any]) -> Any:
         """The value under `key`, built now if absent."""
+        return self._get(key, build, None)
+
+    def part(
+        self, kind: str, scenario: Any, inputs: Mapping[str, np.ndarray], build: PartBuild, *args: Any
+    ) -> tuple[Any, str]:
+        """build(settings, inputs, *args) of a scenario, from the cache when an earlier build read the same, and
+        its key.
+
+        A build is a function of what it reads: if an earlier build of this kind read settings and inputs that have
+        the same values here, and took the same `args`, it gave this value. So each distinct set of names read by
+        the live entries of `kind` is tried (one or two: e.g. the two stock-growth models read different inputs);
+        on a miss the build runs on recording views of the scenario and the inputs, and its reads key the value.
+        """
+        tried: set[Reads] = set()
+        for key, (_, _, reads) in reversed(self._entries.items()):
+            if reads is None or key[0] != kind or reads in tried:
+                continue
+            tried.add(reads)
+            digest = reads_digest(kind, reads, scenario, inputs, args)
+            if (kind, digest) in self._entries:
+                self._entries.move_to_end((kind, digest))
+                return self._entries[kind, digest][0], digest
+        settings_read: set[str] = set()
+        inputs_read: set[str] = set()
+        value = build(SettingsReads(scenario, settings_read), InputReads(inputs, inputs_read), *args)
+        reads = tuple(sorted(settings_read)), tuple(sorted(inputs_read))
+        digest = reads_digest(kind, reads, scenario, inputs, args)
+        return self._get((kind, digest), lambda: value, reads), digest
+
+    def _get(self, key: tuple, build: Callable[[], Any], reads: Reads | None) -> Any:
         if key in self._entries:
             self._entries.move_to_end(key)
             return self._entries[key][0]
         value = build()
         size = _array_bytes(value)
-        self._entries[key] = value, size
+        self._entries[key] = value, size, reads
         self._bytes += size
         while len(self._entries) > 1 and (len(self._entries) > self.max_entries or self._bytes > self.max_bytes):
             self._bytes -= self._entries.popitem(last=False)[1][1]

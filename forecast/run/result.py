@@ -12,7 +12,7 @@ import xarray as xr
 from forecast.config import Config, ResolvedScenario
 from forecast.data import DataBundle
 from forecast.model.sample import Diagnostics
-from forecast.projection.scenarios import ScenarioResult
+from forecast.projection.project import ScenarioResult
 
 
 @dataclass

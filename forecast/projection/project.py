@@ -1,0 +1,114 @@
+"""Projecting one scenario: from posterior draws and a resolved scenario to its exhaustion dates and bands.
+
+For each scenario: draw its inputs and build its demand and stock models (`forecast.projection.scenario_model`),
+evaluate them where the crossings can be, with the parts that scenarios share from a cache
+(`forecast.projection.parts`), and find the first crossings (`forecast.projection.crossing`). Everything is array
+code over draws. `forecast.projection.tables` gathers the results into datasets and tables.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from forecast.projection.crossing import Crossing, bracketed_crossing
+from forecast.projection.memo import ProjectionCache, Rows
+from forecast.projection.parts import projection
+from forecast.projection.scenario_model import demand_model, grid_and_inputs, steadily_rising_draws, stock_model
+from forecast.projection.switches import apply as ext
+
+
+@dataclass
+class ScenarioResult:
+    """Everything one scenario produces, before it is gathered into datasets."""
+
+    name: str
+    horizon: float
+    crossing_year: np.ndarray
+    censored: np.ndarray
+    tokens: np.ndarray
+    compute: np.ndarray
+    stock_at_crossing: np.ndarray
+    historical_arm: np.ndarray
+    band_years: np.ndarray
+    bands: dict[str, np.ndarray]  # name -> (year, quantile)
+    inputs: dict[str, np.ndarray] = field(default_factory=dict)
+    baseline_year: np.ndarray | None = None  # same scenario, extensions off (None: no extension enabled)
+    synthetic_year: np.ndarray | None = None
+    guard_year: np.ndarray | None = None
+    extra_stock_years: dict[str, np.ndarray] = field(default_factory=dict)  # date with each extra stock alone
+
+
+def _extensions_on(scenario: Any) -> bool:
+    return scenario.human_share.enabled or scenario.synthetic.enabled or scenario.extra_stocks.enabled
+
+
+def exhaustion_crossing(scenario: Any, inputs: dict[str, np.ndarray], grid: np.ndarray, seed: int) -> Crossing:
+    """The first crossing of every draw's demand with its public effective stock, from the inputs alone.
+
+    The scenario's date with its extensions off (its date, for a scenario without them), as `project_scenario`
+    finds it, without the bands, the other dates and the caches: the demand and stock paths are evaluated only
+    where the bisection from the grid's two ends needs them (~log2(T) + 2 points per draw; a draw not shown to
+    rise at every step on the whole grid). What `forecast bench` times as exhaustion draw-paths per second.
+    """
+    model, paths = demand_model(scenario, inputs, seed), stock_model(scenario, inputs)
+
+    def gap_at(rows: Rows, index: np.ndarray) -> np.ndarray:
+        t = grid[index]
+        return model.tokens(t, rows) - paths.effective(t, rows)
+
+    return bracketed_crossing(grid, gap_at, steadily_rising_draws(model, paths, grid))
+
+
+def project_scenario(
+    scenario: Any,
+    posterior: dict[str, np.ndarray],
+    stock_priors: pd.DataFrame,
+    seed: int,
+    cache: ProjectionCache | None = None,
+) -> ScenarioResult:
+    """Exhaustion draws and bands of one resolved scenario (with its extensions and their baseline).
+
+    Parts shared with other scenarios come from `cache` (default `PROJECTION_CACHE`).
+    """
+    grid, inputs = grid_and_inputs(scenario, posterior, stock_priors, seed)
+    return project_inputs(scenario, inputs, grid, seed, cache)
+
+
+def project_inputs(
+    scenario: Any, inputs: dict[str, np.ndarray], grid: np.ndarray, seed: int, cache: ProjectionCache | None = None
+) -> ScenarioResult:
+    """`project_scenario` from given inputs per draw (`scenario_inputs` and `extension_inputs`) on `grid`."""
+    n = inputs["compute_level"].size
+    proj = projection(scenario, inputs, grid, seed, cache)
+    crossing = proj.main_crossing()
+    values = proj.values_at_main()
+    result = ScenarioResult(
+        name=scenario.name,
+        horizon=float(scenario.horizon),
+        crossing_year=crossing.year,
+        censored=crossing.censored,
+        tokens=values["tokens"],
+        compute=values["compute"],
+        stock_at_crossing=values["stock"],
+        historical_arm=proj.demand.historical,
+        band_years=proj.points.band_years,
+        bands=proj.bands(),
+        inputs=inputs,
+    )
+    if _extensions_on(scenario):
+        baseline = proj.baseline_crossing()
+        result.baseline_year = baseline.year
+        extra_names = [s.name for s in scenario.extra_stocks.stocks] if scenario.extra_stocks.enabled else []
+        without = baseline if not scenario.human_share.enabled else None  # the same stock, no extra stocks
+        result.extra_stock_years = {
+            name: proj.with_extra_crossing(ext.extra_total(inputs, [name], n), crossing, without).year
+            for name in extra_names
+        }
+        if scenario.synthetic.enabled:
+            with_synthetic, guard = proj.synthetic_crossings(scenario, inputs, crossing)
+            result.synthetic_year, result.guard_year = with_synthetic.year, guard.year
+    return result
