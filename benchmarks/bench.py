@@ -867,7 +867,7 @@ def _fmt(value: Any, spec: str = ".2f") -> str:
 
 
 def _images_line(png: dict[str, Any]) -> str:
-    """Where a run's image time went, from its run.json (`images.ImageExport.result`)."""
+    """Where a run's image time went, from its run.json (`images.export_pngs`)."""
     renders = ", ".join(f"{name} {_fmt(seconds, '.2f')}" for name, seconds in (png.get("render") or {}).items())
     opened = png.get("chromium_open")
     started = "Chromium open already" if opened == 0.0 else f"Chromium open {_fmt(opened, '.2f')} s after its start"

@@ -64,13 +64,12 @@ def test_inputs_hash_counts_every_table_and_the_sources_record_not_prose(data: P
 
 
 def test_up_to_date_check_needs_no_heavy_imports() -> None:
-    """`forecast run` hashes its inputs and decides whether to start Chromium early (`images.renders_expected`,
-    which reads the cache folder) before pandas, xarray and plotly are loaded."""
+    """`forecast run` hashes its inputs (which asks `images.png_unavailable_reason` whether PNGs can be made) before
+    pandas, xarray and plotly are loaded."""
     code = (
-        "import sys; from pathlib import Path; from forecast.run import freshness; from forecast.report import images; "
+        "import sys; from pathlib import Path; from forecast.run import freshness; "
         "from forecast.config import load_config; "
         f"key = freshness.inputs_hash(load_config('default'), Path({str(DATA_DIR)!r}), png=True); "
-        "images.renders_expected(key); "
         "print(sorted(m for m in ('pandas', 'xarray', 'plotly', 'pymc', 'kaleido') if m in sys.modules))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -31,7 +31,6 @@ from forecast import cache
 from forecast.cli.app import app
 from forecast.config import load_config
 from forecast.model import fit as model_fit
-from forecast.report import images
 from forecast.report import page as report
 from forecast.run import folders, pipeline
 from forecast.run.folders import STAGING_PREFIX
@@ -88,14 +87,9 @@ def _stray_files(parent: Path) -> list[Path]:
     return sorted(parent.glob(f"{STAGING_PREFIX}*")) + sorted(parent.rglob(".tmp-*.nc"))
 
 
-class _NoImages(images.ImageExport):
-    """Stand-in for the PNG export where images are not what is tested: it takes figures and renders none."""
-
-    def add(self, name: str, figure: Any) -> None:
-        pass
-
-    def result(self) -> dict[str, Any]:
-        return {"png": "skipped: test", "files": []}
+def _no_images(figures: Any, folder: Path, use_cache: bool = True) -> dict[str, Any]:
+    """Stand-in for the PNG export (`images.export_pngs`) where images are not what is tested: it renders none."""
+    return {"png": "skipped: test", "files": []}
 
 
 def _copy_data(tmp_path: Path) -> Path:
@@ -272,11 +266,10 @@ def test_real_process_bad_data_one_line(tmp_path: Path) -> None:
     )
     assert proc.stdout == ""
     assert _snapshot(out) == before
-    # Nothing from this run is cached (no fit, no data-check record, no image); only Chromium's own cache folder
-    # may exist: the browser starts early, before the data are read, and is closed when the run stops.
+    # Nothing from this run is cached (no fit, no data-check record, no image).
     cache = tmp_path / "cache"
     left = sorted(p.name for p in cache.iterdir()) if cache.exists() else []
-    assert left in ([], ["chromium"]), left
+    assert left == [], left
 
 
 # ------------------------------------------------------------------------------------------------
@@ -481,8 +474,8 @@ class _RealRun:
 def interrupted_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], _RealRun]:
     """Four real runs started together (they overlap, to cut the wait): each backend interrupted ~2 s after its
     chains start sampling, once by SIGINT to its process group and once by SIGTERM to its main process. The
-    nutpie runs write images, so Chromium has been started early (forecast.report.images) and must be gone too; the
-    PyMC SIGTERM run uses --no-cache."""
+    nutpie runs write images: their Chromium starts only once the figures are built (forecast.report.images), so
+    none may be running while they sample; the PyMC SIGTERM run uses --no-cache."""
     base = tmp_path_factory.mktemp("interrupted")
     runs = {
         (name, backend): _RealRun(
@@ -513,11 +506,10 @@ def interrupted_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str
 
 def _cached_fits(folder: Path) -> list[Path]:
     """Everything in a posterior cache except the record of data files that passed their checks (`validated/`,
-    written before sampling starts) and Chromium's own cache (`chromium/`, filled by the browser started early for
-    the images): a partial fit or a temporary file would show up here."""
+    written before sampling starts): a partial fit or a temporary file would show up here."""
     if not folder.exists():
         return []
-    return sorted(p for p in folder.rglob("*") if p.relative_to(folder).parts[0] not in ("validated", "chromium"))
+    return sorted(p for p in folder.rglob("*") if p.relative_to(folder).parts[0] != "validated")
 
 
 def _assert_clean_interrupt(run: _RealRun, code: int, last_line: str) -> None:
@@ -529,8 +521,8 @@ def _assert_clean_interrupt(run: _RealRun, code: int, last_line: str) -> None:
         assert run.children, "the run was not sampling in worker processes when interrupted"
     else:
         assert run.sampler_threads, "the run was not sampling in nutpie's threads when interrupted"
-    if run.png and images.png_unavailable_reason() is None:
-        assert run.browser, "Chromium had not been started early for the images"
+    if run.png:
+        assert run.browser == [], "Chromium was running during the sampling (it is started for the images only)"
     assert run.left == [], f"processes left running: {run.left}"
     assert run.took < 30, run.took
     assert _snapshot(run.out) == run.before
@@ -563,7 +555,7 @@ def test_sigterm_while_sampling(interrupted_runs: dict[tuple[str, str], _RealRun
 @pytest.fixture
 def quick_report(monkeypatch: pytest.MonkeyPatch) -> None:
     """Skip the PNG export (Chromium) in tests that write reports: it does not change what is tested."""
-    monkeypatch.setattr(report, "ImageExport", _NoImages)
+    monkeypatch.setattr(report, "export_pngs", _no_images)
 
 
 @pytest.mark.parametrize(
@@ -751,7 +743,7 @@ def reseeded(default_run, tmp_path_factory: pytest.TempPathFactory) -> list[tupl
     )
     runs = []
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(report, "ImageExport", _NoImages)
+        mp.setattr(report, "export_pngs", _no_images)
         for _ in range(2):
             out = tmp_path_factory.mktemp("reseeded")
             runs.append((pipeline.run_pipeline(config, data_dir=DATA_DIR, out_dir=out, use_cache=False), out))

@@ -204,30 +204,14 @@ def test_png_skipped_without_kaleido(result: RunResult, tmp_path: Path, monkeypa
 
 
 def test_png_export_error_is_a_skip(result: RunResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    class Broken:
-        """kaleido.Kaleido whose Chromium starts but crashes on the first figure, after writing part of one."""
-
-        def __init__(self, **options: Any) -> None:
-            pass
-
-        async def open(self) -> None:
-            return None
-
-        async def close(self) -> None:
-            return None
-
-        async def write_fig_from_object(self, jobs: Any) -> Any:
-            (tmp_path / report.FIGURES_DIR / "fan_chart.png").write_bytes(b"partial")
-            raise RuntimeError("chromium crashed")
+    def crashing(jobs: Any, **options: Any) -> Any:
+        """kaleido whose Chromium starts but crashes on the first figure, after writing part of one."""
+        (tmp_path / report.FIGURES_DIR / "fan_chart.png").write_bytes(b"partial")
+        raise RuntimeError("chromium crashed")
 
     fake = types.ModuleType("kaleido")
-    fake.Kaleido = Broken
+    fake.write_fig_from_object_sync = crashing  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "kaleido", fake)
-
-    async def unavailable(self: images.ImageSession, *args: Any) -> None:
-        return None  # the served page drives the real kaleido: this session opens the stand-in's own page
-
-    monkeypatch.setattr(images.ImageSession, "_open_served", unavailable)
     monkeypatch.setattr(images, "png_unavailable_reason", lambda: None)
     monkeypatch.setattr(images, "find_chromium", lambda: "/usr/bin/chromium")
     monkeypatch.setenv("FORECAST_CACHE_DIR", str(tmp_path / "cache"))
@@ -289,7 +273,7 @@ def test_write_report_without_png(result: RunResult, tmp_path: Path, monkeypatch
     def refuse(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("the PNG export was started")
 
-    monkeypatch.setattr(report, "ImageExport", refuse)
+    monkeypatch.setattr(report, "export_pngs", refuse)
     status = report.write_report(result, tmp_path, png=False)
     assert status["png"] == "skipped: --no-png" and status["files"] == []
     assert not (tmp_path / report.FIGURES_DIR).exists()

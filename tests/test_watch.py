@@ -114,25 +114,20 @@ def scenario_file(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def stand_ins(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[Any]]:
-    """A pipeline that records each run (the first fails with an input error), Chromium sessions that record what
-    happens to them, and a `wait_for_change` that reports one edit and then Ctrl-C."""
-    log: dict[str, list[Any]] = {"runs": [], "sessions": [], "waits": []}
+    """A pipeline that records each run (the first fails with an input error), PNG servers (the Chromium a watch
+    keeps open) that record what happens to them, and a `wait_for_change` that reports one edit and then Ctrl-C."""
+    log: dict[str, list[Any]] = {"runs": [], "servers": [], "waits": []}
 
-    class Session:
-        def __init__(
-            self, chromium: str, browser_cache: Path | None = None, keep_open: bool = False, tabs: int = 1
-        ) -> None:
-            self.keep_open, self.tabs, self.error, self.events = keep_open, tabs, None, []
-            self.rendered = 0
-            log["sessions"].append(self)
+    class Server(images.PngServer):
+        def __init__(self, tabs: int = 1) -> None:
+            super().__init__(tabs)
+            self.events: list[str] = []
+            log["servers"].append(self)
 
-        def start(self) -> Session:
+        def start(self) -> Server:
             self.events.append("start")
             self.error, self.rendered = None, 0
             return self
-
-        def new_run(self) -> None:
-            self.events.append("new run")
 
         def stop(self) -> None:
             self.events.append("stop")
@@ -151,9 +146,8 @@ def stand_ins(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[Any]]:
     fake = types.ModuleType("forecast.run.pipeline")
     fake.run_pipeline = run_pipeline  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "forecast.run.pipeline", fake)
-    monkeypatch.setattr(images, "ImageSession", Session)
+    monkeypatch.setattr(images, "PngServer", Server)
     monkeypatch.setattr(images, "png_unavailable_reason", lambda: None)
-    monkeypatch.setattr(images, "find_chromium", lambda: "/usr/bin/chromium")
     monkeypatch.setattr(watch, "wait_for_change", fake_wait)
     return log
 
@@ -172,10 +166,9 @@ def test_a_failed_run_is_reported_and_the_next_edit_runs_again(
     assert result.stderr.rstrip().endswith("stopped watching")
     assert result.stdout.count("done: results in") == 1
     assert len(stand_ins["runs"]) == 2 and stand_ins["waits"] == [0.3, 0.3]
-    (session,) = stand_ins["sessions"]
-    assert session.keep_open and session.tabs == watch.CHROMIUM_TABS
-    assert all(run["image_session"] is session for run in stand_ins["runs"])
-    assert session.events == ["start", "new run", "new run", "stop"]
+    (server,) = stand_ins["servers"]
+    assert server.tabs == watch.CHROMIUM_TABS
+    assert server.events == ["start", "stop"]
 
 
 @pytest.mark.parametrize("worn", ["died", "rendered enough"])
@@ -187,18 +180,18 @@ def test_a_chromium_that_died_or_rendered_enough_is_replaced_while_the_watch_wai
 
     def run_pipeline(config: Any, **kwargs: Any) -> None:
         stand_ins["runs"].append(kwargs)
-        session = kwargs["image_session"]
+        (server,) = stand_ins["servers"]
         if len(stand_ins["runs"]) == 1:
             if worn == "died":
-                session.error = RuntimeError("Chromium crashed")
+                server.error = "RuntimeError: Chromium crashed"
             else:
-                session.rendered = watch.CHROMIUM_IMAGES_PER_START
+                server.rendered = watch.CHROMIUM_IMAGES_PER_START
 
     monkeypatch.setattr(sys.modules["forecast.run.pipeline"], "run_pipeline", run_pipeline)
     args = ["watch", "-s", str(scenario_file), "--data", str(DATA_DIR), "--out", str(tmp_path / "out")]
     assert CliRunner().invoke(cli.app, args).exit_code == 0
-    (session,) = stand_ins["sessions"]
-    assert session.events == ["start", "new run", "stop", "start", "new run", "stop"]
+    (server,) = stand_ins["servers"]
+    assert server.events == ["start", "stop", "start", "stop"]
 
 
 def test_without_png_no_chromium_is_started(
@@ -206,7 +199,7 @@ def test_without_png_no_chromium_is_started(
 ) -> None:
     args = ["watch", "-s", str(scenario_file), "--data", str(DATA_DIR), "--out", str(tmp_path / "out"), "--no-png"]
     assert CliRunner().invoke(cli.app, args).exit_code == 0
-    assert stand_ins["sessions"] == [] and [run["image_session"] for run in stand_ins["runs"]] == [None, None]
+    assert stand_ins["servers"] == [] and len(stand_ins["runs"]) == 2
 
 
 def test_an_interrupt_during_a_run_exits_130_and_closes_chromium(
@@ -219,7 +212,7 @@ def test_an_interrupt_during_a_run_exits_130_and_closes_chromium(
     result = CliRunner().invoke(cli.app, ["watch", "-s", str(scenario_file), "--out", str(tmp_path / "out")])
     assert result.exit_code == cli.EXIT_INTERRUPTED
     assert result.stderr.strip().splitlines()[-1] == "interrupted"
-    assert stand_ins["sessions"][0].events[-1] == "stop"
+    assert stand_ins["servers"][0].events[-1] == "stop"
 
 
 def test_a_scenario_file_with_an_error_is_watched_until_it_is_fixed(
@@ -250,7 +243,7 @@ def test_nothing_to_watch_exits_2_with_one_line(
     result = CliRunner().invoke(cli.app, ["watch", *args, "--out", str(tmp_path / "out")])
     assert result.exit_code == 2
     (line,) = result.stderr.strip().splitlines()
-    assert expected in line and stand_ins["runs"] == [] and stand_ins["sessions"] == []
+    assert expected in line and stand_ins["runs"] == [] and stand_ins["servers"] == []
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -294,7 +287,7 @@ def test_a_real_watch_reruns_a_scenario_edit_from_the_cached_fit_with_one_chromi
     if png:
         assert second["figures"]["png"] == "written"
         # The compute growth changes the fan chart: rendered, in the Chromium that was already open.
-        assert "fan_chart" in second["figures"]["png_seconds"]["render"]
+        assert "fan_chart" in second["figures"]["png_rendered"]
         assert second["figures"]["png_seconds"]["chromium_open"] == 0.0
     time.sleep(0.5)
     alive = [p for p in descendants if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]

@@ -29,7 +29,7 @@ from forecast.errors import ConvergenceError, ForecastError, InputError
 from forecast.run.folders import check_out_dir
 
 if TYPE_CHECKING:
-    from forecast.report.images import ImageSession
+    from forecast.report.images import PngServer
 
 #: Exit codes: 2 = bad input (also typer's own usage errors), 1 = bug or deliberate failure such as
 #: non-convergence under --strict, 130 = interrupted (128 + SIGINT), 143 = terminated (128 + SIGTERM).
@@ -261,11 +261,9 @@ def _regenerate(
     cache: bool,
     png: bool,
     force: bool = False,
-    session: "ImageSession | None" = None,
 ) -> None:
     """One run of `config` into `out` (the body of `forecast run`, and of each run of `forecast watch`), unless
-    `out` is up to date. `session`: a Chromium the caller keeps open for the PNGs; without one, one is started
-    early here when images will be rendered, and stopped."""
+    `out` is up to date."""
     inputs_key = None
     if cache and not force and data.is_dir():
         from forecast.run.freshness import inputs_hash
@@ -273,7 +271,6 @@ def _regenerate(
         inputs_key = inputs_hash(config, data, png)
         if _outputs_current(out, inputs_key, strict):
             return
-    own_session = None if session is not None else _early_image_session(png, inputs_key)
     try:
         from forecast.run.pipeline import run_pipeline  # PyMC: imported only when needed
 
@@ -286,13 +283,9 @@ def _regenerate(
             progress=_progress,
             png=png,
             inputs_key=inputs_key,
-            image_session=session or own_session,
         )
     except ConvergenceError as exc:
         raise ConvergenceError(f"{exc} (--strict: nothing written, {out} left as it was)") from None
-    finally:
-        if own_session is not None:
-            own_session.stop()
     if result is not None:  # None only from test stand-ins of the pipeline
         from forecast.report.console import run_summary
 
@@ -337,20 +330,18 @@ def watch(
         raise InputError(f"--data {data}: not a folder")
     check_out_dir(out)
     watched = Watched(config_file, data)
-    session = _watch_image_session(png)
+    server = _watch_png_server(png)
     try:
         while True:
             before = watched.state()
-            if session is not None:
-                session.new_run()
             try:
                 config = _with_seed(load_config(scenarios), seed)
-                _regenerate(config, data, out, strict=strict, cache=True, png=png, session=session)
+                _regenerate(config, data, out, strict=strict, cache=True, png=png)
             except Exception as exc:  # an interrupt (not an Exception) ends the watch instead
                 _report_failure(exc)
-            if session is not None and (session.error is not None or session.rendered >= CHROMIUM_IMAGES_PER_START):
-                session.stop()  # Chromium died, or has grown: a new one opens while the watch waits
-                session.start()
+            if server is not None and server.worn_out(CHROMIUM_IMAGES_PER_START):
+                server.stop()  # Chromium failed, or has grown: a new one opens while the watch waits
+                server.start()
             _progress(f"watching {watched.describe()} (Ctrl-C stops)")
             try:
                 paths = wait_for_change(watched, before, poll=poll)
@@ -359,35 +350,18 @@ def watch(
                 return
             _progress(f"changed: {', '.join(paths)}")
     finally:
-        if session is not None:
-            session.stop()
+        if server is not None:
+            server.stop()
 
 
-def _watch_image_session(png: bool) -> "ImageSession | None":
-    """The Chromium a watch keeps for all its runs, started now, or None if its runs write no PNGs."""
-    return _start_chromium(keep_open=True, tabs=CHROMIUM_TABS) if png else None
-
-
-def _early_image_session(png: bool, inputs_key: str | None) -> "ImageSession | None":
-    """Start Chromium now, in the background, when this run will render images (`forecast.report.images`): its 1–2 s
-    start then overlaps the imports, projections and figures instead of following them. Not when every image of
-    a run with these inputs is in the PNG cache, nor with --no-png, --force or --no-cache (no inputs key)."""
-    if not png or inputs_key is None:
-        return None
+def _watch_png_server(png: bool) -> "PngServer | None":
+    """The Chromium a watch keeps open for all its runs (`forecast.report.images.PngServer`), opening in the
+    background from now on; None if its runs write no PNGs or PNGs cannot be made here (no kaleido, no Chromium)."""
     from forecast.report import images
 
-    return _start_chromium() if images.renders_expected(inputs_key) else None
-
-
-def _start_chromium(**options: Any) -> "ImageSession | None":
-    """An `ImageSession` (with `options`) started in the background on the browser cache, or None when PNGs cannot
-    be made here (no kaleido, no Chromium)."""
-    from forecast.report import images
-
-    chromium = images.find_chromium()
-    if images.png_unavailable_reason() is not None or chromium is None:
+    if not png or images.png_unavailable_reason() is not None:
         return None
-    return images.ImageSession(chromium, images.browser_cache_dir(), **options).start()
+    return images.PngServer(tabs=CHROMIUM_TABS).start()
 
 
 def _outputs_current(out: Path, inputs_key: str, strict: bool) -> bool:

@@ -3,7 +3,7 @@
 Every `forecast run` pays for starting up: the imports (PyMC, pandas, plotly; about as long as `import pymc`) and,
 for the PNGs, starting Chromium and loading plotly.js into it (1–2 s). After a scenario edit that is most of the
 run. A watch pays once: it runs, then polls the scenario YAML and the data files and runs again in the same
-process, with one Chromium kept open for all its runs (`ImageSession(keep_open=True)`), when one of them changes.
+process, with one Chromium kept open for all its runs (`images.PngServer`), when one of them changes.
 
 Polling rather than file-system events: a handful of files, stat'ed a few times a second, costs nothing, needs no
 dependency, and sees edits on any file system and from editors that save by replacing the file.

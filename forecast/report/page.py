@@ -15,7 +15,7 @@ import logging
 import math
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,7 +31,7 @@ from forecast.data import published
 from forecast.formatting import DASH, format_percent, format_sci, format_tokens
 from forecast.model.sample import MAX_R_HAT, MIN_ESS_BULK
 from forecast.report.figures import EXTENSION_FIGURES, FIGURE_BUILDERS, house_template, scenario_names
-from forecast.report.images import FIGURES_DIR, ImageExport, ImageSession
+from forecast.report.images import FIGURES_DIR, export_pngs
 from forecast.run.outputs import REPORT_FILE
 
 if TYPE_CHECKING:
@@ -338,11 +338,8 @@ def published_context() -> dict[str, Any]:
 # ----------------------------------------------------------------------------------------------------
 
 
-def build_figures(
-    result: RunResult, on_figure: Callable[[str, go.Figure], None] | None = None
-) -> tuple[dict[str, go.Figure], dict[str, str]]:
-    """Every figure, by name; a builder that fails is reported (and shown in the page) instead of failing.
-    `on_figure(name, figure)` is called as each one is built (the PNG export starts rendering it meanwhile)."""
+def build_figures(result: RunResult) -> tuple[dict[str, go.Figure], dict[str, str]]:
+    """Every figure, by name; a builder that fails is reported (and shown in the page) instead of failing."""
     figures: dict[str, go.Figure] = {}
     failed: dict[str, str] = {}
     with house_template():
@@ -355,8 +352,6 @@ def build_figures(
                 continue
             if figure is not None:  # extension figures are None when no scenario uses the extension
                 figures[name] = figure
-                if on_figure is not None:
-                    on_figure(name, figure)
     return figures, failed
 
 
@@ -381,10 +376,10 @@ def figure_html(figures: Mapping[str, go.Figure], failed: Mapping[str, str]) -> 
 
 
 def template_cache_dir() -> Path:
-    """Compiled report templates, in the `jinja` folder of the posterior cache (`forecast.cache.cache_dir()`)."""
-    from forecast.cache import cache_dir
+    """Compiled report templates: the cache's `jinja` folder (`forecast.cache.cache_folder`)."""
+    from forecast.cache import cache_folder
 
-    return cache_dir() / "jinja"
+    return cache_folder("jinja")
 
 
 def _bytecode_cache() -> jinja2.BytecodeCache | None:
@@ -566,32 +561,20 @@ def write_report(
     out_dir: Path,
     png: bool = True,
     use_cache: bool = True,
-    session: ImageSession | None = None,
-    inputs_key: str | None = None,
 ) -> dict[str, Any]:
     """Write `report.html` (and `figures/<name>.png` when possible) into `out_dir`; return the figure status:
     {"html": "report.html", "png": "written" | "skipped: <reason>", "names": [...], "files": [...]} (plus
-    "failed" if a figure could not be built). `png=False` skips the images; `use_cache=False` renders every
-    image instead of reusing identical ones from the PNG cache. Each image is rendered as soon as its figure is
-    built (in `session` when the caller started one early, see `forecast.report.images`; that session closes Chromium
-    once these images are done); `inputs_key` records which images a run with these inputs made."""
+    "failed" if a figure could not be built, and what `images.export_pngs` says of the images). `png=False` skips
+    the images; `use_cache=False` renders every image instead of copying identical ones from the PNG cache."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    images = None
-    if png:
-        images = ImageExport(out_dir / FIGURES_DIR, use_cache=use_cache, session=session, inputs_key=inputs_key)
-    try:
-        figures, failed = build_figures(result, on_figure=images.add if images is not None else None)
-        if images is not None:
-            images.done_adding(close_session=True)  # this run's images are all sent: Chromium may close after them
-        page = render_report(result, figures, failed)
-        (out_dir / REPORT_FILE).write_text(page, encoding="utf-8")
-    except BaseException:
-        if images is not None:
-            images.abandon()
-        raise
+    figures, failed = build_figures(result)
+    (out_dir / REPORT_FILE).write_text(render_report(result, figures, failed), encoding="utf-8")
     status: dict[str, Any] = {"html": REPORT_FILE, "names": list(figures)}
-    status.update(images.result() if images is not None else {"png": "skipped: --no-png", "files": []})
+    if png:
+        status.update(export_pngs(figures, out_dir / FIGURES_DIR, use_cache=use_cache))
+    else:
+        status.update({"png": "skipped: --no-png", "files": []})
     if failed:
         status["failed"] = dict(failed)
     return status

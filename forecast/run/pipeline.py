@@ -36,7 +36,7 @@ from forecast.projection.scenarios import (
     project_scenario,
     summary_table,
 )
-from forecast.report.images import FIGURES_DIR, ImageSession
+from forecast.report.images import FIGURES_DIR
 from forecast.run.folders import staged_output
 from forecast.run.freshness import INPUTS_KEY, inputs_hash
 from forecast.run.outputs import (
@@ -143,13 +143,11 @@ def run_pipeline(
     write_report: bool = True,
     png: bool = True,
     inputs_key: str | None = None,
-    image_session: ImageSession | None = None,
 ) -> RunResult:
     """Validate, fit, project and write all outputs for `config`; raise before writing on any bad input.
-    `inputs_key` is `freshness.inputs_hash` for these inputs when the caller has computed it already;
-    `image_session` is a Chromium the caller started early for the PNGs (it also stops it). A `report.html` or
-    `figures/` an earlier run left in `out_dir` is removed when this run does not write it (`write_report=False`,
-    `png=False`, a failed image export)."""
+    `inputs_key` is `freshness.inputs_hash` for these inputs when the caller has computed it already. A
+    `report.html` or `figures/` an earlier run left in `out_dir` is removed when this run does not write it
+    (`write_report=False`, `png=False`, a failed image export)."""
     started = time.perf_counter()
     result = compute_result(config, data_dir, strict=strict, use_cache=use_cache, progress=progress)
     timings, metadata = result.timings, result.metadata
@@ -189,8 +187,6 @@ def run_pipeline(
                 staging,
                 png=png,
                 use_cache=use_cache,
-                session=image_session,
-                inputs_key=metadata[INPUTS_KEY],
             )
         timings["total"] = round(time.perf_counter() - started, 3)
         write_json(
