@@ -18,9 +18,10 @@ import plotly.offline
 import pytest
 from fakes import make_result
 
+from forecast import formatting
 from forecast.data import published
 from forecast.model.sample import Diagnostics
-from forecast.report import images
+from forecast.report import context, images
 from forecast.report import page as report
 from forecast.run.result import RunResult
 
@@ -88,12 +89,12 @@ def test_headline_numbers(result: RunResult, written: tuple[Path, dict, str]) ->
     horizon = float(result.exhaustion["horizon"].values[0])
     for _, row in result.summary.iterrows():
         cells = _row(html, "headline-table", row["scenario"])
-        assert report.format_year(row["median"], horizon) in cells
-        assert f"{report.format_year(row['q10'], horizon)} – {report.format_year(row['q90'], horizon)}" in cells
-        assert f"{report.format_year(row['q05'], horizon)} – {report.format_year(row['q95'], horizon)}" in cells
-        assert report.format_percent(row["p_not_by_horizon"]) in cells
-        assert report.format_sci(row["tokens_at_crossing_median"]) in cells
-        assert report.format_sci(row["compute_at_crossing_median"]) in cells
+        assert context.format_year(row["median"], horizon) in cells
+        assert f"{context.format_year(row['q10'], horizon)} – {context.format_year(row['q90'], horizon)}" in cells
+        assert f"{context.format_year(row['q05'], horizon)} – {context.format_year(row['q95'], horizon)}" in cells
+        assert formatting.format_percent(row["p_not_by_horizon"]) in cells
+        assert formatting.format_sci(row["tokens_at_crossing_median"]) in cells
+        assert formatting.format_sci(row["compute_at_crossing_median"]) in cells
 
 
 def test_published_figures_side_by_side(written: tuple[Path, dict, str]) -> None:
@@ -179,9 +180,9 @@ def test_censored_scenario_reads_after_horizon(result: RunResult, tmp_path: Path
     html = (tmp_path / report.REPORT_FILE).read_text(encoding="utf-8")
     cells = _row(html, "headline-table", summary.loc[0, "scenario"])
     assert "after 2060" in cells and "60%" in cells
-    assert report.format_year(float("inf"), 2060) == "after 2060"
-    assert report.format_year(float("nan")) == "—"
-    assert report.format_year(2028.04) == "2028.0"
+    assert context.format_year(float("inf"), 2060) == "after 2060"
+    assert context.format_year(float("nan")) == "—"
+    assert context.format_year(2028.04) == "2028.0"
 
 
 def test_png_skipped_without_chromium(written: tuple[Path, dict, str]) -> None:
@@ -249,19 +250,19 @@ def test_png_written_with_chromium(result: RunResult, tmp_path: Path) -> None:
 
 
 def test_formatting() -> None:
-    assert report.format_percent(0.0) == "0%"
-    assert report.format_percent(0.003) == "<1%"
-    assert report.format_percent(0.5) == "50%"
-    assert report.format_percent(0.997) == ">99%"
-    assert report.format_percent(1.0) == "100%"
-    assert report.format_sci(5.366e14) == "5.4e14"
-    assert report.format_sci(1e29) == "1e29"
-    assert report.format_sci(4e14, approximate=True) == "~4e14"
-    assert report.format_tokens(3e14) == "300T"
-    assert report.format_tokens(2.1e15) == "2100T"
-    assert report.format_tokens(6.5e12) == "6.5T"
-    assert report.format_year(float("-inf")) == "—"
-    assert report.format_year(float("inf")) == "after the horizon"
+    assert formatting.format_percent(0.0) == "0%"
+    assert formatting.format_percent(0.003) == "<1%"
+    assert formatting.format_percent(0.5) == "50%"
+    assert formatting.format_percent(0.997) == ">99%"
+    assert formatting.format_percent(1.0) == "100%"
+    assert formatting.format_sci(5.366e14) == "5.4e14"
+    assert formatting.format_sci(1e29) == "1e29"
+    assert formatting.format_sci(4e14, approximate=True) == "~4e14"
+    assert formatting.format_tokens(3e14) == "300T"
+    assert formatting.format_tokens(2.1e15) == "2100T"
+    assert formatting.format_tokens(6.5e12) == "6.5T"
+    assert context.format_year(float("-inf")) == "—"
+    assert context.format_year(float("inf")) == "after the horizon"
 
 
 # ------------------------------------------------------------------------------------------------

@@ -3,33 +3,37 @@ headless Chromium is available.
 
 `write_report(result, out_dir)` is called by `forecast.run.pipeline` inside the staging directory of a run. The HTML
 embeds plotly.js once (no CDN, works offline) and every figure of `forecast.report.figures`; the page is rendered from
-the packaged Jinja2 template `forecast/templates/report.html.j2`. PNG copies (`forecast.report.images`: kaleido >= 1
-driving a local Chromium) are rendered as the figures are built and while the page is, best effort: any problem
-is reported in the returned status and never fails the run.
+the packaged Jinja2 template `forecast/report/templates/report.html.j2`, with the tables and sentences of
+`forecast.report.context`. PNG copies (`forecast.report.images`: kaleido driving a local Chromium) are rendered
+once the page is written, best effort: any problem is reported in the returned status and never fails the run.
 """
 
 from __future__ import annotations
 
 import html
 import logging
-import math
 import os
-import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jinja2
-import numpy as np
-import pandas as pd
-import plotly
 import plotly.graph_objects as go
 import plotly.offline
 
-from forecast.data import published
-from forecast.formatting import DASH, format_percent, format_sci, format_tokens
-from forecast.model.sample import MAX_R_HAT, MIN_ESS_BULK
+from forecast.formatting import DASH
+from forecast.report.context import (
+    assumption_rows,
+    diagnostics_context,
+    extensions_context,
+    format_year,
+    headline_rows,
+    lead_scenario,
+    prior_rows,
+    published_context,
+    source_rows,
+)
 from forecast.report.figures import EXTENSION_FIGURES, FIGURE_BUILDERS, house_template, scenario_names
 from forecast.report.images import FIGURES_DIR, export_pngs
 from forecast.run.outputs import REPORT_FILE
@@ -56,281 +60,6 @@ SECTIONS: dict[str, str] = {
     "assumptions": "Scenario assumptions",
     "sources": "Data sources and method",
 }
-
-
-# ----------------------------------------------------------------------------------------------------
-# Formatting
-# ----------------------------------------------------------------------------------------------------
-
-
-def format_year(value: float | None, horizon: float | None = None) -> str:
-    """Decimal year with one decimal; +inf (after the horizon) as 'after <horizon>'; missing as '—'."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return DASH
-    value = float(value)
-    if math.isinf(value):
-        if value < 0:
-            return DASH
-        return f"after {horizon:.0f}" if horizon is not None else "after the horizon"
-    return f"{value:.1f}"
-
-
-def _format_number(value: Any) -> str:
-    if value is None or (isinstance(value, float) and not np.isfinite(value)):
-        return ""
-    if isinstance(value, int | np.integer):
-        return str(value)
-    value = float(value)
-    if 1e3 <= abs(value) < 1e5:
-        return f"{value:.1f}".removesuffix(".0")
-    return f"{value:.4g}" if 1e-3 <= abs(value) < 1e5 or value == 0 else f"{value:.3g}"
-
-
-def _paper_year(value: float | None, approximate: bool) -> str:
-    if value is None:
-        return DASH
-    return f"~{value:.0f}" if approximate else f"{value:.0f}"
-
-
-# ----------------------------------------------------------------------------------------------------
-# Table contexts
-# ----------------------------------------------------------------------------------------------------
-
-
-def _resolved(result: RunResult) -> dict[str, Any]:
-
-    try:
-        return {s.name: s for s in result.scenarios}
-    except Exception as exc:  # the report must still render
-        log.warning("could not resolve the scenarios of the config: %s", exc)
-        return {}
-
-
-def headline_rows(result: RunResult) -> list[dict[str, Any]]:
-    """One row per scenario: this forecast's numbers and, where one exists, the published counterpart."""
-    resolved = _resolved(result)
-    horizons = dict(
-        zip(
-            (str(s) for s in result.exhaustion["scenario"].values),
-            np.asarray(result.exhaustion["horizon"].values, dtype=float),
-            strict=True,
-        )
-    )
-    rows = []
-    for _, row in result.summary.iterrows():
-        name = str(row["scenario"])
-        horizon = horizons.get(name)
-        scenario = resolved.get(name)
-        key = published.counterpart(name, scenario.scaling if scenario is not None else None)
-        paper = published.PUBLISHED_EXHAUSTION.get(key) if key else None
-        repro = published.REPRODUCED_EXHAUSTION.get(key) if key else None
-        out = {
-            "scenario": name,
-            "description": scenario.description if scenario is not None else "",
-            "median": format_year(row["median"], horizon),
-            "interval_80": f"{format_year(row['q10'], horizon)} – {format_year(row['q90'], horizon)}",
-            "interval_90": f"{format_year(row['q05'], horizon)} – {format_year(row['q95'], horizon)}",
-            "not_by_horizon": format_percent(row["p_not_by_horizon"]),
-            "horizon": f"{horizon:.0f}" if horizon is not None else "",
-            "tokens": format_sci(row["tokens_at_crossing_median"]),
-            "compute": format_sci(row["compute_at_crossing_median"]),
-            "paper_label": paper.label if paper else DASH,
-            "paper_median": _paper_year(paper.median, paper.approximate) if paper else DASH,
-            "paper_interval_80": (
-                f"{paper.interval_80[0]:.0f} – {paper.interval_80[1]:.0f}" if paper and paper.interval_80 else DASH
-            ),
-            "paper_source": paper.source if paper else "",
-            "repro_median": f"{repro.median:.1f}" if repro else DASH,
-            "repro_interval_80": _repro_interval(repro) if repro else DASH,
-        }
-        rows.append(out)
-    return rows
-
-
-def _repro_interval(repro: published.ReproducedExhaustion) -> str:
-    low, high = repro.interval_80_low
-    lower = f"{low:.1f}" if low == high else f"≈{low:.1f}–{high:.1f}"
-    return f"{lower}, {repro.interval_80_high:.1f}"
-
-
-def diagnostics_context(result: RunResult) -> dict[str, Any]:
-    """Per-parameter summary rows with flags, and the run-level numbers."""
-    d = result.diagnostics
-    table = d.table
-    lower = next((c for c in table.columns if str(c).endswith("_lb")), None)
-    upper = next((c for c in table.columns if str(c).endswith("_ub")), None)
-    rows = []
-    for name, row in table.iterrows():
-        r_hat, ess_bulk, ess_tail = (float(row.get(k, np.nan)) for k in ("r_hat", "ess_bulk", "ess_tail"))
-        rows.append(
-            {
-                "name": str(name),
-                "mean": _format_number(row.get("mean")),
-                "sd": _format_number(row.get("sd")),
-                "interval": f"{_format_number(row[lower])} – {_format_number(row[upper])}" if lower and upper else "",
-                "ess_bulk": f"{ess_bulk:.0f}" if np.isfinite(ess_bulk) else "",
-                "ess_tail": f"{ess_tail:.0f}" if np.isfinite(ess_tail) else "",
-                "r_hat": f"{r_hat:.3f}" if np.isfinite(r_hat) else "",
-                "bad_r_hat": bool(np.isfinite(r_hat) and r_hat > MAX_R_HAT),
-                "bad_ess": bool(np.isfinite(ess_bulk) and ess_bulk < MIN_ESS_BULK),
-            }
-        )
-    sampler = result.metadata.get("sampler") or result.config.sampler.model_dump(mode="json")
-    return {
-        "rows": rows,
-        "divergences": d.divergences,
-        "max_r_hat": f"{d.max_r_hat:.3f}",
-        "min_ess_bulk": f"{d.min_ess_bulk:.0f}",
-        "min_ess_tail": f"{d.min_ess_tail:.0f}",
-        "converged": d.converged,
-        "problems": d.problems(),
-        "max_r_hat_threshold": MAX_R_HAT,
-        "min_ess_threshold": MIN_ESS_BULK,
-        "sampler": sampler,
-        "fit_reused": result.fit_reused,
-    }
-
-
-def _interval_text(interval: Any) -> str:
-    if interval is None:
-        return ""
-    if interval.distribution == "uniform":
-        return f"uniform [{interval.low:g}, {interval.high:g}]"
-    text = f"{interval.distribution} {interval.mass:.0%} [{interval.low:g}, {interval.high:g}]"
-    if interval.ceiling is not None:
-        text += f", ceiling {interval.ceiling:g}"
-    return text
-
-
-def _overtraining_text(ot: Any) -> str:
-    if ot.profit_model is not None:
-        policy = f"profit model '{ot.profit_model}' ([P2] App. F)"
-    elif ot.factor == 1:
-        policy = "none (compute-optimal, 20 tokens/parameter)"
-    else:
-        policy = f"{ot.factor:g}x tokens per parameter"
-    arm = "compute arm only" if ot.applies_to == "compute" else "both arms"
-    return policy if ot.factor == 1 and ot.profit_model is None else f"{policy}; {arm}"
-
-
-def _slowdown_text(slowdown: Any) -> str:
-    if slowdown is None:
-        return "none"
-    start = slowdown.start_year
-    when = f"{start.low:g}–{start.high:g} (uniform)" if hasattr(start, "low") else f"{start:g}"
-    return f"from {when}, then {slowdown.growth_after_oom_per_year:g} OOM/yr"
-
-
-def assumption_rows(result: RunResult) -> list[dict[str, str]]:
-    """Resolved settings of each scenario, as text."""
-    from forecast.config import PriorOverrides
-
-    defaults = PriorOverrides()
-    rows = []
-    for name, s in _resolved(result).items():
-        overrides = [
-            f"{field}: {_interval_text(getattr(s.priors, field))}"
-            for field in type(s.priors).model_fields
-            if getattr(s.priors, field) != getattr(defaults, field)
-        ]
-        rows.append(
-            {
-                "scenario": name,
-                "description": s.description,
-                "scaling": s.scaling,
-                "overtraining": _overtraining_text(s.overtraining),
-                "slowdown": _slowdown_text(s.compute_slowdown),
-                "horizon": str(s.horizon),
-                "start": s.projection_start.isoformat(),
-                "historical": s.historical_trend.source
-                + (
-                    f" (anchor {s.historical_trend.anchor_date.isoformat()})"
-                    if s.historical_trend.source == "given"
-                    else ""
-                ),
-                "compute": s.compute_trend.source,
-                "stock_growth": s.stock_growth,
-                "overrides": "; ".join(overrides) if overrides else "none",
-            }
-        )
-    return rows
-
-
-def prior_rows(result: RunResult) -> list[dict[str, str]]:
-    """Rows of data/stock_priors.csv as used by this run."""
-    priors = result.bundle.stock_priors
-    rows = []
-    for parameter, row in priors.iterrows():
-        rows.append(
-            {
-                "parameter": str(parameter),
-                "distribution": str(row.get("distribution", "")),
-                "interval": f"{_format_number(row.get('low'))} – {_format_number(row.get('high'))}",
-                "mass": f"{float(row['mass']):.0%}" if pd.notna(row.get("mass")) else "",
-                "ceiling": _format_number(row.get("ceiling")) if pd.notna(row.get("ceiling")) else "",
-                "median": _format_number(row.get("median")),
-                "unit": str(row.get("unit", "")),
-                "source": str(row.get("source", "")),
-                "reliability": str(row.get("reliability", "")),
-            }
-        )
-    return rows
-
-
-_URL = re.compile(r"https?://[^\s,;)\]]+")
-
-
-def _links(values: Any) -> list[dict[str, str]]:
-    """Text entries of a sources.yml url field, each with its first URL for an <a href>."""
-    items = values if isinstance(values, list) else [values] if values else []
-    out = []
-    for item in items:
-        text = str(item)
-        match = _URL.search(text)
-        out.append({"text": text, "href": match.group(0) if match else ""})
-    return out
-
-
-def source_rows(result: RunResult) -> tuple[list[dict[str, Any]], str | None]:
-    """Data files read by the run, with sha256 and their sources.yml record (title, citation, links)."""
-    from forecast.data.provenance import load_sources
-
-    error = None
-    try:
-        records = load_sources(result.bundle.data_dir).get("files", {})
-    except Exception as exc:  # provenance was verified before the fit; still, never fail the report on it
-        records, error = {}, str(exc)
-    rows = []
-    for name, sha in result.bundle.sha256.items():
-        record = records.get(name, {}) if isinstance(records, Mapping) else {}
-        rows.append(
-            {
-                "file": name,
-                "sha256": sha,
-                "title": str(record.get("title", "")),
-                "citation": " ".join(str(record.get("citation", "")).split()),
-                "links": _links(record.get("url")),
-                "rows": record.get("rows", ""),
-                "accessed": str(record.get("date_accessed", "")),
-            }
-        )
-    return rows, error
-
-
-def published_context() -> dict[str, Any]:
-    """The paper's figures for the side panel."""
-    return {
-        "paper": published.PAPER,
-        "paper_url": published.PAPER_URL,
-        "blog_url": published.BLOG_URL,
-        "exhaustion": list(published.PUBLISHED_EXHAUSTION.values()),
-        "reproduced": published.REPRODUCED_EXHAUSTION,
-        "stocks": [published.EFFECTIVE_STOCK_2024, published.INDEXED_WEB_2024],
-        "format_sci": format_sci,
-        "format_tokens": format_tokens,
-        "repro_interval": _repro_interval,
-        "paper_year": _paper_year,
-    }
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -402,106 +131,6 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
         bytecode_cache=_bytecode_cache(),
     )
-
-
-def lead_scenario(result: RunResult) -> str:
-    """The scenario the report's lead sentence quotes: the one matching the paper's main result, else the first."""
-    resolved = _resolved(result)
-    names = scenario_names(result)
-    for name in names:
-        scaling = resolved[name].scaling if name in resolved else None
-        if published.counterpart(name, scaling) == published.COMPUTE_OPTIMAL.key:
-            return name
-    return names[0]
-
-
-def _effect_rows(result: RunResult, prefix: str | None = None, effect: str | None = None) -> list[dict[str, str]]:
-    table = getattr(result, "effects", None)
-    if table is None or table.empty:
-        return []
-    rows = []
-    for row in table.itertuples():
-        if (prefix and not row.effect.startswith(prefix)) or (effect and row.effect != effect):
-            continue
-        rows.append(
-            {
-                "scenario": row.scenario,
-                "effect": row.effect,
-                "median": format_year(row.median),
-                "baseline": format_year(row.baseline_median),
-                "shift": f"{row.shift_years:+.2f}" if np.isfinite(row.shift_years) else DASH,
-                "censored": format_percent(row.p_not_by_horizon),
-            }
-        )
-    return rows
-
-
-def _extension_sources(result: RunResult) -> list[dict[str, str]]:
-    """Every cited input of the extensions used by some scenario, with its interval and source."""
-    rows, seen = [], set()
-    for scenario in _resolved(result).values():
-        items: list[tuple[str, Any]] = []
-        if scenario.synthetic.enabled:
-            syn = scenario.synthetic
-            items += [
-                (f"synthetic.{n}", getattr(syn, n))
-                for n in ("tokens_per_year", "growth_per_year", "value_per_token", "min_real_share")
-            ]
-        if scenario.extra_stocks.enabled:
-            for stock in scenario.extra_stocks.stocks:
-                items += [
-                    (f"{stock.name}.tokens", stock.tokens),
-                    (f"{stock.name}.access_fraction", stock.access_fraction),
-                ]
-        for name, interval in items:
-            if name in seen:
-                continue
-            seen.add(name)
-            rows.append(
-                {
-                    "name": name,
-                    "interval": f"{interval.distribution} [{interval.low:.3g}, {interval.high:.3g}]",
-                    "source": interval.source,
-                }
-            )
-    return rows
-
-
-def extensions_context(result: RunResult) -> dict[str, Any]:
-    """Numbers and sources of the four sections beyond the paper."""
-    believe = getattr(result, "believe", None)
-    lead = lead_scenario(result)
-    believe_rows = []
-    if believe is not None and not believe.empty:
-        for row in believe[believe["scenario"] == lead].itertuples():
-            believe_rows.append(
-                {
-                    "input": row.input,
-                    "value": f"{row.value:.4g}" if row.reachable else "not within the draws",
-                    "percentile": f"{row.prior_percentile:.0%}" if row.reachable else DASH,
-                    "direction": row.direction,
-                    "index": f"{row.first_order_index:.3f}",
-                }
-            )
-    post = result.idata.posterior
-    plateau = None
-    if "ai_c_max" in post:
-        q = np.quantile(np.asarray(post["ai_c_max"].values).ravel(), [0.05, 0.5, 0.95])
-        plateau = f"{q[1]:.0%} [90%: {q[0]:.0%}, {q[2]:.0%}]"
-    return {
-        "human_share": _effect_rows(result, effect="scenario as configured"),
-        "synthetic": [
-            r
-            for r in _effect_rows(result)
-            if r["effect"] in ("with synthetic data", "real share below the collapse guard")
-        ],
-        "nonpublic": _effect_rows(result, prefix="extra stock: "),
-        "believe": believe_rows,
-        "believe_scenario": lead,
-        "believe_target": "2035",
-        "sources": _extension_sources(result),
-        "ai_plateau": plateau,
-    }
 
 
 def render_report(
