@@ -60,8 +60,20 @@ def test_training_runs_shape_and_dtypes(runs: pd.DataFrame) -> None:
     for column in ("dataset_tokens", "training_compute_flop", "parameters", "decimal_year"):
         assert runs[column].dtype == "float64"
     assert runs["publication_date"].min() >= pd.Timestamp("2018-01-01")
-    assert runs["publication_date"].max() <= pd.Timestamp("2024-12-31")
+    assert runs["publication_date"].max() <= pd.Timestamp.today()
     assert runs["model"].is_unique
+
+
+def test_runs_published_2025_2026_with_token_counts(runs: pd.DataFrame) -> None:
+    """The now-cast issue's floor: at least 30 runs with disclosed token counts published in 2025-2026, each
+    with its source; their new columns say what each count is."""
+    recent = runs[(runs["publication_date"] >= "2025-01-01") & runs["dataset_tokens"].notna()]
+    assert len(recent) >= 30
+    assert recent["source"].str.len().gt(0).all() and recent["reliability"].isin(["P", "S"]).all()
+    assert set(runs["tokens_bound"]) <= {"point", "lower", "upper", "none"}
+    increments = runs[runs["tokens_scope"] == "increment"]
+    assert not increments.empty and increments["base_model"].str.len().gt(0).all()
+    assert not data.is_whole_dataset(increments).any()
 
 
 def test_every_run_keeps_source_and_reliability(runs: pd.DataFrame) -> None:
@@ -144,14 +156,14 @@ def test_epochs_prior_inverts_the_muennighoff_multiplier(priors: pd.DataFrame) -
 
 def test_stock_estimates_and_web_growth_load(runs: pd.DataFrame) -> None:
     estimates = data.load_stock_estimates(DATA_DIR)
-    assert len(estimates) == 58 and estimates["source"].str.len().gt(0).all()
+    assert len(estimates) == 64 and estimates["source"].str.len().gt(0).all()
     assert estimates["year_of_estimate"].dtype == "int64"
     assert estimates["tokens_central"].dtype == "float64"
     indexed_web = estimates.loc[estimates["item"] == "Indexed web (raw)"].iloc[0]
     assert indexed_web[["tokens_low", "tokens_central", "tokens_high"]].tolist() == [1.3e14, 5.1e14, 2.1e15]
 
     web = data.load_web_growth(DATA_DIR)
-    assert len(web) == 821
+    assert len(web) == 826
     assert web["date"].dtype == "datetime64[ns]" and web["year"].dtype == "int64"
     assert (web["date"].dt.year == web["year"]).all()
     assert np.allclose(np.floor(web["decimal_year"]), web["year"])
@@ -206,7 +218,7 @@ BAD_CASES = [
     ("not_utf8", 3, None, "not valid UTF-8"),
     ("missing_column", 1, "source", "missing column; expected columns: model, organization"),
     ("extra_column", 1, "is_frontier", "unknown column; expected only: model, organization"),
-    ("ragged_row", 3, None, "expected 13 fields"),
+    ("ragged_row", 3, None, "expected 17 fields"),
     ("non_numeric_tokens", 3, "dataset_tokens", "expected a positive number of tokens, got 'about 1.4T'"),
     ("negative_tokens", 4, "dataset_tokens", "expected a positive number of tokens, got '-3e12'"),
     ("zero_compute", 3, "training_compute_flop", "expected a positive number of FLOP, got '0'"),

@@ -73,6 +73,14 @@ def is_leak(runs: pd.DataFrame) -> pd.Series:
     return leak
 
 
+def is_whole_dataset(runs: pd.DataFrame) -> pd.Series:
+    """Rows whose token count measures a whole training dataset: not a continued-pretraining increment on top of
+    a base model (`tokens_scope == 'increment'`); a frame without the column counts every row."""
+    if "tokens_scope" not in runs:
+        return pd.Series(True, index=runs.index)
+    return runs["tokens_scope"].fillna("total").astype(str).str.strip() != "increment"
+
+
 def has_flag(runs: pd.DataFrame, flag: str) -> pd.Series:
     """Boolean mask of runs carrying `flag` (one of RUN_FLAGS), e.g. to exclude leaks from a fit."""
     if flag not in RUN_FLAGS:
@@ -85,7 +93,7 @@ def _runs_frame(raw: RawTable, reuse_checks: bool = True) -> pd.DataFrame:
     validate(raw, runs_spec, reuse_checks)
     runs = _typed(
         raw.frame,
-        floats=("dataset_tokens", "training_compute_flop", "parameters"),
+        floats=("dataset_tokens", "training_compute_flop", "parameters", "synthetic_share"),
         dates=("publication_date",),
     )
     runs["decimal_year"] = decimal_year(runs["publication_date"])

@@ -59,6 +59,10 @@ RUN_COLUMNS: tuple[str, ...] = (
     "reliability",
     "source",
     "notes",
+    "tokens_scope",
+    "tokens_bound",
+    "synthetic_share",
+    "base_model",
 )
 PRIOR_COLUMNS: tuple[str, ...] = (
     "parameter",
@@ -118,7 +122,14 @@ RUN_FLAGS: tuple[str, ...] = (
     "compute_only",
     "moe",
     "synthetic_data",
+    "reasoning_model",
 )
+# What a token count covers: the whole pre-training run, continued pre-training on top of `base_model`, or such an
+# increment reported together with the base's tokens as one cumulative total.
+TOKENS_SCOPE: tuple[str, ...] = ("total", "increment", "cumulative")
+# How a count was stated: a point ("14.8T"), a lower bound ("over 20T", "15T+"), an upper bound ("up to 18T"), or
+# no count at all (`none`, exactly when `dataset_tokens` is empty).
+TOKENS_BOUND: tuple[str, ...] = ("point", "lower", "upper", "none")
 FLAG_SEPARATOR = ";"
 RUN_RELIABILITY: tuple[str, ...] = ("P", "S")
 PRIOR_RELIABILITY: tuple[str, ...] = ("P", "S", "D")
@@ -185,6 +196,16 @@ REQUIRED_SOURCE = "expected a citation (paper, URL or repository path); every ro
 REQUIRED_RELIABILITY = "expected a reliability tag"
 
 
+def _share_check() -> pa.Check:
+    """A share: a number from 0 to 1 (empty allowed)."""
+
+    def check(values: pd.Series) -> pd.Series:
+        numbers = as_numbers(values)
+        return values.fillna("").astype(str).str.strip().eq("") | numbers.between(0.0, 1.0)
+
+    return load_pandera().Check(check, error="expected a share from 0 to 1 (or empty)")
+
+
 def has_flag_text(flags: pd.Series, flag: str) -> pd.Series:
     """Where the `FLAG_SEPARATOR`-separated text of `flags` names `flag` (empty cells name none)."""
     return flags.fillna("").map(lambda cell: flag in {p.strip() for p in str(cell).split(FLAG_SEPARATOR)})
@@ -244,8 +265,24 @@ def runs_spec() -> TableSpec:
         "reliability": column(one_of(RUN_RELIABILITY), required=True),
         "source": text(required=True),
         "notes": text(),
+        "tokens_scope": column(one_of(TOKENS_SCOPE), required=True),
+        "tokens_bound": column(one_of(TOKENS_BOUND), required=True),
+        "synthetic_share": column(_share_check()),
+        "base_model": text(),
     }
     rules = (
+        RowRule(
+            "tokens_bound",
+            "expected tokens_bound 'none' exactly when dataset_tokens is empty",
+            lambda frame: frame["dataset_tokens"].isna() == (frame["tokens_bound"] == "none"),
+            ("dataset_tokens", "tokens_bound"),
+        ),
+        RowRule(
+            "base_model",
+            "expected a base_model exactly on rows whose tokens_scope is 'increment' or 'cumulative'",
+            lambda frame: (frame["tokens_scope"] != "total") == (frame["base_model"].fillna("").str.strip() != ""),
+            ("tokens_scope", "base_model"),
+        ),
         RowRule(
             "tokens_basis",
             "expected tokens_basis 'none' exactly when dataset_tokens is empty",
@@ -267,6 +304,8 @@ def runs_spec() -> TableSpec:
             "source": REQUIRED_SOURCE,
             "reliability": f"{REQUIRED_RELIABILITY}: {', '.join(RUN_RELIABILITY)}",
             "tokens_basis": f"expected one of: {', '.join(TOKENS_BASIS)}",
+            "tokens_scope": f"expected one of: {', '.join(TOKENS_SCOPE)}",
+            "tokens_bound": f"expected one of: {', '.join(TOKENS_BOUND)}",
         },
     )
 

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from forecast.data import is_leak
+from forecast.data import is_leak, is_whole_dataset
 from forecast.model.ai_share import AIShareData, add_ai_share_block, ai_share_data_from_frame
 from forecast.model.trend import frontier_log10
 from forecast.units import decimal_year
@@ -133,7 +133,7 @@ def fit_data_from_frames(
     candidate_window_oom: float = CANDIDATE_WINDOW_OOM,
 ) -> FitData:
     """Select and transform the rows each likelihood uses (see module docstring for why)."""
-    has_tokens = runs["dataset_tokens"].notna() & (runs["dataset_tokens"] > 0)
+    has_tokens = runs["dataset_tokens"].notna() & (runs["dataset_tokens"] > 0) & is_whole_dataset(runs)
     leak = is_leak(runs)
     tokens = runs[has_tokens & ~(leak & (leak_rows == "exclude"))]
     tokens = tokens[

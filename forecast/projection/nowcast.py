@@ -24,10 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from forecast.data import is_leak
+from forecast.data import is_leak, is_whole_dataset
 
-#: Token scopes that count as a whole training dataset (an increment is continued pre-training on top of a base).
-WHOLE_DATASET_SCOPES = ("total", "cumulative")
 #: Token bounds that can set the record: a point, or a lower bound ("over 20T": the record is at least that).
 RECORD_BOUNDS = ("point", "lower")
 #: Pareto k̂ above which importance weights are unreliable (Vehtari et al. 2024, "Pareto smoothed importance
@@ -47,9 +45,7 @@ class Record:
 def record_at(runs: pd.DataFrame, date: dt.date) -> Record:
     """The record at `date`: the largest non-leak whole-dataset token count published on or before it."""
     known = runs[pd.to_datetime(runs["publication_date"]).dt.date <= date]
-    usable = known["dataset_tokens"].notna() & ~is_leak(known)
-    if "tokens_scope" in known:
-        usable &= known["tokens_scope"].isin(WHOLE_DATASET_SCOPES)
+    usable = known["dataset_tokens"].notna() & ~is_leak(known) & is_whole_dataset(known)
     if "tokens_bound" in known:
         usable &= known["tokens_bound"].isin(RECORD_BOUNDS)
     candidates = known[usable]
