@@ -137,3 +137,5 @@ def test_reads_digest_uses_model_dump_of_each_setting_read() -> None:
     assert reads_digest("stock", reads, _Scenario(model="users"), {}, ()) == base
     assert reads_digest("stock", reads, _Scenario(growth=_Growth(rate=0.3)), {}, ()) != base
     assert reads_digest("demand", reads, _Scenario(), {}, ()) != base
+    with pytest.raises(TypeError):  # an object whose repr could hide its arrays cannot be part of a key
+        reads_digest("stock", reads, _Scenario(), {}, (GridPoints.of(np.arange(3.0)),))

@@ -125,6 +125,8 @@ class SettingsReads:
         self._scenario, self._names = scenario, names
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):  # not a setting (pydantic fields never start with one); e.g. copy probing
+            raise AttributeError(name)
         value = getattr(self._scenario, name)
         self._names.add(name)
         return value
@@ -156,20 +158,26 @@ Reads = tuple[tuple[str, ...], tuple[str, ...]]
 PartBuild = Callable[..., Any]
 
 
-def _setting_text(value: Any) -> str:
-    """A setting as text for a key: a sub-model by its `model_dump`, a plain value by its repr."""
-    if isinstance(value, BaseModel):
-        return json.dumps(value.model_dump(mode="json"), sort_keys=True)
-    return repr(value)
+# Arguments of a part that its key can hold exactly: arrays by their bytes, plain values by their repr.
+KEY_ARGUMENT_TYPES = (np.ndarray, int, float, str, bool, type(None))
+
+
+def _settings_text(scenario: Any, names: tuple[str, ...]) -> str:
+    """The settings named, as text for a key: the scenario's `model_dump` of those fields (any plain object: the
+    repr of each)."""
+    if isinstance(scenario, BaseModel):
+        return json.dumps(scenario.model_dump(mode="json", include=set(names)), sort_keys=True)
+    return repr([(name, getattr(scenario, name)) for name in names])
 
 
 def reads_digest(kind: str, reads: Reads, scenario: Any, inputs: Mapping[str, np.ndarray], args: tuple) -> str:
     """The key of a part of `kind` that read `reads` of this scenario and these inputs, and took `args`."""
+    for arg in args:
+        if not isinstance(arg, KEY_ARGUMENT_TYPES):
+            raise TypeError(f"a part's arguments enter its key; {type(arg).__name__} is not an array or plain value")
     settings, names = reads
-    parts: list[Any] = [kind, settings, names, *args]
-    parts += [_setting_text(getattr(scenario, name)) for name in settings]
-    parts += [inputs.get(name, "absent") for name in names]
-    return content_digest(*parts)
+    inputs_read = [inputs.get(name, "absent") for name in names]
+    return content_digest(kind, settings, names, *args, _settings_text(scenario, settings), *inputs_read)
 
 
 class ProjectionCache:
@@ -185,7 +193,7 @@ class ProjectionCache:
     A part (`part`) is keyed by what its build read: the `model_dump` of each scenario setting it read, the bytes
     of each input array it read, and its arguments. Nothing lists those by hand, so a new setting or input that a
     build reads enters its key. Values derived from parts (crossings, bands) are keyed by the parts' keys (`get`).
-    Bounded in entries and in array bytes (a default run holds ~50 MB): the least recently used go first.
+    Bounded in entries and in array bytes (a default run holds ~35 MB): the least recently used go first.
     """
 
     def __init__(self, max_entries: int = 64, max_bytes: int = 512 * 2**20) -> None:
