@@ -37,7 +37,7 @@ from forecast.data import find_data_dir, has_flag, load_bundle
 from forecast.hashing import package_versions
 from forecast.model.ai_share import DEFAULT_SERIES as AI_SHARE_FIT_SERIES
 from forecast.model.frontier import ADOPTION_SERIES, COMPUTE_WINDOW_START
-from forecast.projection.switches.settings import CHATGPT_RELEASE_YEAR
+from forecast.projection.switches.human_share import CHATGPT_RELEASE_YEAR
 from forecast.units import BYTES_PER_TOKEN, bytes_to_tokens, from_decimal_year
 
 NOTEBOOK_STARTED = time.perf_counter()

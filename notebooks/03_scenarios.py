@@ -53,11 +53,9 @@ from forecast.projection.effects import extension_effects
 from forecast.projection.inputs import flatten
 from forecast.projection.project import project_scenario
 from forecast.projection.sensitivity import first_order_indices, what_you_would_have_to_believe
-from forecast.projection.switches.settings import (
-    ExtraStocksSettings,
-    HumanShareSettings,
-    SyntheticSettings,
-)
+from forecast.projection.switches.extra_stocks import ExtraStocksSettings
+from forecast.projection.switches.human_share import HumanShareSettings
+from forecast.projection.switches.synthetic import SyntheticSettings
 from forecast.projection.tables import exhaustion_dataset, probability_table, summary_table
 
 NOTEBOOK_STARTED = time.perf_counter()
@@ -278,8 +276,9 @@ for target in TARGET_YEARS:
 # ## 5. Extensions: AI-written text, synthetic data, non-public stocks
 #
 # Three departures from Villalobos et al. 2024, each a switch of a scenario (`human_share`, `synthetic`,
-# `extra_stocks`; settings and cited priors in `forecast.projection.switches.settings`). A scenario with a switch on
-# is also projected with every switch off on the same draws, so each effect below is a paired, draw-by-draw difference.
+# `extra_stocks`; each a module of `forecast.projection.switches`, with its settings and cited priors). A
+# scenario with a switch on is also projected with every switch off on the same draws, so each effect below is a
+# paired, draw-by-draw difference.
 #
 # The AI-written share of new web text is fitted in the main model (variables `ai_c_max`, `ai_k`, `ai_t0`):
 # a logistic rise with detector false-positive and false-negative rates, fitted to Graphite's and Dolezal et

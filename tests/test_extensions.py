@@ -8,15 +8,14 @@ from pydantic import ValidationError
 
 from forecast.errors import InputError
 from forecast.priors import Prior
-from forecast.projection.switches.settings import (
-    SYNTHETIC_TOKENS_PER_YEAR_ANCHOR,
+from forecast.projection.switches.extra_stocks import (
     ExtraStocksSettings,
-    HumanShareSettings,
-    SyntheticSettings,
     extra_stock_draws,
     median_years_bought,
     years_bought,
 )
+from forecast.projection.switches.human_share import HumanShareSettings
+from forecast.projection.switches.synthetic import SYNTHETIC_TOKENS_PER_YEAR_ANCHOR, SyntheticSettings
 
 N = 20_000
 

@@ -26,7 +26,7 @@ from forecast.projection.scenario_model import (
     stock_paths,
     time_grid,
 )
-from forecast.projection.switches import apply as ext
+from forecast.projection.switches import extra_stocks, human_share, switch_inputs, synthetic
 from forecast.projection.tables import EXHAUSTION_SCHEMA, SUMMARY_COLUMNS, exhaustion_dataset, summary_table
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
@@ -158,14 +158,14 @@ def dense_reference(scenario, inputs: dict[str, np.ndarray], grid: np.ndarray, s
     """The projection computed the simple way: every path on every monthly grid point, then `first_crossing`."""
     tokens, compute, _ = demand_paths(scenario, inputs, grid, seed)
     if scenario.human_share.enabled:
-        extended = ext.human_share_grid(scenario, grid)
+        extended = human_share.human_share_grid(scenario.human_share, grid)
         on_extended = stock_paths(scenario, inputs, extended)
         public = {stage: path[:, -grid.size :] for stage, path in on_extended.items()}
-        stocks = ext.discount_ai_share(scenario, inputs, extended, on_extended, grid.size)
+        stocks = human_share.discount_ai_share(scenario.human_share, inputs, extended, on_extended, grid.size)
     else:
         public = stocks = stock_paths(scenario, inputs, grid)
     names = [s.name for s in scenario.extra_stocks.stocks] if scenario.extra_stocks.enabled else []
-    effective = ext.add_extra_stocks(stocks["effective"], inputs, names) if names else stocks["effective"]
+    effective = extra_stocks.add_extra_stocks(stocks["effective"], inputs, names) if names else stocks["effective"]
     crossing = first_crossing(grid, tokens - effective)
     out: dict[str, Any] = {
         "year": crossing.year,
@@ -175,12 +175,12 @@ def dense_reference(scenario, inputs: dict[str, np.ndarray], grid: np.ndarray, s
         "stock": 10.0 ** value_at_crossing(effective, crossing),
         "baseline": first_crossing(grid, tokens - public["effective"]).year,
         "extra": {
-            name: first_crossing(grid, tokens - ext.add_extra_stocks(stocks["effective"], inputs, [name])).year
+            name: first_crossing(grid, tokens - extra_stocks.add_extra_stocks(stocks["effective"], inputs, [name])).year
             for name in names
         },
     }
     if scenario.synthetic.enabled:
-        supply_gap, guard_gap = ext.synthetic_supply(scenario, inputs, grid, effective, tokens)
+        supply_gap, guard_gap = synthetic.synthetic_supply(scenario.synthetic, inputs, grid, effective, tokens)
         out["synthetic"] = first_crossing(grid, supply_gap).year
         out["guard"] = first_crossing(grid, guard_gap).year
     years = np.arange(np.ceil(grid[0] - 1e-9), np.floor(grid[-1] + 1e-9) + 1)
@@ -304,7 +304,7 @@ def test_fast_projection_matches_dense_on_randomised_inputs() -> None:
         n = 1_200  # several row blocks for the threaded human-only stock
         posterior = _randomised_posterior(n, rng)
         inputs = scenario_inputs(scenario, posterior, stock_priors, config.seed)
-        inputs |= ext.extension_inputs(scenario, posterior, n, config.seed)
+        inputs |= switch_inputs(scenario, posterior, n, config.seed)
         grid = time_grid(date_year(scenario.projection_start), float(scenario.horizon))
         result = project_inputs(scenario, inputs, grid, config.seed, ProjectionCache())
         dense = dense_reference(scenario, inputs, grid, config.seed)

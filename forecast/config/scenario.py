@@ -14,11 +14,11 @@ import math
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
 from forecast.config.messages import PathError
 from forecast.priors import Number, Prior
-from forecast.projection.switches.settings import ExtraStocksSettings, HumanShareSettings, SyntheticSettings
+from forecast.projection.switches import SWITCHES
 
 # ----------------------------------------------------------------------------------------------------
 # Named constants (with citations)
@@ -294,8 +294,8 @@ class Overtraining(ConfigModel):
 _DEFAULT_SLOWDOWN = ComputeSlowdown()
 
 
-class ScenarioSettings(ConfigModel):
-    """Everything a scenario can set; the defaults here are the documented defaults of every scenario."""
+class _ScenarioCore(ConfigModel):
+    """The settings of a scenario other than its switches (`ScenarioSettings` adds one field per switch)."""
 
     scaling: Literal["historical", "compute", "mixture"] = Field(
         "mixture",
@@ -336,21 +336,9 @@ class ScenarioSettings(ConfigModel):
     priors: PriorOverrides = Field(
         PriorOverrides(), description="Prior overrides; each unset prior keeps its data/stock_priors.csv row."
     )
-    human_share: HumanShareSettings = Field(
-        HumanShareSettings(),
-        description="Count only the human part of web text added after ChatGPT, using the fitted AI share.",
-    )
-    synthetic: SyntheticSettings = Field(
-        SyntheticSettings(),
-        description="Synthetic data as a partial substitute for human text, with a model-collapse guard.",
-    )
-    extra_stocks: ExtraStocksSettings = Field(
-        ExtraStocksSettings(),
-        description="Non-public and multimodal stocks added to the public stock, each with an access fraction.",
-    )
 
     @model_validator(mode="after")
-    def _horizon_after_start(self) -> ScenarioSettings:
+    def _horizon_after_start(self) -> _ScenarioCore:
         """A projection must cover at least one year."""
         if self.horizon <= self.projection_start.year:
             raise PathError(
@@ -360,14 +348,28 @@ class ScenarioSettings(ConfigModel):
         return self
 
 
+# One field per scenario switch, named after it, typed by its settings and documented by its module
+# (`forecast.projection.switches`): the config does not name the switches.
+ScenarioSettings = create_model(
+    "ScenarioSettings",
+    __base__=_ScenarioCore,
+    __module__=__name__,
+    __doc__="Everything a scenario can set; the defaults here are the documented defaults of every scenario.",
+    **{
+        name: (switch.Settings, Field(switch.Settings(), description=switch.DESCRIPTION))
+        for name, switch in SWITCHES.items()
+    },
+)
+
+
 def _inherit(name: str) -> Any:
     """An optional override field documented like its ScenarioSettings counterpart."""
     base = ScenarioSettings.model_fields[name].description
     return Field(None, description=f"{base} Omit (or null) to inherit from `defaults`.")
 
 
-class ScenarioOverride(ConfigModel):
-    """One named scenario: states only what differs from `defaults` (nested settings merge key by key)."""
+class _ScenarioOverrideCore(ConfigModel):
+    """The overrides of a scenario other than its switches (`ScenarioOverride` adds one field per switch)."""
 
     name: str = Field(pattern=NAME_PATTERN, description="Unique scenario name: lowercase letters, digits, . _ -")
     description: str = Field("", description="One line saying what the scenario represents and why.")
@@ -386,9 +388,15 @@ class ScenarioOverride(ConfigModel):
     compute_trend: ComputeTrend | None = _inherit("compute_trend")
     stock_growth: Literal["users_model", "prior"] | None = _inherit("stock_growth")
     priors: PriorOverrides | None = _inherit("priors")
-    human_share: HumanShareSettings | None = _inherit("human_share")
-    synthetic: SyntheticSettings | None = _inherit("synthetic")
-    extra_stocks: ExtraStocksSettings | None = _inherit("extra_stocks")
+
+
+ScenarioOverride = create_model(
+    "ScenarioOverride",
+    __base__=_ScenarioOverrideCore,
+    __module__=__name__,
+    __doc__="One named scenario: states only what differs from `defaults` (nested settings merge key by key).",
+    **{name: (switch.Settings | None, _inherit(name)) for name, switch in SWITCHES.items()},
+)
 
 
 class ResolvedScenario(ScenarioSettings):

@@ -16,6 +16,7 @@ import pandas as pd
 from forecast.projection.crossing import censored_quantiles
 from forecast.projection.project import ScenarioResult
 from forecast.projection.sensitivity import BinningCache, sensitivity_report
+from forecast.projection.switches import switch_effects
 
 # "What you would have to believe" asks which single input could push the median past this year.
 BELIEVE_TARGET_YEAR = 2035.0
@@ -46,11 +47,7 @@ def extension_effects(results: list[ScenarioResult]) -> pd.DataFrame:
             }
 
         rows.append(row("scenario as configured", r.crossing_year))
-        for stock, years in r.extra_stock_years.items():
-            rows.append(row(f"extra stock: {stock}", years))
-        if r.synthetic_year is not None:
-            rows.append(row("with synthetic data", r.synthetic_year))
-            rows.append(row("real share below the collapse guard", r.guard_year))
+        rows += [row(effect, years) for effect, years in switch_effects(r)]  # each switch's own dates
     return pd.DataFrame(rows, columns=list(EFFECT_COLUMNS))
 
 

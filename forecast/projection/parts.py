@@ -38,7 +38,7 @@ from forecast.projection.memo import (
     read_only,
 )
 from forecast.projection.scenario_model import demand_model, frontier_model, stock_model
-from forecast.projection.switches import apply as ext
+from forecast.projection.switches import extra_stocks, human_share, synthetic
 
 # Each build below is a `ProjectionCache.part`: it reads the scenario and the inputs only through its first two
 # arguments (so the cache records what it read) and takes everything else as further arguments.
@@ -52,7 +52,7 @@ def _public_stock(scenario: Any, inputs: dict[str, np.ndarray], grid: np.ndarray
 
 def _human_only_stock(scenario: Any, inputs: dict[str, np.ndarray], grid: np.ndarray) -> Supply:
     """The human-only stock of a scenario with `human_share` on (built on the whole grid)."""
-    human = ext.human_only_stock(scenario, inputs, stock_model(scenario, inputs), grid)
+    human = human_share.human_only_stock(scenario.human_share, inputs, stock_model(scenario, inputs), grid)
     return Supply.build(human, GridPoints.of(grid), human.most_step_growth())
 
 
@@ -114,7 +114,7 @@ class Projection:
     def total(self, index: np.ndarray, rows: Rows = None) -> np.ndarray:
         """log10 effective stock plus the extra stocks (the stock the scenario's date uses)."""
         effective = self.supply.effective(index, rows)
-        return effective if self.extra is None else ext.with_extra(effective, _take(self.extra, rows))
+        return effective if self.extra is None else extra_stocks.with_extra(effective, _take(self.extra, rows))
 
     @cached_property
     def total_coarse(self) -> np.ndarray:
@@ -122,7 +122,7 @@ class Projection:
         if self.extra is None:
             return effective
         key = ("total at coarse", self.keys.supply, self.keys.extra)
-        return self.cache.get(key, lambda: read_only(ext.with_extra(effective, self.extra)))
+        return self.cache.get(key, lambda: read_only(extra_stocks.with_extra(effective, self.extra)))
 
     def crossing(
         self,
@@ -174,7 +174,7 @@ class Projection:
         supply, last = self.supply, self.points.grid.size - 1
 
         def stock_at(index: np.ndarray, rows: Rows) -> np.ndarray:
-            return ext.with_extra(supply.effective(index, rows), _take(extra, rows))
+            return extra_stocks.with_extra(supply.effective(index, rows), _take(extra, rows))
 
         hi = np.where(main.censored, last, main.index + 1)
         lo = np.zeros_like(hi) if without is None else np.maximum(without.index - 2, 0)
@@ -190,7 +190,7 @@ class Projection:
         return self.cache.get(("crossing", self.keys.demand, self.keys.public, None), build)
 
     def synthetic_crossings(
-        self, scenario: Any, inputs: dict[str, np.ndarray], main: Crossing
+        self, settings: synthetic.SyntheticSettings, inputs: dict[str, np.ndarray], main: Crossing
     ) -> tuple[Crossing, Crossing]:
         """Crossings with the synthetic supplement (D ≥ H + v·min(S_syn, cap)) and of the collapse guard.
 
@@ -210,7 +210,8 @@ class Projection:
 
         def gaps(rows: Rows, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             t = self.points.times(index)
-            return ext.synthetic_supply(scenario, inputs, t, self.total(index, rows), self.tokens(index, rows), rows)
+            total, tokens = self.total(index, rows), self.tokens(index, rows)
+            return synthetic.synthetic_supply(settings, inputs, t, total, tokens, rows)
 
         with_synthetic, guard = scan_crossings(self.points.grid, gaps, [supply_start, guard_start])
         return with_synthetic, guard
@@ -244,8 +245,8 @@ def projection(
     supply, supply_key = public, public_key
     if scenario.human_share.enabled:
         supply, supply_key = cache.part("human-only stock", scenario, inputs, _human_only_stock, grid)
-    extra_names = [s.name for s in scenario.extra_stocks.stocks] if scenario.extra_stocks.enabled else []
-    extra = ext.extra_total(inputs, extra_names, inputs["compute_level"].size) if extra_names else None
+    extra_names = extra_stocks.stock_names(scenario)
+    extra = extra_stocks.extra_total(inputs, extra_names, inputs["compute_level"].size) if extra_names else None
     tokens_coarse, demand_key = cache.part("demand at coarse", scenario, inputs, _tokens_at_coarse, seed, grid)
     compute_band, _ = cache.part("compute band", scenario, inputs, _compute_band, seed, grid)
     keys = Keys(demand_key, supply_key, public_key, None if extra is None else content_digest(extra))

@@ -18,7 +18,7 @@ from forecast.projection.crossing import Crossing, bracketed_crossing
 from forecast.projection.memo import ProjectionCache, Rows
 from forecast.projection.parts import projection
 from forecast.projection.scenario_model import demand_model, grid_and_inputs, steadily_rising_draws, stock_model
-from forecast.projection.switches import apply as ext
+from forecast.projection.switches import any_enabled, switch_results
 
 
 @dataclass
@@ -40,10 +40,6 @@ class ScenarioResult:
     synthetic_year: np.ndarray | None = None
     guard_year: np.ndarray | None = None
     extra_stock_years: dict[str, np.ndarray] = field(default_factory=dict)  # date with each extra stock alone
-
-
-def _extensions_on(scenario: Any) -> bool:
-    return scenario.human_share.enabled or scenario.synthetic.enabled or scenario.extra_stocks.enabled
 
 
 def exhaustion_crossing(scenario: Any, inputs: dict[str, np.ndarray], grid: np.ndarray, seed: int) -> Crossing:
@@ -81,8 +77,7 @@ def project_scenario(
 def project_inputs(
     scenario: Any, inputs: dict[str, np.ndarray], grid: np.ndarray, seed: int, cache: ProjectionCache | None = None
 ) -> ScenarioResult:
-    """`project_scenario` from given inputs per draw (`scenario_inputs` and `extension_inputs`) on `grid`."""
-    n = inputs["compute_level"].size
+    """`project_scenario` from given inputs per draw (`scenario_inputs` and `switch_inputs`) on `grid`."""
     proj = projection(scenario, inputs, grid, seed, cache)
     crossing = proj.main_crossing()
     values = proj.values_at_main()
@@ -99,16 +94,9 @@ def project_inputs(
         bands=proj.bands(),
         inputs=inputs,
     )
-    if _extensions_on(scenario):
+    if any_enabled(scenario):
         baseline = proj.baseline_crossing()
         result.baseline_year = baseline.year
-        extra_names = [s.name for s in scenario.extra_stocks.stocks] if scenario.extra_stocks.enabled else []
-        without = baseline if not scenario.human_share.enabled else None  # the same stock, no extra stocks
-        result.extra_stock_years = {
-            name: proj.with_extra_crossing(ext.extra_total(inputs, [name], n), crossing, without).year
-            for name in extra_names
-        }
-        if scenario.synthetic.enabled:
-            with_synthetic, guard = proj.synthetic_crossings(scenario, inputs, crossing)
-            result.synthetic_year, result.guard_year = with_synthetic.year, guard.year
+        for name, value in switch_results(scenario, proj, inputs, crossing, baseline).items():
+            setattr(result, name, value)  # the fields each switch adds (`forecast.projection.switches`)
     return result

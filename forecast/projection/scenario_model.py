@@ -22,7 +22,7 @@ from forecast.projection import demand, stock
 from forecast.projection.crossing import steadily_rising
 from forecast.projection.inputs import balanced_arms, draw_prior, resolve_prior
 from forecast.projection.memo import GRID_STEP_YEARS
-from forecast.projection.switches import apply as ext
+from forecast.projection.switches import switch_inputs
 from forecast.units import decimal_year
 
 
@@ -203,4 +203,4 @@ def grid_and_inputs(
     """A scenario's monthly grid and its inputs per draw (with those of its extensions)."""
     grid = time_grid(date_year(scenario.projection_start), float(scenario.horizon))
     inputs = scenario_inputs(scenario, posterior, stock_priors, seed)
-    return grid, inputs | ext.extension_inputs(scenario, posterior, inputs["compute_level"].size, seed)
+    return grid, inputs | switch_inputs(scenario, posterior, inputs["compute_level"].size, seed)

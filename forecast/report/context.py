@@ -18,6 +18,7 @@ import pandas as pd
 from forecast.data import published
 from forecast.formatting import DASH, format_percent, format_sci, format_tokens
 from forecast.model.sample import MAX_R_HAT, MIN_ESS_BULK
+from forecast.projection import switches
 from forecast.report.figures import scenario_names
 
 if TYPE_CHECKING:
@@ -337,20 +338,7 @@ def _extension_sources(result: RunResult) -> list[dict[str, str]]:
     """Every cited input of the extensions used by some scenario, with its interval and source."""
     rows, seen = [], set()
     for scenario in scenarios_by_name(result).values():
-        items: list[tuple[str, Any]] = []
-        if scenario.synthetic.enabled:
-            syn = scenario.synthetic
-            items += [
-                (f"synthetic.{n}", getattr(syn, n))
-                for n in ("tokens_per_year", "growth_per_year", "value_per_token", "min_real_share")
-            ]
-        if scenario.extra_stocks.enabled:
-            for stock in scenario.extra_stocks.stocks:
-                items += [
-                    (f"{stock.name}.tokens", stock.tokens),
-                    (f"{stock.name}.access_fraction", stock.access_fraction),
-                ]
-        for name, interval in items:
+        for name, interval in switches.cited_priors(scenario):
             if name in seen:
                 continue
             seen.add(name)

@@ -1,8 +1,11 @@
-"""Synthetic training data: how far it stretches the human stock, and when a model-collapse guard binds.
+"""The synthetic-data switch: how far synthetic text stretches the human stock, and when a model-collapse guard
+binds.
 
 Why: the exhaustion date assumes training sets are human text. Synthetic text can stand in for part of it, but
 each synthetic token is worth less than a fresh human token, and training sets that are mostly synthetic
-degrade. This module does the arithmetic on per-draw paths; the priors live in `forecast.projection.switches.settings`.
+degrade. This module holds the switch's settings and cited priors, its draws, the
+arithmetic on per-draw paths, and the two dates it adds to a scenario's results (`synthetic_year`, `guard_year`),
+reported next to the scenario's main date rather than as it.
 
 Definitions (arrays: per-draw parameters have shape (n,), paths (n, T); METHOD_NOTES D.3.5):
 
@@ -33,14 +36,168 @@ If synthetic text is plentiful (S_syn ≥ cap) the 'with_synthetic' and 'guard' 
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from forecast.errors import InputError
+from forecast.priors import Prior
+from forecast.projection.switches.extra_stocks import check_fraction_interval, draw_stream
+
+if TYPE_CHECKING:
+    from forecast.projection.crossing import Crossing
+
+NAME = "synthetic"
+DESCRIPTION = "Synthetic data as a partial substitute for human text, with a model-collapse guard."
+
 
 # Below this |log(growth)| the cumulative integral uses its g → 1 limit tokens_per_year·(t − start).
 _FLAT_GROWTH_LOG = 1e-12
+
+# --- Synthetic data --------------------------------------------------------------------------------
+# "OpenAI alone reportedly generates 100B words per day" ([P2] §3.1, citing Griffin 2024): 1e11 × 365 =
+# 3.65e13 words/yr; at 0.8 words per token ([P2] App. E) ≈ 4.6e13 tokens/yr.
+OPENAI_WORDS_PER_DAY = 1e11
+DAYS_PER_YEAR = 365.0
+WORDS_PER_TOKEN = 0.8
+SYNTHETIC_TOKENS_PER_YEAR_ANCHOR = OPENAI_WORDS_PER_DAY * DAYS_PER_YEAR / WORDS_PER_TOKEN
+# [U] judgement: a factor 10 either side of the anchor as the 95% interval. Up: other labs and growth since
+# Feb 2024; down: only part of generated text is fit or available for training.
+SYNTHETIC_RATE_SPREAD = 10.0
+# [U] judgement for the yearly growth factor of generation: 95% between flat (1×) and the 4–5×/yr growth of
+# frontier training compute (Epoch 2024, METHOD_NOTES D.6).
+SYNTHETIC_GROWTH_LOW = 1.0
+SYNTHETIC_GROWTH_HIGH = 4.5
+# Anchor date of the 100B words/day figure (Feb 2024, [P2] §3.1).
+SYNTHETIC_START_YEAR = 2024.0
+# Value per synthetic token v ~ LogUniform(0.01, 0.1) (METHOD_NOTES D.3.5, D.8); megadocs arXiv 2603.18534
+# implies 0.026 (rephrase) to 0.044 (megadocs), inside the range.
+VALUE_PER_TOKEN_LOW = 0.01
+VALUE_PER_TOKEN_HIGH = 0.1
+# Minimum real share r* ~ U(0.1, 0.62): 10% real data kept → minor degradation (Shumailov et al. 2024, Nature
+# 631:755); golden-ratio optimum 1/φ ≈ 0.618 (He et al. 2025, arXiv 2502.18049).
+MIN_REAL_SHARE_LOW = 0.1
+MIN_REAL_SHARE_HIGH = 0.62
+
+
+class SyntheticSettings(BaseModel):
+    """Synthetic data as a partial substitute for human text, with a model-collapse guard (synthetic.py)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = Field(False, description="let synthetic tokens extend the human stock")
+    tokens_per_year: Prior = Field(
+        Prior(
+            distribution="lognormal",
+            low=SYNTHETIC_TOKENS_PER_YEAR_ANCHOR / SYNTHETIC_RATE_SPREAD,
+            high=SYNTHETIC_TOKENS_PER_YEAR_ANCHOR * SYNTHETIC_RATE_SPREAD,
+            source="[P2] §3.1: OpenAI ~100B words/day ≈ 4.6e13 tokens/yr at 0.8 words/token (App. E); "
+            "[U] judgement: 95% within a factor 10 of that anchor",
+        ),
+        description="raw synthetic tokens generated per year at start_year",
+    )
+    growth_per_year: Prior = Field(
+        Prior(
+            distribution="lognormal",
+            low=SYNTHETIC_GROWTH_LOW,
+            high=SYNTHETIC_GROWTH_HIGH,
+            source="[U] judgement: between flat and frontier-compute growth 4-5x/yr (Epoch 2024, METHOD_NOTES D.6)",
+        ),
+        description="yearly growth factor of synthetic generation",
+    )
+    start_year: float = Field(SYNTHETIC_START_YEAR, description="date of the generation-rate anchor ([P2] §3.1)")
+    value_per_token: Prior = Field(
+        Prior(
+            distribution="loguniform",
+            low=VALUE_PER_TOKEN_LOW,
+            high=VALUE_PER_TOKEN_HIGH,
+            source="METHOD_NOTES D.3.5/D.8; megadocs arXiv 2603.18534 implies 0.026-0.044",
+        ),
+        description="value of a synthetic token in fresh-human-token equivalents (v)",
+    )
+    min_real_share: Prior = Field(
+        Prior(
+            distribution="uniform",
+            low=MIN_REAL_SHARE_LOW,
+            high=MIN_REAL_SHARE_HIGH,
+            source="Shumailov et al. 2024 Nature 631:755 (10% real kept); He et al. 2025 arXiv 2502.18049 (0.618)",
+        ),
+        description="guard r*: minimum real share of a training set below which synthetic data stop helping",
+    )
+
+    @field_validator("value_per_token")
+    @classmethod
+    def _check_positive_value(cls, interval: Prior) -> Prior:
+        if interval.distribution == "normal" or interval.low <= 0:
+            raise ValueError("value_per_token must be positive: a lognormal, loguniform or uniform with low > 0")
+        return interval
+
+    @field_validator("min_real_share")
+    @classmethod
+    def _check_share(cls, interval: Prior) -> Prior:
+        return check_fraction_interval(interval, "min_real_share")
+
+
+Settings = SyntheticSettings
+
+
+#: The settings whose draws are inputs (named `synthetic_<name>`), in input order.
+DRAWN_SETTINGS = ("tokens_per_year", "growth_per_year", "value_per_token", "min_real_share")
+
+
+def draw_inputs(
+    settings: SyntheticSettings, posterior: dict[str, np.ndarray], n: int, seed: int
+) -> dict[str, np.ndarray]:
+    """Forward draws of the generation rate, its growth, the value per token and the guard r*."""
+    return {
+        f"{NAME}_{name}": draw_stream(getattr(settings, name), n, seed, f"{NAME}_{name}") for name in DRAWN_SETTINGS
+    }
+
+
+def cited_priors(settings: SyntheticSettings) -> list[tuple[str, Prior]]:
+    """The drawn settings, with their citations."""
+    return [(f"{NAME}.{name}", getattr(settings, name)) for name in DRAWN_SETTINGS]
+
+
+def results(
+    settings: SyntheticSettings, projection: Any, inputs: dict[str, np.ndarray], main: Crossing, baseline: Crossing
+) -> dict[str, Any]:
+    """`synthetic_year` (demand reaches the supply with synthetic data) and `guard_year` (real share below r*)."""
+    with_synthetic, guard = projection.synthetic_crossings(settings, inputs, main)
+    return {"synthetic_year": with_synthetic.year, "guard_year": guard.year}
+
+
+def effects(result: Any) -> list[tuple[str, np.ndarray]]:
+    """The two dates this switch adds, as effect rows (none for a scenario without them)."""
+    if result.synthetic_year is None:
+        return []
+    return [("with synthetic data", result.synthetic_year), ("real share below the collapse guard", result.guard_year)]
+
+
+def synthetic_supply(
+    settings: SyntheticSettings,
+    inputs: dict[str, np.ndarray],
+    grid: np.ndarray,
+    log10_human: np.ndarray,
+    log10_demand: np.ndarray,
+    rows: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Gaps (log10 demand − log10 supply with synthetic data) and (r* − real share needed), per draw and time.
+
+    `grid` is the grid (T,) or times per draw (len(rows), k); `rows` selects the draws of `inputs` (None: all).
+    """
+
+    def per_draw(name: str) -> np.ndarray:
+        values = inputs[f"{NAME}_{name}"]
+        return values if rows is None else values[rows]
+
+    available = synthetic_available(grid, settings.start_year, per_draw("tokens_per_year"), per_draw("growth_per_year"))
+    human = 10.0**log10_human
+    v, r_star = per_draw("value_per_token")[:, None], per_draw("min_real_share")[:, None]
+    supply = supply_with_synthetic(human, available, v, r_star)
+    real_share = real_share_needed(10.0**log10_demand, human, v)
+    return log10_demand - np.log10(supply), r_star - real_share
 
 
 class CrossingDates(NamedTuple):

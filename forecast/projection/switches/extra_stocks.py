@@ -1,15 +1,14 @@
-"""Settings and draws for the extensions: AI-share discount, synthetic data, non-public stocks.
+"""The extra-stocks switch: non-public and multimodal stocks added to the public text stock.
 
-Why: each extension departs from Villalobos et al. 2024 through a handful of uncertain numbers. Stating them
-as validated settings with their citations keeps every scenario's assumptions explicit. The lead plugs these
-into a scenario as the fields `human_share`, `synthetic` and `extra_stocks`.
-
-Validators raise `ValueError`, so a bad setting surfaces as a pydantic `ValidationError` carrying its key
-path; the scenario loader (forecast.config) turns that into a one-line `ConfigError`.
-Source keys ([P2], [U], ...) are those of METHOD_NOTES section 0.
+Why: [P2] §3.3 asks how much private messages, email, the deep web, images and video could delay exhaustion
+(~1.5 years). With the switch on, the accessible part (tokens × access fraction) of each stock is added to the
+effective stock, held constant in time (their growth is not modelled); each stock's own effect is reported as
+the date with that stock alone (`extra_stock_years`). The access fractions are [U] judgements.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -17,118 +16,18 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from forecast.errors import InputError
 from forecast.priors import SUPPORT_FAMILIES, Prior
 
-# --- Human share --------------------------------------------------------------------------------
-# ChatGPT's release, 2022-11-30 = 2022 + 333/365 ≈ 2022.91: text added before it counts fully as human.
-CHATGPT_RELEASE_YEAR = 2022.9
+if TYPE_CHECKING:
+    from forecast.projection.crossing import Crossing
 
-# --- Synthetic data --------------------------------------------------------------------------------
-# "OpenAI alone reportedly generates 100B words per day" ([P2] §3.1, citing Griffin 2024): 1e11 × 365 =
-# 3.65e13 words/yr; at 0.8 words per token ([P2] App. E) ≈ 4.6e13 tokens/yr.
-OPENAI_WORDS_PER_DAY = 1e11
-DAYS_PER_YEAR = 365.0
-WORDS_PER_TOKEN = 0.8
-SYNTHETIC_TOKENS_PER_YEAR_ANCHOR = OPENAI_WORDS_PER_DAY * DAYS_PER_YEAR / WORDS_PER_TOKEN
-# [U] judgement: a factor 10 either side of the anchor as the 95% interval. Up: other labs and growth since
-# Feb 2024; down: only part of generated text is fit or available for training.
-SYNTHETIC_RATE_SPREAD = 10.0
-# [U] judgement for the yearly growth factor of generation: 95% between flat (1×) and the 4–5×/yr growth of
-# frontier training compute (Epoch 2024, METHOD_NOTES D.6).
-SYNTHETIC_GROWTH_LOW = 1.0
-SYNTHETIC_GROWTH_HIGH = 4.5
-# Anchor date of the 100B words/day figure (Feb 2024, [P2] §3.1).
-SYNTHETIC_START_YEAR = 2024.0
-# Value per synthetic token v ~ LogUniform(0.01, 0.1) (METHOD_NOTES D.3.5, D.8); megadocs arXiv 2603.18534
-# implies 0.026 (rephrase) to 0.044 (megadocs), inside the range.
-VALUE_PER_TOKEN_LOW = 0.01
-VALUE_PER_TOKEN_HIGH = 0.1
-# Minimum real share r* ~ U(0.1, 0.62): 10% real data kept → minor degradation (Shumailov et al. 2024, Nature
-# 631:755); golden-ratio optimum 1/φ ≈ 0.618 (He et al. 2025, arXiv 2502.18049).
-MIN_REAL_SHARE_LOW = 0.1
-MIN_REAL_SHARE_HIGH = 0.62
+NAME = "extra_stocks"
+DESCRIPTION = "Non-public and multimodal stocks added to the public stock, each with an access fraction."
 
 
-def _check_fraction_interval(interval: Prior, name: str) -> Prior:
+def check_fraction_interval(interval: Prior, name: str) -> Prior:
     """Fractions need bounded support inside (0, 1]: a uniform or loguniform interval."""
     if interval.distribution not in SUPPORT_FAMILIES or not (interval.low > 0 and interval.high <= 1):
         raise ValueError(f"{name} must be a uniform or loguniform interval inside (0, 1]")
     return interval
-
-
-class HumanShareSettings(BaseModel):
-    """Discount new web text by its fitted AI-generated share (forecast.model.ai_share)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    enabled: bool = Field(False, description="apply the human-share discount to stock growth")
-    discount: float = Field(
-        1.0,
-        ge=0.0,
-        le=1.0,
-        description="confidence in the AI detectors: 0 ignores the measured AI share, 1 takes it at face "
-        "value (detector FP ~4%, Graphite; METHOD_NOTES D.1)",
-    )
-    from_year: float = Field(
-        CHATGPT_RELEASE_YEAR,
-        description="ChatGPT release (2022-11-30); text added before it counts fully as human",
-    )
-
-
-class SyntheticSettings(BaseModel):
-    """Synthetic data as a partial substitute for human text, with a model-collapse guard (synthetic.py)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    enabled: bool = Field(False, description="let synthetic tokens extend the human stock")
-    tokens_per_year: Prior = Field(
-        Prior(
-            distribution="lognormal",
-            low=SYNTHETIC_TOKENS_PER_YEAR_ANCHOR / SYNTHETIC_RATE_SPREAD,
-            high=SYNTHETIC_TOKENS_PER_YEAR_ANCHOR * SYNTHETIC_RATE_SPREAD,
-            source="[P2] §3.1: OpenAI ~100B words/day ≈ 4.6e13 tokens/yr at 0.8 words/token (App. E); "
-            "[U] judgement: 95% within a factor 10 of that anchor",
-        ),
-        description="raw synthetic tokens generated per year at start_year",
-    )
-    growth_per_year: Prior = Field(
-        Prior(
-            distribution="lognormal",
-            low=SYNTHETIC_GROWTH_LOW,
-            high=SYNTHETIC_GROWTH_HIGH,
-            source="[U] judgement: between flat and frontier-compute growth 4-5x/yr (Epoch 2024, METHOD_NOTES D.6)",
-        ),
-        description="yearly growth factor of synthetic generation",
-    )
-    start_year: float = Field(SYNTHETIC_START_YEAR, description="date of the generation-rate anchor ([P2] §3.1)")
-    value_per_token: Prior = Field(
-        Prior(
-            distribution="loguniform",
-            low=VALUE_PER_TOKEN_LOW,
-            high=VALUE_PER_TOKEN_HIGH,
-            source="METHOD_NOTES D.3.5/D.8; megadocs arXiv 2603.18534 implies 0.026-0.044",
-        ),
-        description="value of a synthetic token in fresh-human-token equivalents (v)",
-    )
-    min_real_share: Prior = Field(
-        Prior(
-            distribution="uniform",
-            low=MIN_REAL_SHARE_LOW,
-            high=MIN_REAL_SHARE_HIGH,
-            source="Shumailov et al. 2024 Nature 631:755 (10% real kept); He et al. 2025 arXiv 2502.18049 (0.618)",
-        ),
-        description="guard r*: minimum real share of a training set below which synthetic data stop helping",
-    )
-
-    @field_validator("value_per_token")
-    @classmethod
-    def _check_positive_value(cls, interval: Prior) -> Prior:
-        if interval.distribution == "normal" or interval.low <= 0:
-            raise ValueError("value_per_token must be positive: a lognormal, loguniform or uniform with low > 0")
-        return interval
-
-    @field_validator("min_real_share")
-    @classmethod
-    def _check_share(cls, interval: Prior) -> Prior:
-        return _check_fraction_interval(interval, "min_real_share")
 
 
 class ExtraStock(BaseModel):
@@ -151,7 +50,7 @@ class ExtraStock(BaseModel):
     @field_validator("access_fraction")
     @classmethod
     def _check_access(cls, interval: Prior) -> Prior:
-        return _check_fraction_interval(interval, "access_fraction")
+        return check_fraction_interval(interval, "access_fraction")
 
 
 # Access fractions are [U] judgements (no source measures them); METHOD_NOTES D.7.4 only says private
@@ -248,6 +147,77 @@ class ExtraStocksSettings(BaseModel):
         if duplicates:
             raise ValueError(f"duplicate stock names {duplicates}")
         return stocks
+
+
+Settings = ExtraStocksSettings
+
+
+def draw_stream(interval: Prior, n: int, seed: int, name: str) -> np.ndarray:
+    """Draws of a switch prior from a stream keyed by its name (common random numbers across scenarios)."""
+    return interval.draw(n, seed, f"extension:{name}")
+
+
+def draw_inputs(
+    settings: ExtraStocksSettings, posterior: dict[str, np.ndarray], n: int, seed: int
+) -> dict[str, np.ndarray]:
+    """Accessible tokens per draw of each stock, named `extra_<stock>` for the sensitivity table."""
+    inputs: dict[str, np.ndarray] = {}
+    for s in settings.stocks:
+        tokens = draw_stream(s.tokens, n, seed, f"{s.name}_tokens")
+        access = draw_stream(s.access_fraction, n, seed, f"{s.name}_access")
+        inputs[f"extra_{s.name}"] = tokens * access
+    return inputs
+
+
+def cited_priors(settings: ExtraStocksSettings) -> list[tuple[str, Prior]]:
+    """Each stock's size and access fraction, with their citations."""
+    items: list[tuple[str, Prior]] = []
+    for s in settings.stocks:
+        items += [(f"{s.name}.tokens", s.tokens), (f"{s.name}.access_fraction", s.access_fraction)]
+    return items
+
+
+def stock_names(scenario: Any) -> list[str]:
+    """The extra stocks a scenario adds (none when the switch is off)."""
+    settings = getattr(scenario, NAME)
+    return [s.name for s in settings.stocks] if settings.enabled else []
+
+
+def results(
+    settings: ExtraStocksSettings, projection: Any, inputs: dict[str, np.ndarray], main: Crossing, baseline: Crossing
+) -> dict[str, Any]:
+    """`extra_stock_years`: the date with each stock alone added to the scenario's stock.
+
+    With the public stock as the scenario's stock, the baseline is the date with none of them, so it bounds the
+    search from below.
+    """
+    n = main.year.size
+    without = baseline if projection.keys.supply == projection.keys.public else None
+    years = {
+        s.name: projection.with_extra_crossing(extra_total(inputs, [s.name], n), main, without).year
+        for s in settings.stocks
+    }
+    return {"extra_stock_years": years}
+
+
+def effects(result: Any) -> list[tuple[str, np.ndarray]]:
+    """One effect row per stock: the date with it alone."""
+    return [(f"extra stock: {name}", years) for name, years in result.extra_stock_years.items()]
+
+
+def extra_total(inputs: dict[str, np.ndarray], names: list[str], n: int) -> np.ndarray:
+    """Per draw, the accessible tokens of the extra stocks named, summed in the order given."""
+    return sum((inputs[f"extra_{name}"] for name in names), np.zeros(n))
+
+
+def with_extra(log10_effective: np.ndarray, extra: np.ndarray) -> np.ndarray:
+    """log10 of the effective stock (n, k) plus a constant extra stock per draw (n,)."""
+    return np.log10(10.0**log10_effective + extra[:, None])
+
+
+def add_extra_stocks(log10_effective: np.ndarray, inputs: dict[str, np.ndarray], names: list[str]) -> np.ndarray:
+    """log10 of the effective stock plus the accessible extra stocks named."""
+    return with_extra(log10_effective, extra_total(inputs, names, log10_effective.shape[0]))
 
 
 def extra_stock_draws(settings: ExtraStocksSettings, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
