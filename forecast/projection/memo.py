@@ -216,12 +216,11 @@ class ProjectionCache:
         the live entries of `kind` is tried (one or two: e.g. the two stock-growth models read different inputs);
         on a miss the build runs on recording views of the scenario and the inputs, and its reads key the value.
         """
-        tried: set[Reads] = set()
+        tried: dict[Reads, str] = {}  # read set -> its digest here
         for key, (_, _, reads) in reversed(self._entries.items()):
             if reads is None or key[0] != kind or reads in tried:
                 continue
-            tried.add(reads)
-            digest = reads_digest(kind, reads, scenario, inputs, args)
+            digest = tried[reads] = reads_digest(kind, reads, scenario, inputs, args)
             if (kind, digest) in self._entries:
                 self._entries.move_to_end((kind, digest))
                 return self._entries[kind, digest][0], digest
@@ -229,7 +228,7 @@ class ProjectionCache:
         inputs_read: set[str] = set()
         value = build(SettingsReads(scenario, settings_read), InputReads(inputs, inputs_read), *args)
         reads = tuple(sorted(settings_read)), tuple(sorted(inputs_read))
-        digest = reads_digest(kind, reads, scenario, inputs, args)
+        digest = tried[reads] if reads in tried else reads_digest(kind, reads, scenario, inputs, args)
         return self._get((kind, digest), lambda: value, reads), digest
 
     def _get(self, key: tuple, build: Callable[[], Any], reads: Reads | None) -> Any:
