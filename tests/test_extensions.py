@@ -119,3 +119,38 @@ def test_median_years_bought() -> None:
     assert median_years_bought(with_, without) == pytest.approx(2.0)
     mostly_censored = np.array([2030.0, np.nan, np.nan, np.nan, np.nan])
     assert np.isnan(median_years_bought(mostly_censored, without))
+
+
+def test_registry_gives_the_scenario_its_switch_fields() -> None:
+    from forecast.config import ScenarioOverride, ScenarioSettings
+    from forecast.projection.switches import EFFECT_ORDER, SWITCHES
+
+    assert list(SWITCHES) == ["human_share", "synthetic", "extra_stocks"]
+    assert sorted(EFFECT_ORDER) == sorted(SWITCHES)
+    for name, switch in SWITCHES.items():
+        assert name == switch.NAME
+        assert ScenarioSettings.model_fields[name].annotation is switch.Settings
+        assert ScenarioSettings.model_fields[name].description == switch.DESCRIPTION
+        assert ScenarioOverride.model_fields[name].default is None
+        for member in ("draw_inputs", "cited_priors", "results", "effects"):
+            assert callable(getattr(switch, member))
+    assert list(ScenarioSettings.model_fields)[-len(SWITCHES) :] == list(SWITCHES)
+
+
+def test_switch_inputs_and_cited_priors_follow_the_enabled_switches() -> None:
+    from forecast.config import ScenarioSettings
+    from forecast.projection.switches import cited_priors, switch_inputs
+
+    off = ScenarioSettings()
+    assert switch_inputs(off, {}, 10, seed=1) == {} and cited_priors(off) == []
+    on = ScenarioSettings(synthetic=SyntheticSettings(enabled=True), extra_stocks=ExtraStocksSettings(enabled=True))
+    inputs = switch_inputs(on, {}, 10, seed=1)
+    assert list(inputs)[:4] == [
+        "synthetic_tokens_per_year",
+        "synthetic_growth_per_year",
+        "synthetic_value_per_token",
+        "synthetic_min_real_share",
+    ]
+    assert {f"extra_{s.name}" for s in on.extra_stocks.stocks} == set(list(inputs)[4:])
+    names = [name for name, _ in cited_priors(on)]
+    assert names[0] == "synthetic.tokens_per_year" and "email.access_fraction" in names
