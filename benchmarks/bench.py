@@ -516,7 +516,7 @@ THROUGHPUT_SCENARIO = "mixture-optimal"
 
 def monthly_grid(start: float = GRID_START, end: float = GRID_END) -> np.ndarray:
     """The scenarios' monthly grid (2024–2060: 433 points), as `scenarios.time_grid` builds it."""
-    from forecast.projection.scenarios import time_grid
+    from forecast.projection.scenario_model import time_grid
 
     return time_grid(start, end)
 
@@ -530,7 +530,7 @@ def realistic_inputs(
     the prior-only ones from data/stock_priors.csv through `scenarios.scenario_inputs` (a fresh `seed` per chunk
     gives fresh draws).
     """
-    from forecast.projection.scenarios import scenario_inputs
+    from forecast.projection.scenario_model import scenario_inputs
 
     posterior = {name: rng.normal(mean, sd, n) for name, (mean, sd) in POSTERIOR_APPROXIMATION.items()}
     posterior["adoption_rate"] = np.exp(rng.normal(*LOG_ADOPTION_RATE, n))
@@ -539,7 +539,7 @@ def realistic_inputs(
 
 def dense_crossing(scenario: Any, inputs: dict[str, np.ndarray], grid: np.ndarray, seed: int) -> tuple[Any, float]:
     """The reference: demand and stock built on every grid point, then `first_crossing`; and the build time."""
-    from forecast.projection.scenarios import demand_paths, stock_paths
+    from forecast.projection.scenario_model import demand_paths, stock_paths
 
     start = time.perf_counter()
     tokens, _, _ = demand_paths(scenario, inputs, grid, seed)
@@ -571,7 +571,8 @@ def exhaustion_throughput(
     """
     from forecast.config import load_config, resolve
     from forecast.data import find_data_dir, load_stock_priors
-    from forecast.projection.scenarios import demand_model, exhaustion_crossing, steadily_rising_draws, stock_model
+    from forecast.projection.project import exhaustion_crossing
+    from forecast.projection.scenario_model import demand_model, steadily_rising_draws, stock_model
 
     resolved = {s.name: s for s in resolve(load_config(scenarios))}
     scenario = resolved.get(THROUGHPUT_SCENARIO) or next(iter(resolved.values()))
@@ -648,7 +649,8 @@ def scenario_throughput(
 
     from forecast.config import load_config, resolve
     from forecast.data import load_bundle
-    from forecast.projection.scenarios import ProjectionCache, project_scenario
+    from forecast.projection.memo import ProjectionCache
+    from forecast.projection.project import project_scenario
 
     config = load_config(scenarios)
     resolved = resolve(config)

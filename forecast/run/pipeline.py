@@ -28,14 +28,8 @@ from forecast.model.sample import (
 )
 from forecast.projection.effects import extension_effects, sensitivity_tables
 from forecast.projection.inputs import flatten
-from forecast.projection.scenarios import (
-    ScenarioResult,
-    bands_dataset,
-    exhaustion_dataset,
-    probability_table,
-    project_scenario,
-    summary_table,
-)
+from forecast.projection.project import ScenarioResult, project_scenario
+from forecast.projection.tables import bands_dataset, exhaustion_dataset, probability_table, summary_table
 from forecast.report.images import FIGURES_DIR
 from forecast.run.folders import staged_output
 from forecast.run.freshness import INPUTS_KEY, inputs_hash
