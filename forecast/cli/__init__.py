@@ -1,1 +1,1 @@
-"""cli."""
+"""The command line: the typer app (`app`) and what `forecast watch` follows (`watch`)."""

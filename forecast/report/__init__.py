@@ -1,1 +1,1 @@
-"""report."""
+"""What a run shows: figures, the HTML report, PNG images, the console summary."""
