@@ -143,7 +143,7 @@ def machine_info() -> dict[str, Any]:
     try:
         from forecast import cache
 
-        info["posterior_cache_dir"] = str(cache.cache_dir())
+        info["posterior_cache_dir"] = str(cache.cache_folder("posteriors"))
     except Exception as error:  # pragma: no cover
         info["posterior_cache_error"] = f"{type(error).__name__}: {error}"
     return info

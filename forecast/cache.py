@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-if TYPE_CHECKING:  # xarray is imported where a posterior is read: `cache_dir()` serves light callers too
+if TYPE_CHECKING:  # xarray is imported where a posterior is read: `cache_folder()` serves light callers too
     import xarray as xr
 
 CACHE_ENV = "FORECAST_CACHE_DIR"
@@ -37,11 +37,6 @@ def cache_root() -> Path:
 def cache_folder(name: CacheFolder) -> Path:
     """The named sub-folder of the cache root (not created here: writers create it when they first write)."""
     return cache_root() / name
-
-
-def cache_dir() -> Path:
-    """The posterior folder (transitional: callers move to `cache_folder(name)`)."""
-    return cache_folder("posteriors")
 
 
 def path_for(key: str) -> Path:

@@ -1,7 +1,7 @@
 """Hashes and version records shared by the cache keys, run metadata and the up-to-date check.
 
 Kept free of pandas, xarray and plotly: `forecast run` computes its inputs hash before those are imported, so a
-run that is already up to date (or that starts Chromium early for its images) does not wait for them.
+run that is already up to date does not wait for them.
 """
 
 from __future__ import annotations
