@@ -13,8 +13,8 @@ Two ways to the same dates:
 - `bracketed_crossing` takes the gap at a few coarse grid points (or only the grid's ends) and a function that
   evaluates the gap at any grid points; it evaluates the fine grid only where the crossing can be.
   `scan_crossings` walks forward from a known lower bound. Both return exactly what `first_crossing` returns on
-  the dense grid (same grid points, same interpolation), which tests/test_scenarios.py checks on the real inputs
-  and on randomised ones.
+  the dense grid (same grid points, same interpolation), which tests/projection/test_project.py checks on the real
+  inputs and on randomised ones.
 
 The assumption that makes bracketing exact, and how it is checked rather than assumed: a bracket [lo, hi] with
 gap(lo) < 0 <= gap(hi) contains the *first* crossing only if the gap cannot reach 0 and fall back below it

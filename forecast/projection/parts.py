@@ -3,7 +3,7 @@
 Why the paths are not built on the whole grid: 433 monthly points × 4,000 draws × several paths per scenario cost
 far more than the answer needs. The paths are evaluated at whole years (which the bands need anyway) and at the
 grid's ends, and `crossing.bracketed_crossing` / `scan_crossings` evaluate the monthly points only where a
-crossing can be; the dates are those of the dense monthly computation (tests/test_scenarios.py compares them).
+crossing can be; the dates are those of the dense monthly computation (tests/projection/test_project.py compares them).
 The stock depends on the stock inputs only, which most scenarios share, so it is built once per distinct stock
 (`ProjectionCache.part`, keyed by the settings and inputs its build read), and so are other parts that
 scenarios share.

@@ -155,7 +155,7 @@ def isotonic_regression(y: np.ndarray, weights: np.ndarray, increasing: bool = T
 
     The algorithm and arithmetic of `scipy.optimize.isotonic_regression` (Busing 2022, JSS 102(1), Algorithm 1,
     with scipy's >= in the violation tests), written out so that a run need not import scipy.optimize (~0.7 s)
-    for a few dozen bins; tests/test_sensitivity.py checks that both agree.
+    for a few dozen bins; tests/projection/test_sensitivity.py checks that both agree.
     """
     order = slice(None) if increasing else slice(None, None, -1)
     x, w = [float(v) for v in np.asarray(y)[order]], [float(v) for v in np.asarray(weights)[order]]

@@ -1,6 +1,6 @@
 """The exhaustion draws and bands of all scenarios as datasets, and the tables read from them.
 
-The exhaustion draws follow a test-locked schema (`EXHAUSTION_SCHEMA`, tests/test_scenarios.py).
+The exhaustion draws follow a test-locked schema (`EXHAUSTION_SCHEMA`, tests/projection/test_project.py).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from forecast.projection.memo import BAND_QUANTILES
 if TYPE_CHECKING:
     from forecast.projection.project import ScenarioResult
 
-# Names, dims and units of the exhaustion draws: the output schema, locked by tests/test_scenarios.py.
+# Names, dims and units of the exhaustion draws: the output schema, locked by tests/projection/test_project.py.
 _DRAW_DIMS = ("scenario", "chain", "draw")
 EXHAUSTION_SCHEMA: dict[str, tuple[tuple[str, ...], str, str]] = {
     "exhaustion_year": (

@@ -1,7 +1,7 @@
 """Is an output folder already up to date? Then a run has nothing to recompute.
 
 A run's outputs are a deterministic function of its inputs (the same seed gives byte-identical tables, tested in
-tests/test_hardening.py). So `run.json` records one hash over every input (`inputs_hash`): the config, the data
+tests/run/test_hardening.py). So `run.json` records one hash over every input (`inputs_hash`): the config, the data
 files, the package's own code, the versions of the packages that shape the results, and whether PNGs were asked
 for and possible. When a new run hashes to the same value and every output listed in `run.json` is still there,
 `forecast run` says so and stops (`--force` regenerates anyway). Anything else — an edited YAML value, a data row,

@@ -17,7 +17,7 @@ import forecast.cli.app as cli
 from forecast.cli.app import app
 from forecast.config import load_config
 
-REPO = Path(__file__).parents[1]
+REPO = Path(__file__).parents[2]
 BAD_YAML = REPO / "tests" / "fixtures" / "bad_yaml"
 DATA_DIR = REPO / "data"
 

@@ -22,7 +22,7 @@ from forecast.cli.watch import Watched, changed_files, wait_for_change
 from forecast.errors import InputError
 from forecast.report import images
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DATA_DIR = REPO / "data"
 
 

@@ -29,7 +29,7 @@ from forecast.projection.scenario_model import (
 from forecast.projection.switches import extra_stocks, human_share, switch_inputs, synthetic
 from forecast.projection.tables import EXHAUSTION_SCHEMA, SUMMARY_COLUMNS, exhaustion_dataset, summary_table
 
-DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 
 
 def _project(default_run, scenario):

@@ -16,7 +16,7 @@ from forecast.model import fit as model_fit
 from forecast.projection.tables import summary_table
 from forecast.run import pipeline
 
-DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 
 
 def test_outputs_written(default_run) -> None:

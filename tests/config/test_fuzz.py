@@ -23,7 +23,7 @@ from forecast.cli.app import app
 from forecast.data import DATA_FILES
 from forecast.data.provenance import update_hashes
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DATA_DIR = REPO / "data"
 DEFAULT_PRESET = REPO / "forecast" / "config" / "presets" / "default.yml"
 FUZZ = settings(

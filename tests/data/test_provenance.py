@@ -11,7 +11,7 @@ import pytest
 from forecast.data import DATA_FILES, PRIORS_FILE, RUNS_FILE, WEB_GROWTH_FILE, provenance
 from forecast.errors import ProvenanceError
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DATA_DIR = REPO / "data"
 REFERENCE_DIR = REPO.parent / "shared" / "reference"
 SHA256_OF_ABC = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"  # FIPS 180-2 test vector

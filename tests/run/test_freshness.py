@@ -18,7 +18,7 @@ from forecast.cli.app import app
 from forecast.config import load_config
 from forecast.run import freshness
 
-DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from forecast.config import load_config
 from forecast.errors import DataError, InputError
 from forecast.units import decimal_year
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DATA_DIR = REPO / "data"
 FIXTURES = REPO / "tests" / "fixtures" / "backtest"
 FAST_CONFIG = FIXTURES / "fast.yml"

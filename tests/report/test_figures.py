@@ -19,7 +19,7 @@ from forecast.data import published
 from forecast.report import figures
 from forecast.run.result import RunResult
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DATA_DIR = REPO / "data"
 
 

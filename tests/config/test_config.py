@@ -30,8 +30,8 @@ from forecast.config import (
 )
 from forecast.errors import ConfigError, InputError
 
-BAD_YAML = Path(__file__).parent / "fixtures" / "bad_yaml"
-PRESET_DIR = Path(__file__).parents[1] / "forecast" / "config" / "presets"
+BAD_YAML = Path(__file__).parents[1] / "fixtures" / "bad_yaml"
+PRESET_DIR = Path(__file__).parents[2] / "forecast" / "config" / "presets"
 
 DEFAULT_SCENARIOS = [
     "historical",

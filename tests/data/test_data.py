@@ -17,9 +17,9 @@ from forecast import data
 from forecast.data import checks, validation
 from forecast.errors import DataError
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DATA_DIR = REPO / "data"
-BAD_DATA = Path(__file__).resolve().parent / "fixtures" / "bad_data"
+BAD_DATA = Path(__file__).resolve().parents[1] / "fixtures" / "bad_data"
 MIN_RUNS_WITH_TOKENS = 45  # the minimum
 R_STAR_D = 15.387756  # [M] datablations README, used to check the derived epochs prior
 
@@ -345,7 +345,7 @@ def test_control_characters_are_escaped_in_messages(tmp_path: Path) -> None:
 def test_find_data_dir_walks_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from forecast.data import find_data_dir
 
-    repo_data = Path(__file__).resolve().parents[1] / "data"
+    repo_data = Path(__file__).resolve().parents[2] / "data"
     nested = repo_data.parent / "notebooks"
     assert find_data_dir(nested) == repo_data
     # From an unrelated folder it falls back to the package's own checkout.

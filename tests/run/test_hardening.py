@@ -35,7 +35,7 @@ from forecast.report import page as report
 from forecast.run import folders, pipeline
 from forecast.run.folders import STAGING_PREFIX
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DATA_DIR = REPO / "data"
 BAD_DATA = REPO / "tests" / "fixtures" / "bad_data"
 BAD_YAML = REPO / "tests" / "fixtures" / "bad_yaml"

@@ -11,7 +11,7 @@ import pytest
 from forecast.errors import InputError
 from forecast.model import ai_share as contamination
 
-REPO_DATA = Path(__file__).resolve().parents[1] / "data" / "web_growth.csv"
+REPO_DATA = Path(__file__).resolve().parents[2] / "data" / "web_growth.csv"
 REFERENCE_DATA = Path("/work/shared/reference/web_growth.csv")
 
 # Truth for the recovery test: plateau 0.5, k = 3/yr, midpoint mid-2023, Graphite-like FP 4%, FN 0.6%.
