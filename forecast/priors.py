@@ -15,7 +15,6 @@ uses (the config's `fit` section is what `forecast.model.frontier` reads, with n
 
 from __future__ import annotations
 
-import hashlib
 from statistics import NormalDist  # the standard-normal quantile without importing scipy.stats (~1 s)
 from typing import Annotated, Literal
 
@@ -23,6 +22,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from forecast.errors import InputError
+from forecast.hashing import sha256_text
 
 Family = Literal["lognormal", "normal", "reflected_lognormal", "uniform", "loguniform"]
 
@@ -165,5 +165,5 @@ class NormalPrior(BaseModel):
 
 def stream_seed(seed: int, name: str) -> np.random.SeedSequence:
     """A seed sequence derived from the run seed and a stream name (stable across Python sessions)."""
-    digest = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "little")
+    digest = int.from_bytes(bytes.fromhex(sha256_text(name))[:8], "little")
     return np.random.SeedSequence([seed, digest])

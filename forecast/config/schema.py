@@ -6,7 +6,6 @@ The per-scenario models live in `forecast.config.scenario`; reading YAML into a 
 
 from __future__ import annotations
 
-import hashlib
 import json
 from datetime import date
 from typing import Any, Literal
@@ -22,6 +21,7 @@ from forecast.config.scenario import (
     ScenarioSettings,
     resolve_scenario,
 )
+from forecast.hashing import sha256_text
 from forecast.priors import NormalPrior, Number
 
 #: The only config layout this version reads; bump when a change would silently alter old files' meaning.
@@ -176,7 +176,7 @@ def fit_key(config: Config) -> dict[str, Any]:
 def hash_json(value: Any) -> str:
     """sha256 of canonical JSON (sorted keys, no whitespace): equal content gives an equal hash."""
     text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return sha256_text(text)
 
 
 def config_hash(config: Config) -> str:

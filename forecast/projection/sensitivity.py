@@ -27,7 +27,6 @@ numbers equal those of `np.quantile` / `np.median` per bin without a call per bi
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from forecast.errors import InputError
+from forecast.hashing import sha256_bytes
 from forecast.projection.crossing import sorted_quantiles
 
 MIN_BINS = 5
@@ -250,10 +250,10 @@ class BinningCache:
     priors and posterior). A hit means an identical input and bin count, hence identical bins."""
 
     def __init__(self) -> None:
-        self._entries: dict[tuple[bytes, int], _Binned] = {}
+        self._entries: dict[tuple[str, int], _Binned] = {}
 
     def binned(self, x: np.ndarray, n_bins: int) -> _Binned:
-        key = (hashlib.sha256(memoryview(np.ascontiguousarray(x)).cast("B")).digest(), n_bins)
+        key = (sha256_bytes(memoryview(np.ascontiguousarray(x)).cast("B")), n_bins)
         if key not in self._entries:
             self._entries[key] = _Binned.of(x, n_bins)
         return self._entries[key]

@@ -24,7 +24,6 @@ Import cost is kept small (no plotly.graph_objects, no kaleido until an export r
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import logging
 import os
@@ -37,7 +36,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from forecast.hashing import package_versions
+from forecast.hashing import package_versions, sha256_text
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -143,7 +142,7 @@ def png_key(figure: go.Figure) -> str:
         f"plotly {versions['plotly']}",
         f"kaleido {versions['kaleido']}",
     ]
-    return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
+    return sha256_text("\n".join(parts))
 
 
 def _cached_png(key: str) -> Path | None:
