@@ -903,7 +903,7 @@ def _watch_lines(watch: dict[str, Any], reference: float) -> list[str]:
 
 
 def format_report(results: dict[str, Any]) -> str:
-    """Plain-text summary of the results, as `forecast bench` prints it."""
+    """Plain-text summary of the results, as `python benchmarks/bench.py` prints it."""
     machine = results["machine"]
     imp = results["import_pymc"]
     lines = [

@@ -48,7 +48,7 @@ def exhaustion_crossing(scenario: Any, inputs: dict[str, np.ndarray], grid: np.n
     The scenario's date with its extensions off (its date, for a scenario without them), as `project_scenario`
     finds it, without the bands, the other dates and the caches: the demand and stock paths are evaluated only
     where the bisection from the grid's two ends needs them (~log2(T) + 2 points per draw; a draw not shown to
-    rise at every step on the whole grid). What `forecast bench` times as exhaustion draw-paths per second.
+    rise at every step on the whole grid). What `benchmarks/bench.py` times as exhaustion draw-paths per second.
     """
     model, paths = demand_model(scenario, inputs, seed), stock_model(scenario, inputs)
 

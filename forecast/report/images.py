@@ -16,7 +16,7 @@ Nothing is fetched from the network: plotly.js comes from the plotly package and
 no LaTeX). The Chromium is the one `find_chromium` finds, handed to kaleido as its documented `path` option.
 
 The status records what the export rendered and copied (`png_rendered`, `png_reused`) and, when it rendered
-anything, where its time went (`png_seconds`); run.json keeps it and `forecast bench` prints it.
+anything, where its time went (`png_seconds`); run.json keeps it and `benchmarks/bench.py` prints it.
 
 Import cost is kept small (no plotly.graph_objects, no kaleido until an export renders): `forecast run` asks
 `png_unavailable_reason` for its up-to-date check before the heavy imports.

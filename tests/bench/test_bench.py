@@ -1,4 +1,5 @@
-"""`forecast bench` on tiny inputs (no timing asserted), and the posterior cache's corrupt-entry and --no-cache paths.
+"""The benchmark (`benchmarks/bench.py`) on tiny inputs (no timing asserted), and the posterior cache's corrupt-entry
+and --no-cache paths.
 
 The full benchmark is never run here: `run_bench` gets a fake command runner, the exhaustion throughput runs on a
 few thousand paths, and the pipeline tests replace NUTS by prior draws of the same model (a few seconds).
