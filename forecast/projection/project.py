@@ -18,7 +18,7 @@ from forecast.projection.crossing import Crossing, bracketed_crossing
 from forecast.projection.memo import ProjectionCache, Rows
 from forecast.projection.parts import projection
 from forecast.projection.scenario_model import demand_model, grid_and_inputs, steadily_rising_draws, stock_model
-from forecast.projection.switches import any_enabled, switch_results
+from forecast.projection.switches import RESULT_DEFAULTS, any_enabled, switch_results
 
 
 @dataclass
@@ -37,9 +37,16 @@ class ScenarioResult:
     bands: dict[str, np.ndarray]  # name -> (year, quantile)
     inputs: dict[str, np.ndarray] = field(default_factory=dict)
     baseline_year: np.ndarray | None = None  # same scenario, extensions off (None: no extension enabled)
-    synthetic_year: np.ndarray | None = None
-    guard_year: np.ndarray | None = None
-    extra_stock_years: dict[str, np.ndarray] = field(default_factory=dict)  # date with each extra stock alone
+    switch_results: dict[str, Any] = field(default_factory=dict)  # the fields the enabled switches add
+
+    def __getattr__(self, name: str) -> Any:
+        """A switch's result field by name (`result.synthetic_year`), or what it reads as with the switch off.
+
+        Only the switch registry names these fields, so a new switch adds its own without touching this class.
+        """
+        if name in RESULT_DEFAULTS:
+            return self.__dict__.get("switch_results", {}).get(name, RESULT_DEFAULTS[name])
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
 
 def exhaustion_crossing(scenario: Any, inputs: dict[str, np.ndarray], grid: np.ndarray, seed: int) -> Crossing:
@@ -97,6 +104,5 @@ def project_inputs(
     if any_enabled(scenario):
         baseline = proj.baseline_crossing()
         result.baseline_year = baseline.year
-        for name, value in switch_results(scenario, proj, inputs, crossing, baseline).items():
-            setattr(result, name, value)  # the fields each switch adds (`forecast.projection.switches`)
+        result.switch_results = switch_results(scenario, proj, inputs, crossing, baseline)
     return result

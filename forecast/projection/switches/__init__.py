@@ -12,7 +12,7 @@ and give it a section in the report template.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -41,10 +41,13 @@ class Switch(Protocol):
         """Its priors by name, for the report's table of sources."""
         ...
 
+    #: The result fields it adds (`ScenarioResult.switch_results`), with what they read as when it is off.
+    RESULT_DEFAULTS: Mapping[str, Any]
+
     def results(
         self, settings: Any, projection: Any, inputs: dict[str, np.ndarray], main: Crossing, baseline: Crossing
     ) -> dict[str, Any]:
-        """The `ScenarioResult` fields it adds, from the scenario's projection and its main and baseline crossings."""
+        """The result fields it adds, from the scenario's projection and its main and baseline crossings."""
         ...
 
     def effects(self, result: Any) -> list[tuple[str, np.ndarray]]:
@@ -55,6 +58,11 @@ class Switch(Protocol):
 #: The switches by name, in the order of the scenario's fields and of the inputs they draw.
 SWITCHES: MappingProxyType[str, Switch] = MappingProxyType(
     {switch.NAME: switch for switch in (human_share, synthetic, extra_stocks)}
+)
+
+#: Every switch's result fields, with what they read as when the switch is off (`ScenarioResult` reads them).
+RESULT_DEFAULTS: MappingProxyType[str, Any] = MappingProxyType(
+    {name: value for switch in SWITCHES.values() for name, value in switch.RESULT_DEFAULTS.items()}
 )
 
 #: The order of the switches' rows in the effects table (each stock before the synthetic-data dates).

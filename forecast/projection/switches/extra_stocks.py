@@ -8,6 +8,7 @@ the date with that stock alone (`extra_stock_years`). The access fractions are [
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -151,6 +152,9 @@ class ExtraStocksSettings(BaseModel):
 
 Settings = ExtraStocksSettings
 
+#: The date per draw with each stock alone, by stock; none for a scenario with the switch off.
+RESULT_DEFAULTS: MappingProxyType[str, Any] = MappingProxyType({"extra_stock_years": MappingProxyType({})})
+
 
 def draw_stream(interval: Prior, n: int, seed: int, name: str) -> np.ndarray:
     """Draws of a switch prior from a stream keyed by its name (common random numbers across scenarios)."""
@@ -202,7 +206,8 @@ def results(
 
 def effects(result: Any) -> list[tuple[str, np.ndarray]]:
     """One effect row per stock: the date with it alone."""
-    return [(f"extra stock: {name}", years) for name, years in result.extra_stock_years.items()]
+    years_by_stock = result.switch_results.get("extra_stock_years", {})
+    return [(f"extra stock: {name}", years) for name, years in years_by_stock.items()]
 
 
 def extra_total(inputs: dict[str, np.ndarray], names: list[str], n: int) -> np.ndarray:

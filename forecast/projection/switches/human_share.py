@@ -9,6 +9,7 @@ main date against the baseline).
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -50,6 +51,9 @@ class HumanShareSettings(BaseModel):
 
 
 Settings = HumanShareSettings
+
+#: No result fields of its own.
+RESULT_DEFAULTS: MappingProxyType[str, Any] = MappingProxyType({})
 
 
 def draw_inputs(

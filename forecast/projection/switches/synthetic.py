@@ -36,6 +36,7 @@ If synthetic text is plentiful (S_syn ≥ cap) the 'with_synthetic' and 'guard' 
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -142,6 +143,9 @@ class SyntheticSettings(BaseModel):
 Settings = SyntheticSettings
 
 
+#: Its two dates per draw, None for a scenario with the switch off.
+RESULT_DEFAULTS: MappingProxyType[str, Any] = MappingProxyType({"synthetic_year": None, "guard_year": None})
+
 #: The settings whose draws are inputs (named `synthetic_<name>`), in input order.
 DRAWN_SETTINGS = ("tokens_per_year", "growth_per_year", "value_per_token", "min_real_share")
 
@@ -170,9 +174,13 @@ def results(
 
 def effects(result: Any) -> list[tuple[str, np.ndarray]]:
     """The two dates this switch adds, as effect rows (none for a scenario without them)."""
-    if result.synthetic_year is None:
+    fields = result.switch_results
+    if "synthetic_year" not in fields:
         return []
-    return [("with synthetic data", result.synthetic_year), ("real share below the collapse guard", result.guard_year)]
+    return [
+        ("with synthetic data", fields["synthetic_year"]),
+        ("real share below the collapse guard", fields["guard_year"]),
+    ]
 
 
 def synthetic_supply(
