@@ -14,9 +14,9 @@ import xarray as xr
 from forecast import __version__
 from forecast.config import config_hash, load_config
 from forecast.errors import InputError, PosteriorFileError
-from forecast.model.io import load_posterior, major_minor, summary_from_posterior
 from forecast.projection.tables import summary_table
 from forecast.run.outputs import POSTERIOR_FORMAT_VERSION, write_posterior, write_summary
+from forecast.run.posterior_file import load_posterior, major_minor, summary_from_posterior
 
 
 @pytest.fixture(scope="module")
