@@ -13,12 +13,22 @@ import xarray as xr
 
 from forecast.projection.crossing import INTERVAL_QUANTILES, censored_quantiles, probability_by_year, share_censored
 from forecast.projection.memo import BAND_QUANTILES
+from forecast.projection.switches import DRAW_VARIABLES, SCENARIO_VARIABLES, SWITCHES, exhaustion_values
 
 if TYPE_CHECKING:
     from forecast.projection.project import ScenarioResult
 
 # Names, dims and units of the exhaustion draws: the output schema, locked by tests/projection/test_project.py.
+# The switches add their own variables (`forecast.projection.switches.DRAW_VARIABLES`, `SCENARIO_VARIABLES`).
 _DRAW_DIMS = ("scenario", "chain", "draw")
+_SCENARIO_DIMS = ("scenario",)
+
+
+def _listed(names: list[str]) -> str:
+    """Names as prose: 'a, b and c'."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
 EXHAUSTION_SCHEMA: dict[str, tuple[tuple[str, ...], str, str]] = {
     "exhaustion_year": (
         _DRAW_DIMS,
@@ -37,57 +47,42 @@ EXHAUSTION_SCHEMA: dict[str, tuple[tuple[str, ...], str, str]] = {
     "baseline_exhaustion_year": (
         _DRAW_DIMS,
         "decimal year",
-        "the same scenario with human_share, synthetic and extra_stocks switched off; NaN if censored",
+        f"the same scenario with {_listed(list(SWITCHES))} switched off; NaN if censored",
     ),
-    "synthetic_exhaustion_year": (
-        _DRAW_DIMS,
-        "decimal year",
-        "exhaustion with the synthetic-data supplement; NaN if censored or synthetic data are off",
-    ),
-    "collapse_guard_year": (
-        _DRAW_DIMS,
-        "decimal year",
-        "first date a frontier dataset's real share falls below the guard r*; NaN if never or synthetic data are off",
-    ),
-    "horizon": (("scenario",), "decimal year", "end of the projection; later dates are censored"),
-    "synthetic_enabled": (("scenario",), "bool", "the scenario turns synthetic data on"),
+    **{name: (_DRAW_DIMS, units, description) for name, (units, description) in DRAW_VARIABLES.items()},
+    "horizon": (_SCENARIO_DIMS, "decimal year", "end of the projection; later dates are censored"),
+    **{name: (_SCENARIO_DIMS, units, description) for name, (units, description) in SCENARIO_VARIABLES.items()},
 }
 
 
 def exhaustion_dataset(results: list[ScenarioResult], chains: int, draws: int) -> xr.Dataset:
     """Gather scenario results into the exhaustion-draws dataset (schema: `EXHAUSTION_SCHEMA`)."""
 
-    def stack(attr: str) -> np.ndarray:
-        return np.stack([getattr(r, attr).reshape(chains, draws) for r in results])
-
-    dims = ("scenario", "chain", "draw")
-
-    def optional(attr: str, fallback: str | None) -> np.ndarray:
-        rows = [
-            getattr(r, attr)
-            if getattr(r, attr) is not None
-            else (getattr(r, fallback) if fallback else np.full(r.crossing_year.shape, np.nan))
-            for r in results
-        ]
+    def by_draw(rows: list[np.ndarray]) -> np.ndarray:
         return np.stack([row.reshape(chains, draws) for row in rows])
 
+    def stack(attr: str) -> np.ndarray:
+        return by_draw([getattr(r, attr) for r in results])
+
+    switch_values = [exhaustion_values(r) for r in results]
+    baseline = [r.crossing_year if r.baseline_year is None else r.baseline_year for r in results]
     values = {
         "exhaustion_year": stack("crossing_year"),
-        "baseline_exhaustion_year": optional("baseline_year", "crossing_year"),
-        "synthetic_exhaustion_year": optional("synthetic_year", None),
-        "collapse_guard_year": optional("guard_year", None),
+        "baseline_exhaustion_year": by_draw(baseline),
+        **{name: by_draw([v[name] for v in switch_values]) for name in DRAW_VARIABLES},
         "censored": stack("censored"),
         "tokens_at_crossing": stack("tokens"),
         "compute_at_crossing": stack("compute"),
         "stock_at_crossing": stack("stock_at_crossing"),
         "historical_arm": stack("historical_arm"),
     }
+    per_scenario = {
+        "horizon": np.array([r.horizon for r in results]),
+        **{name: np.array([v[name] for v in switch_values]) for name in SCENARIO_VARIABLES},
+    }
     ds = xr.Dataset(
-        {name: (dims, array) for name, array in values.items()}
-        | {
-            "horizon": (("scenario",), np.array([r.horizon for r in results])),
-            "synthetic_enabled": (("scenario",), np.array([r.synthetic_year is not None for r in results])),
-        },
+        {name: (_DRAW_DIMS, array) for name, array in values.items()}
+        | {name: (_SCENARIO_DIMS, array) for name, array in per_scenario.items()},
         coords={"scenario": [r.name for r in results], "chain": np.arange(chains), "draw": np.arange(draws)},
     )
     for name, (_, unit, description) in EXHAUSTION_SCHEMA.items():

@@ -44,6 +44,14 @@ class Switch(Protocol):
     #: The result fields it adds (`ScenarioResult.switch_results`), with what they read as when it is off.
     RESULT_DEFAULTS: Mapping[str, Any]
 
+    #: Its variables in the exhaustion draws, name → (units, description): one value per draw, one per scenario.
+    DRAW_VARIABLES: Mapping[str, tuple[str, str]]
+    SCENARIO_VARIABLES: Mapping[str, tuple[str, str]]
+
+    def exhaustion_values(self, result: Any) -> dict[str, Any]:
+        """Its exhaustion variables of one scenario result (switched off too): draws (n,) or a scalar."""
+        ...
+
     def results(
         self, settings: Any, projection: Any, inputs: dict[str, np.ndarray], main: Crossing, baseline: Crossing
     ) -> dict[str, Any]:
@@ -63,6 +71,14 @@ SWITCHES: MappingProxyType[str, Switch] = MappingProxyType(
 #: Every switch's result fields, with what they read as when the switch is off (`ScenarioResult` reads them).
 RESULT_DEFAULTS: MappingProxyType[str, Any] = MappingProxyType(
     {name: value for switch in SWITCHES.values() for name, value in switch.RESULT_DEFAULTS.items()}
+)
+
+#: The switches' variables of the exhaustion draws, name → (units, description), in registry order.
+DRAW_VARIABLES: MappingProxyType[str, tuple[str, str]] = MappingProxyType(
+    {name: entry for switch in SWITCHES.values() for name, entry in switch.DRAW_VARIABLES.items()}
+)
+SCENARIO_VARIABLES: MappingProxyType[str, tuple[str, str]] = MappingProxyType(
+    {name: entry for switch in SWITCHES.values() for name, entry in switch.SCENARIO_VARIABLES.items()}
 )
 
 #: The order of the switches' rows in the effects table (each stock before the synthetic-data dates).
@@ -111,6 +127,14 @@ def switch_effects(result: Any) -> list[tuple[str, np.ndarray]]:
     for name in EFFECT_ORDER:
         rows += SWITCHES[name].effects(result)
     return rows
+
+
+def exhaustion_values(result: Any) -> dict[str, Any]:
+    """Every switch's exhaustion variables of one scenario result (`DRAW_VARIABLES`, `SCENARIO_VARIABLES`)."""
+    values: dict[str, Any] = {}
+    for switch in SWITCHES.values():
+        values.update(switch.exhaustion_values(result))
+    return values
 
 
 def cited_priors(scenario: Any) -> list[tuple[str, Prior]]:

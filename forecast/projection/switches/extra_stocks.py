@@ -154,6 +154,9 @@ Settings = ExtraStocksSettings
 
 #: The date per draw with each stock alone, by stock; none for a scenario with the switch off.
 RESULT_DEFAULTS: MappingProxyType[str, Any] = MappingProxyType({"extra_stock_years": MappingProxyType({})})
+#: No exhaustion variables of its own (the dates with each stock alone are in the effects table).
+DRAW_VARIABLES: MappingProxyType[str, tuple[str, str]] = MappingProxyType({})
+SCENARIO_VARIABLES: MappingProxyType[str, tuple[str, str]] = MappingProxyType({})
 
 
 def draw_stream(interval: Prior, n: int, seed: int, name: str) -> np.ndarray:
@@ -202,6 +205,11 @@ def results(
         for s in settings.stocks
     }
     return {"extra_stock_years": years}
+
+
+def exhaustion_values(result: Any) -> dict[str, Any]:
+    """None (see `DRAW_VARIABLES`)."""
+    return {}
 
 
 def effects(result: Any) -> list[tuple[str, np.ndarray]]:

@@ -52,8 +52,10 @@ class HumanShareSettings(BaseModel):
 
 Settings = HumanShareSettings
 
-#: No result fields of its own.
+#: No result fields and no exhaustion variables of its own.
 RESULT_DEFAULTS: MappingProxyType[str, Any] = MappingProxyType({})
+DRAW_VARIABLES: MappingProxyType[str, tuple[str, str]] = MappingProxyType({})
+SCENARIO_VARIABLES: MappingProxyType[str, tuple[str, str]] = MappingProxyType({})
 
 
 def draw_inputs(
@@ -72,6 +74,11 @@ def results(
     settings: HumanShareSettings, projection: Any, inputs: dict[str, np.ndarray], main: Crossing, baseline: Crossing
 ) -> dict[str, Any]:
     """No result fields beyond the main date (which this switch moves)."""
+    return {}
+
+
+def exhaustion_values(result: Any) -> dict[str, Any]:
+    """None: its effect is the main date."""
     return {}
 
 

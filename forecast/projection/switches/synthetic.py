@@ -146,6 +146,24 @@ Settings = SyntheticSettings
 #: Its two dates per draw, None for a scenario with the switch off.
 RESULT_DEFAULTS: MappingProxyType[str, Any] = MappingProxyType({"synthetic_year": None, "guard_year": None})
 
+#: Its variables in the exhaustion draws (`forecast.projection.tables.EXHAUSTION_SCHEMA`): name → (units, description).
+DRAW_VARIABLES: MappingProxyType[str, tuple[str, str]] = MappingProxyType(
+    {
+        "synthetic_exhaustion_year": (
+            "decimal year",
+            "exhaustion with the synthetic-data supplement; NaN if censored or synthetic data are off",
+        ),
+        "collapse_guard_year": (
+            "decimal year",
+            "first date a frontier dataset's real share falls below the guard r*; NaN if never or synthetic data "
+            "are off",
+        ),
+    }
+)
+SCENARIO_VARIABLES: MappingProxyType[str, tuple[str, str]] = MappingProxyType(
+    {"synthetic_enabled": ("bool", "the scenario turns synthetic data on")}
+)
+
 #: The settings whose draws are inputs (named `synthetic_<name>`), in input order.
 DRAWN_SETTINGS = ("tokens_per_year", "growth_per_year", "value_per_token", "min_real_share")
 
@@ -170,6 +188,17 @@ def results(
     """`synthetic_year` (demand reaches the supply with synthetic data) and `guard_year` (real share below r*)."""
     with_synthetic, guard = projection.synthetic_crossings(settings, inputs, main)
     return {"synthetic_year": with_synthetic.year, "guard_year": guard.year}
+
+
+def exhaustion_values(result: Any) -> dict[str, Any]:
+    """Its two dates per draw (NaN with the switch off) and whether the scenario turns it on."""
+    fields = result.switch_results
+    off = np.full(result.crossing_year.shape, np.nan)
+    return {
+        "synthetic_exhaustion_year": fields.get("synthetic_year", off),
+        "collapse_guard_year": fields.get("guard_year", off),
+        "synthetic_enabled": "synthetic_year" in fields,
+    }
 
 
 def effects(result: Any) -> list[tuple[str, np.ndarray]]:
