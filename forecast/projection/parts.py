@@ -31,6 +31,7 @@ from forecast.projection.memo import (
     PROJECTION_CACHE,
     ClosedFormOnGrid,
     GridPoints,
+    PartBuild,
     ProjectionCache,
     Rows,
     Supply,
@@ -38,7 +39,8 @@ from forecast.projection.memo import (
     read_only,
 )
 from forecast.projection.scenario_model import demand_model, frontier_model, stock_model
-from forecast.projection.switches import extra_stocks, human_share, synthetic
+from forecast.projection.stock import with_extra
+from forecast.projection.switches import StockReplacement, added_stock, replaced_stock, settings_of, synthetic
 
 # Each build below is a `ProjectionCache.part`: it reads the scenario and the inputs only through its first two
 # arguments (so the cache records what it read) and takes everything else as further arguments.
@@ -50,10 +52,15 @@ def _public_stock(scenario: Any, inputs: dict[str, np.ndarray], grid: np.ndarray
     return Supply.build(ClosedFormOnGrid(paths, points), points, paths.most_growth(grid[0]) * points.steps[1])
 
 
-def _human_only_stock(scenario: Any, inputs: dict[str, np.ndarray], grid: np.ndarray) -> Supply:
-    """The human-only stock of a scenario with `human_share` on (built on the whole grid)."""
-    human = human_share.human_only_stock(scenario.human_share, inputs, stock_model(scenario, inputs), grid)
-    return Supply.build(human, GridPoints.of(grid), human.most_step_growth())
+def _replacing_stock(switch_name: str, replace: StockReplacement) -> PartBuild:
+    """The build of the stock a switch puts in place of the public one (`switches.replaced_stock`)."""
+
+    def build(scenario: Any, inputs: dict[str, np.ndarray], grid: np.ndarray) -> Supply:
+        """The switch's stock on the whole grid, from the scenario's public stock paths."""
+        replaced = replace(settings_of(scenario, switch_name), inputs, stock_model(scenario, inputs), grid)
+        return Supply.build(replaced, GridPoints.of(grid), replaced.most_step_growth())
+
+    return build
 
 
 def _tokens_at_coarse(scenario: Any, inputs: dict[str, np.ndarray], seed: int, grid: np.ndarray) -> np.ndarray:
@@ -97,12 +104,12 @@ class Projection:
     points: GridPoints
     demand: demand.DemandPaths
     tokens_coarse: np.ndarray  # log10 tokens at the coarse points
-    supply: Supply  # the stock the scenario's date uses: human-only with `human_share` on, else the public one
+    supply: Supply  # the stock the scenario's date uses: a switch's (`switches.replaced_stock`), else the public one
     public: Supply
     keys: Keys
     cache: ProjectionCache
     compute_band: np.ndarray  # yearly quantiles of the frontier compute (year, quantile)
-    extra: np.ndarray | None = None  # per draw, accessible tokens of the extra stocks (None: switched off)
+    extra: np.ndarray | None = None  # per draw, tokens the switches add to the stock (None: none)
 
     def __post_init__(self) -> None:
         low, _ = self.points.steps
@@ -114,7 +121,7 @@ class Projection:
     def total(self, index: np.ndarray, rows: Rows = None) -> np.ndarray:
         """log10 effective stock plus the extra stocks (the stock the scenario's date uses)."""
         effective = self.supply.effective(index, rows)
-        return effective if self.extra is None else extra_stocks.with_extra(effective, _take(self.extra, rows))
+        return effective if self.extra is None else with_extra(effective, _take(self.extra, rows))
 
     @cached_property
     def total_coarse(self) -> np.ndarray:
@@ -122,7 +129,7 @@ class Projection:
         if self.extra is None:
             return effective
         key = ("total at coarse", self.keys.supply, self.keys.extra)
-        return self.cache.get(key, lambda: read_only(extra_stocks.with_extra(effective, self.extra)))
+        return self.cache.get(key, lambda: read_only(with_extra(effective, self.extra)))
 
     def crossing(
         self,
@@ -174,7 +181,7 @@ class Projection:
         supply, last = self.supply, self.points.grid.size - 1
 
         def stock_at(index: np.ndarray, rows: Rows) -> np.ndarray:
-            return extra_stocks.with_extra(supply.effective(index, rows), _take(extra, rows))
+            return with_extra(supply.effective(index, rows), _take(extra, rows))
 
         hi = np.where(main.censored, last, main.index + 1)
         lo = np.zeros_like(hi) if without is None else np.maximum(without.index - 2, 0)
@@ -243,10 +250,11 @@ def projection(
     cache = cache if cache is not None else PROJECTION_CACHE
     public, public_key = cache.part("public stock", scenario, inputs, _public_stock, grid)
     supply, supply_key = public, public_key
-    if scenario.human_share.enabled:
-        supply, supply_key = cache.part("human-only stock", scenario, inputs, _human_only_stock, grid)
-    extra_names = extra_stocks.stock_names(scenario)
-    extra = extra_stocks.extra_total(inputs, extra_names, inputs["compute_level"].size) if extra_names else None
+    replacing = replaced_stock(scenario)
+    if replacing is not None:
+        switch_name, kind, replace = replacing
+        supply, supply_key = cache.part(kind, scenario, inputs, _replacing_stock(switch_name, replace), grid)
+    extra = added_stock(scenario, inputs, inputs["compute_level"].size)
     tokens_coarse, demand_key = cache.part("demand at coarse", scenario, inputs, _tokens_at_coarse, seed, grid)
     compute_band, _ = cache.part("compute band", scenario, inputs, _compute_band, seed, grid)
     keys = Keys(demand_key, supply_key, public_key, None if extra is None else content_digest(extra))

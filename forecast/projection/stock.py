@@ -333,3 +333,8 @@ def _most_step_growth(tokens: np.ndarray) -> np.ndarray:
     """Per row of a stock in tokens (n, T), the largest rise of its log10 from one point to the next."""
     ratio = tokens[:, 1:] / tokens[:, :-1]
     return np.log10(ratio.max(axis=1)) if ratio.shape[1] else np.zeros(tokens.shape[0])
+
+
+def with_extra(log10_effective: np.ndarray, extra: np.ndarray) -> np.ndarray:
+    """log10 of the effective stock (n, k) plus a constant extra stock per draw (n,)."""
+    return np.log10(10.0**log10_effective + extra[:, None])

@@ -12,7 +12,8 @@ and give it a section in the report template.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import functools
+from collections.abc import Callable, Iterator, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -26,12 +27,24 @@ if TYPE_CHECKING:
     from forecast.projection.crossing import Crossing
 
 
+#: How a switch replaces the stock: (settings, inputs, public stock paths, grid) → its stock on the whole grid.
+StockReplacement = Callable[[Any, dict[str, np.ndarray], Any, np.ndarray], Any]
+
+
 class Switch(Protocol):
     """What the config, the projection and the report need of a switch (each switch module provides it)."""
 
     NAME: str  # the scenario field, the stream prefix of its draws and the report's name for it
     DESCRIPTION: str  # the config field's description
     Settings: type[BaseModel]  # its settings (pydantic, with an `enabled` flag; priors as `forecast.priors.Prior`)
+
+    #: The stock it puts in place of the public one, if any: (its `ProjectionCache` kind, a function
+    #: (settings, inputs, public stock paths, grid) → a stock on the whole grid).
+    REPLACED_STOCK: tuple[str, StockReplacement] | None
+
+    def added_stock(self, settings: Any, inputs: dict[str, np.ndarray], n: int) -> np.ndarray | None:
+        """Tokens per draw it adds to the stock, held constant in time (None: it adds none)."""
+        ...
 
     def draw_inputs(self, settings: Any, posterior: dict[str, np.ndarray], n: int, seed: int) -> dict[str, np.ndarray]:
         """Its uncertain inputs per draw, named for the sensitivity table."""
@@ -101,6 +114,27 @@ def enabled(scenario: Any) -> Iterator[tuple[Switch, Any]]:
 def any_enabled(scenario: Any) -> bool:
     """Whether a scenario turns on any switch (and so needs a baseline with them off)."""
     return any(True for _ in enabled(scenario))
+
+
+def replaced_stock(scenario: Any) -> tuple[str, str, StockReplacement] | None:
+    """(switch name, cache kind, build) of the enabled switch that replaces the public stock; None if none does.
+
+    One switch replaces the stock today (`human_share`); a second would need its build to start from the first's.
+    """
+    replacing = [(switch.NAME, *switch.REPLACED_STOCK) for switch, _ in enabled(scenario) if switch.REPLACED_STOCK]
+    if len(replacing) > 1:
+        raise NotImplementedError(f"switches {[name for name, *_ in replacing]} each replace the stock")
+    return replacing[0] if replacing else None
+
+
+def added_stock(scenario: Any, inputs: dict[str, np.ndarray], n: int) -> np.ndarray | None:
+    """Tokens per draw the enabled switches add to the stock, summed in registry order (None: none adds any)."""
+    added = [
+        extra
+        for switch, settings in enabled(scenario)
+        if (extra := switch.added_stock(settings, inputs, n)) is not None
+    ]
+    return functools.reduce(np.add, added) if added else None
 
 
 def switch_inputs(scenario: Any, posterior: dict[str, np.ndarray], n: int, seed: int) -> dict[str, np.ndarray]:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from forecast.errors import InputError
 from forecast.priors import SUPPORT_FAMILIES, Prior
+from forecast.projection.stock import with_extra
 
 if TYPE_CHECKING:
     from forecast.projection.crossing import Crossing
@@ -184,10 +185,14 @@ def cited_priors(settings: ExtraStocksSettings) -> list[tuple[str, Prior]]:
     return items
 
 
-def stock_names(scenario: Any) -> list[str]:
-    """The extra stocks a scenario adds (none when the switch is off)."""
-    settings = getattr(scenario, NAME)
-    return [s.name for s in settings.stocks] if settings.enabled else []
+#: It adds to the stock rather than replacing it.
+REPLACED_STOCK = None
+
+
+def added_stock(settings: ExtraStocksSettings, inputs: dict[str, np.ndarray], n: int) -> np.ndarray | None:
+    """Per draw, the accessible tokens of all its stocks, held constant in time (None without stocks)."""
+    names = [s.name for s in settings.stocks]
+    return extra_total(inputs, names, n) if names else None
 
 
 def results(
@@ -221,11 +226,6 @@ def effects(result: Any) -> list[tuple[str, np.ndarray]]:
 def extra_total(inputs: dict[str, np.ndarray], names: list[str], n: int) -> np.ndarray:
     """Per draw, the accessible tokens of the extra stocks named, summed in the order given."""
     return sum((inputs[f"extra_{name}"] for name in names), np.zeros(n))
-
-
-def with_extra(log10_effective: np.ndarray, extra: np.ndarray) -> np.ndarray:
-    """log10 of the effective stock (n, k) plus a constant extra stock per draw (n,)."""
-    return np.log10(10.0**log10_effective + extra[:, None])
 
 
 def add_extra_stocks(log10_effective: np.ndarray, inputs: dict[str, np.ndarray], names: list[str]) -> np.ndarray:

@@ -134,3 +134,12 @@ def human_only_stock(
     return stock.HumanOnlyStock.from_paths(
         paths, extended, grid.size, share, settings.from_year, settings.discount, threads
     )
+
+
+#: The stock it puts in place of the public one: (its `ProjectionCache` kind, its build from the public paths).
+REPLACED_STOCK = ("human-only stock", human_only_stock)
+
+
+def added_stock(settings: HumanShareSettings, inputs: dict[str, np.ndarray], n: int) -> np.ndarray | None:
+    """None: it discounts the stock's growth instead (`REPLACED_STOCK`)."""
+    return None

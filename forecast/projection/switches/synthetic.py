@@ -212,6 +212,15 @@ def effects(result: Any) -> list[tuple[str, np.ndarray]]:
     ]
 
 
+#: It leaves the stock as it is: its supplement gives dates of its own (`results`).
+REPLACED_STOCK = None
+
+
+def added_stock(settings: SyntheticSettings, inputs: dict[str, np.ndarray], n: int) -> np.ndarray | None:
+    """None: synthetic text is not a constant stock (see `synthetic_supply`)."""
+    return None
+
+
 def synthetic_supply(
     settings: SyntheticSettings,
     inputs: dict[str, np.ndarray],
