@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -352,6 +352,22 @@ def _extension_sources(result: RunResult) -> list[dict[str, str]]:
     return rows
 
 
+def _synthetic_rows(result: RunResult) -> list[dict[str, str]]:
+    """The synthetic-data switch's two dates per scenario."""
+    return [
+        r for r in _effect_rows(result) if r["effect"] in ("with synthetic data", "real share below the collapse guard")
+    ]
+
+
+#: Each switch's rows in the report, by its registry name (`forecast.projection.switches.SWITCHES`): the
+#: template's key for them and their builder. A new switch adds its entry here and its section in the template.
+SWITCH_SECTIONS: dict[str, tuple[str, Callable[[RunResult], list[dict[str, str]]]]] = {
+    "human_share": ("human_share", lambda result: _effect_rows(result, effect="scenario as configured")),
+    "synthetic": ("synthetic", _synthetic_rows),
+    "extra_stocks": ("nonpublic", lambda result: _effect_rows(result, prefix="extra stock: ")),
+}
+
+
 def extensions_context(result: RunResult) -> dict[str, Any]:
     """Numbers and sources of the four sections beyond the paper."""
     believe = getattr(result, "believe", None)
@@ -374,13 +390,7 @@ def extensions_context(result: RunResult) -> dict[str, Any]:
         q = np.quantile(np.asarray(post["ai_c_max"].values).ravel(), [0.05, 0.5, 0.95])
         plateau = f"{q[1]:.0%} [90%: {q[0]:.0%}, {q[2]:.0%}]"
     return {
-        "human_share": _effect_rows(result, effect="scenario as configured"),
-        "synthetic": [
-            r
-            for r in _effect_rows(result)
-            if r["effect"] in ("with synthetic data", "real share below the collapse guard")
-        ],
-        "nonpublic": _effect_rows(result, prefix="extra stock: "),
+        **{SWITCH_SECTIONS[name][0]: SWITCH_SECTIONS[name][1](result) for name in switches.SWITCHES},
         "believe": believe_rows,
         "believe_scenario": lead,
         "believe_target": "2035",

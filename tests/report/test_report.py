@@ -294,3 +294,10 @@ def test_compiled_template_cached_and_unwritable_cache_tolerated(
     monkeypatch.setenv("FORECAST_CACHE_DIR", str(tmp_path / "file-not-folder"))
     (tmp_path / "file-not-folder").write_text("")
     assert report.render_report(result, generated=fixed) == first
+
+
+def test_every_switch_has_its_rows_in_the_report() -> None:
+    """The report finds each switch's rows by the registry's names, so a new switch without them fails here."""
+    from forecast.projection.switches import SWITCHES
+
+    assert list(context.SWITCH_SECTIONS) == list(SWITCHES)
