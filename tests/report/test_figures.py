@@ -314,3 +314,12 @@ def test_merged_layout_keeps_the_grids_keys_and_replaces_lists() -> None:
         "width": 300,
     }
     assert base["xaxis"] == {"domain": [0, 0.5], "anchor": "y"}  # the cached grid layout is not changed
+
+
+def test_every_switch_has_its_figures_entry_in_report_order() -> None:
+    """The extension figures are each switch's, by the registry's names, then the sensitivity figure."""
+    from forecast.projection.switches import SWITCHES
+    from forecast.report.figures.switches import EXTENSION_FIGURES, SWITCH_FIGURES
+
+    assert list(SWITCH_FIGURES) == list(SWITCHES)
+    assert list(EXTENSION_FIGURES) == ["ai_share", "extension_dates", "years_bought", "sensitivity"]

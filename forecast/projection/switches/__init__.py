@@ -7,7 +7,8 @@ projection computes the same scenario with every switch off as its baseline, so 
 paired difference over the same draws. The report finds each switch's figure and section by the switch's name.
 
 Adding a switch: write its module (the `Switch` protocol below), add it to `SWITCHES` (and to `EFFECT_ORDER`),
-and give it a section in the report template.
+and give it a section in the report template, with its rows and figures under its name in the report package
+(`forecast.report.context.SWITCH_SECTIONS`, `forecast.report.figures.switches.SWITCH_FIGURES`; tests check both).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Each builder takes a `RunResult` and returns a plotly Figure (or None when no scenario of the run uses that
 extension), readable without the report text: titles, axis labels with units, legends. The report finds them by
-name in `EXTENSION_FIGURES`.
+name in `EXTENSION_FIGURES`, built from each switch's figures (`SWITCH_FIGURES`) by the registry's names.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import numpy as np
 
 from forecast.model.ai_share import DEFAULT_SERIES, ai_share, ai_share_data_from_frame
 from forecast.projection.crossing import censored_quantiles
+from forecast.projection.switches import SWITCHES
 from forecast.report.figures.style import make_figure, scatter_trace
 
 if TYPE_CHECKING:
@@ -161,10 +162,17 @@ def sensitivity_figure(result: RunResult) -> go.Figure | None:
     return make_figure(traces, layout)
 
 
-#: The extension figures, by name (also the PNG file names), in report order; each is None when no scenario uses it.
+#: Each switch's figures, by its registry name (`forecast.projection.switches.SWITCHES`): figure name (also the PNG
+#: file name) → builder, in the order of the switch's section in the report. A new switch adds its entry here.
+SWITCH_FIGURES: dict[str, dict[str, Callable[[RunResult], go.Figure | None]]] = {
+    "human_share": {"ai_share": ai_share_figure},
+    "synthetic": {"extension_dates": extension_dates_figure},
+    "extra_stocks": {"years_bought": years_bought_figure},
+}
+
+#: The extension figures, by name, in report order: each switch's in registry order, then what moves the date
+#: (across all of them); each is None when no scenario uses it.
 EXTENSION_FIGURES: dict[str, Callable[[RunResult], go.Figure | None]] = {
-    "ai_share": ai_share_figure,
-    "extension_dates": extension_dates_figure,
-    "years_bought": years_bought_figure,
+    **{figure: builder for name in SWITCHES for figure, builder in SWITCH_FIGURES[name].items()},
     "sensitivity": sensitivity_figure,
 }
