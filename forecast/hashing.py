@@ -136,19 +136,18 @@ def source_hash(*packages: str) -> str:
             continue
         files[str(path)] = path
         pending.extend(_imported_modules(path, module))
-    digest = hashlib.sha256()
-    for key in sorted(files):
-        digest.update(f"{Path(key).relative_to(PACKAGE_ROOT)}\n".encode())
-        digest.update(files[key].read_bytes())
-    return digest.hexdigest()
+    return _files_hash([files[key] for key in sorted(files)])
 
 
 @functools.cache
 def package_files_hash(patterns: tuple[str, ...] = ("*.py", "*.j2", "*.yml")) -> str:
     """sha256 over every file of the package matching `patterns`, recursively (code, templates, presets)."""
-    digest = hashlib.sha256()
     paths = sorted({p for pattern in patterns for p in PACKAGE_ROOT.rglob(pattern) if "__pycache__" not in p.parts})
-    for path in paths:
-        digest.update(f"{path.relative_to(PACKAGE_ROOT)}\n".encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
+    return _files_hash(paths)
+
+
+def _files_hash(paths: Iterable[Path]) -> str:
+    """sha256 over each file's path inside the package and its bytes, in the order given."""
+    return sha256_stream(
+        part for path in paths for part in (f"{path.relative_to(PACKAGE_ROOT)}\n".encode(), path.read_bytes())
+    )

@@ -88,7 +88,6 @@ def fit_at_cutoff(
     config: Config, data_dir: Path, cutoff: dt.date, use_cache: bool = True, progress: Progress | None = None
 ) -> CutoffFit:
     """Fit (or reuse from the cache) the model on runs and web_growth rows dated on or before the cut-off."""
-    from forecast.model.fit import fit_priors
     from forecast.model.frontier import build_model
     from forecast.model.sample import diagnose, sample_posterior
 
@@ -105,9 +104,9 @@ def fit_at_cutoff(
                 f"cut-off {cutoff}: fitting on {data.dataset_runs.size} runs with token counts, "
                 f"{data.compute_runs.size} with compute, {data.adoption_year.size} adoption points"
             )
-        idata = sample_posterior(build_model(data, fit_priors(cfg)), cfg.sampler, cfg.seed)
+        idata = sample_posterior(build_model(data, cfg.fit), cfg.sampler, cfg.seed)
         if use_cache:
-            cache.store(key, idata)
+            cache.store(key, idata, progress)
     elif progress:
         progress(f"cut-off {cutoff}: fit reused from the cache")
     return CutoffFit(cutoff, data, idata, diagnose(idata), key, reused, round(time.perf_counter() - started, 3))

@@ -8,21 +8,15 @@ from collections.abc import Callable
 import xarray as xr
 
 from forecast import cache
-from forecast.config import Config, FitSettings, fit_key
-from forecast.data import DataBundle
+from forecast.config import Config, fit_key
+from forecast.data import RUNS_FILE, WEB_GROWTH_FILE, DataBundle
 from forecast.hashing import canonical_json, package_versions, sha256_text, source_hash
 from forecast.model.frontier import build_model, fit_data_from_frames
 from forecast.model.sample import attach_diagnostics, diagnose, sample_posterior
 
 Progress = Callable[[str], None]
 #: The data files the fit reads (the others cannot change a posterior).
-FIT_DATA_FILES = ("training_runs.csv", "web_growth.csv")
-
-
-def fit_priors(config: Config) -> FitSettings:
-    """The priors the model takes: the config's `fit` section itself, with no conversion (callers can pass
-    `config.fit` directly; this name stays while the backtest still calls it)."""
-    return config.fit
+FIT_DATA_FILES = (RUNS_FILE, WEB_GROWTH_FILE)
 
 
 def fit_hash(config: Config, bundle: DataBundle) -> str:
