@@ -6,7 +6,9 @@ becomes one `ConfigError` line naming the file, the line and the key path.
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
@@ -22,6 +24,13 @@ from forecast.errors import ConfigError
 #: Where the packaged presets live (inside the `forecast` package, read via importlib.resources).
 PRESET_PACKAGE = "forecast.config"
 PRESET_FOLDER = "presets"
+#: Largest scenario file read (the presets are ~6 kB): a bigger one is refused before it is read, so memory and
+#: parse time stay bounded.
+MAX_FILE_BYTES = 1_000_000
+#: Most values a document may expand to once its aliases (`*name`) are followed (the presets: ~1,000). YAML
+#: aliases let a few lines stand for billions of values ("billion laughs"); PyYAML shares them by reference, but
+#: anything walking the data (validation, hashing, messages) would expand them.
+MAX_EXPANDED_VALUES = 100_000
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -92,6 +101,51 @@ def _index_lines(node: yaml.Node, source: str) -> dict[KeyPath, int]:
     return lines
 
 
+def _check_expansion(root: yaml.Node, source: str) -> None:
+    """Refuse a document whose aliases form a cycle or expand it beyond MAX_EXPANDED_VALUES; each node's
+    expanded size is computed once (memoised by identity), so this check itself stays linear in the file."""
+    sizes: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if id(node) in sizes:
+            continue
+        children = _children(node)
+        if children_done:
+            on_path.discard(id(node))
+            sizes[id(node)] = 1 + sum(sizes[id(child)] for child in children)
+            if sizes[id(node)] > MAX_EXPANDED_VALUES:
+                raise ConfigError(
+                    f"{source}: line {node.start_mark.line + 1}: YAML aliases (*name) expand this value to more "
+                    f"than {MAX_EXPANDED_VALUES:,} values; expected a scenario file without such repetition"
+                )
+            continue
+        if id(node) in on_path:
+            raise ConfigError(
+                f"{source}: line {node.start_mark.line + 1}: a YAML alias refers to the value that contains it "
+                "(a recursive anchor); expected values that do not contain themselves"
+            )
+        on_path.add(id(node))
+        stack.append((node, True))
+        for child in children:
+            if id(child) in on_path:
+                raise ConfigError(
+                    f"{source}: line {child.start_mark.line + 1}: a YAML alias refers to the value that contains "
+                    "it (a recursive anchor); expected values that do not contain themselves"
+                )
+            if id(child) not in sizes:
+                stack.append((child, False))
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
 def _yaml_error(exc: yaml.YAMLError, source: str) -> ConfigError:
     """One-line message for invalid YAML syntax, with line and column."""
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
@@ -114,6 +168,7 @@ def _parse_yaml(text: str, source: str) -> tuple[Any, dict[KeyPath, int]]:
         node = loader.get_single_node()
         if node is None:
             raise ConfigError(f"{source}: file is empty; expected a mapping starting with 'schema_version: 1'")
+        _check_expansion(node, source)
         lines = _index_lines(node, source)
         data = loader.construct_document(node)
     except yaml.YAMLError as exc:
@@ -196,11 +251,62 @@ def _read(source: str | Path) -> tuple[str, str]:
     if path.is_dir():
         raise ConfigError(f"{label}: is a directory; expected a YAML file")
     try:
-        return path.read_text(encoding="utf-8"), label
-    except UnicodeDecodeError as exc:
-        raise ConfigError(one_line(f"{label}: not UTF-8 text ({exc.reason} at byte {exc.start})")) from None
+        data = _read_regular(path, MAX_FILE_BYTES)
+    except _NotRegular as exc:
+        raise ConfigError(f"{label}: is {exc.kind}, not a regular file; expected a YAML file") from None
+    except _TooLarge as exc:
+        raise ConfigError(
+            f"{label}: file is larger than {exc.limit:,} bytes; expected a scenario file (the presets are ~6 kB)"
+        ) from None
     except OSError as exc:
         raise ConfigError(one_line(f"{label}: cannot read: {exc.strerror or exc}")) from None
+    try:
+        return data.decode("utf-8"), label  # a byte-order mark is passed on: PyYAML skips it
+    except UnicodeDecodeError as exc:
+        raise ConfigError(one_line(f"{label}: not UTF-8 text ({exc.reason} at byte {exc.start})")) from None
+
+
+class _NotRegular(OSError):
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
+
+
+class _TooLarge(OSError):
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit)
+        self.limit = limit
+
+
+def _file_kind(mode: int) -> str:
+    """What a non-regular file is, for a message: 'a named pipe (FIFO)', 'a directory', ..."""
+    kinds = (
+        (stat.S_ISREG, "a file"),
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a named pipe (FIFO)"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+    )
+    return next((name for test, name in kinds if test(mode)), "not a regular file")
+
+
+def _read_regular(path: Path, limit: int) -> bytes:
+    """The bytes of `path` if it is a regular file of at most `limit` bytes. Opened without blocking and checked
+    on the open descriptor, so a named pipe (which would block a plain read forever) or a file swapped for one
+    after a check is refused, not waited on; at most `limit + 1` bytes are ever read."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise _NotRegular(_file_kind(mode))
+        with os.fdopen(fd, "rb", closefd=False) as file:
+            data = file.read(limit + 1)
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise _TooLarge(limit)
+    return data
 
 
 def load_config(source: str | Path) -> Config:
