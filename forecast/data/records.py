@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +29,16 @@ ELLIPSIS = "..."
 EMPTY = "an empty value"
 CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+#: Largest data file read (the largest shipped file is ~0.25 MB): a bigger one is refused before it is read.
+MAX_FILE_BYTES = 64_000_000
+_KINDS = (
+    (stat.S_ISREG, "a file"),
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
 
 
 @dataclass(frozen=True)
@@ -46,18 +58,41 @@ class RawTable:
 
 
 def read_bytes(path: Path, expected: Sequence[str] = ()) -> bytes:
-    """Read a data file; a missing or empty file is a DataError naming it."""
+    """Read a data file; a missing, empty, oversized or non-regular file (a folder, a named pipe) is a DataError
+    naming it. The file is opened without blocking and checked on the open descriptor, so a named pipe is refused
+    at once instead of blocking the run forever; at most MAX_FILE_BYTES + 1 bytes are read."""
     name = path.name
-    if not path.is_file():
-        raise DataError(f"{name}: file not found (looked for {path}); expected a CSV file with a header line")
+    folder = path.parent
+    if not folder.is_dir():
+        what = "not found" if not folder.exists() else f"is {_kind(folder.stat().st_mode)}, not a folder"
+        raise DataError(f"{folder}: data folder {what}; expected a folder holding {name} and the other data files")
     try:
-        data = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise DataError(f"{name}: file not found (looked for {path}); expected a CSV file with a header line") from None
     except OSError as exc:
         raise DataError(f"{name}: cannot read file ({exc.strerror}); expected a readable CSV file") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise DataError(f"{name}: {path} is {_kind(mode)}, not a regular file; expected a CSV file")
+        with os.fdopen(fd, "rb", closefd=False) as file:
+            data = file.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise DataError(f"{name}: cannot read file ({exc.strerror}); expected a readable CSV file") from None
+    finally:
+        os.close(fd)
+    if len(data) > MAX_FILE_BYTES:
+        raise DataError(f"{name}: file is larger than {MAX_FILE_BYTES:,} bytes; expected a data table of ordinary size")
     if not data.strip():
         columns = f" with columns {', '.join(expected)}" if expected else ""
         raise DataError(f"{name}: line 1: file is empty; expected a header line{columns}")
     return data
+
+
+def _kind(mode: int) -> str:
+    """What a non-regular file is, for a message."""
+    return next((kind for test, kind in _KINDS if test(mode)), "not a regular file")
 
 
 def decode(name: str, data: bytes) -> str:
