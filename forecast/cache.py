@@ -20,6 +20,9 @@ if TYPE_CHECKING:  # xarray is imported where a posterior is read: `cache_folder
 
 CACHE_ENV = "FORECAST_CACHE_DIR"
 KEY_ATTR = "fit_hash"
+#: A posterior is written to `.tmp-<pid>-<random>.nc` and renamed into place; the pid lets a later store remove
+#: what a killed writer (SIGKILL, power loss) left behind.
+TMP_PREFIX = ".tmp-"
 
 
 #: The cache's sub-folders, one per kind of entry: fitted posteriors (one per fit key, also the backtest's), PNGs
@@ -64,16 +67,18 @@ def load(key: str, note: Callable[[str], None] | None = None) -> xr.DataTree | N
 
 def store(key: str, idata: xr.DataTree, note: Callable[[str], None] | None = None) -> None:
     """Write the posterior under `key` atomically (a crash leaves no half-written entry); a cache folder that
-    cannot be written means this run goes without the cache, with a note."""
+    cannot be written means this run goes without the cache, with a note. Two processes storing the same key
+    each write their own temporary file and rename it: both succeed and the entry is one complete file."""
     folder = cache_folder("posteriors")
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        handle, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".nc", dir=folder)
+        handle, tmp = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{os.getpid()}-", suffix=".nc", dir=folder)
     except OSError as error:
         if note:
             note(f"cache folder {folder} cannot be written ({error.strerror or error}); running without the cache")
         return
     os.close(handle)
+    remove_stale_temporaries(folder)
     tree = idata.copy()
     tree.attrs[KEY_ATTR] = key
     try:
@@ -82,3 +87,21 @@ def store(key: str, idata: xr.DataTree, note: Callable[[str], None] | None = Non
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def remove_stale_temporaries(folder: Path) -> None:
+    """Remove temporary files of writers that died before renaming them (their pid is no longer running)."""
+    for path in folder.glob(f"{TMP_PREFIX}*.nc"):
+        pid = path.name.removeprefix(TMP_PREFIX).split("-", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+            path.unlink(missing_ok=True)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
