@@ -9,6 +9,7 @@ never trusted. A cache that cannot be written is not a failure: the entry is ski
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from collections.abc import Callable
@@ -47,8 +48,11 @@ def path_for(key: str) -> Path:
 
 
 def load(key: str, note: Callable[[str], None] | None = None) -> xr.DataTree | None:
-    """The cached posterior for `key`, or None if absent, unreadable or not for this key."""
+    """The cached posterior for `key`, or None if absent, unreadable or not for this key (what killed writers left
+    behind is removed first)."""
     path = path_for(key)
+    if path.parent.is_dir():
+        remove_stale_temporaries(path.parent)
     if not path.exists():
         return None
     import xarray as xr  # reads ArviZ's DataTree layout directly; importing ArviZ would cost seconds per run
@@ -94,7 +98,8 @@ def remove_stale_temporaries(folder: Path) -> None:
     for path in folder.glob(f"{TMP_PREFIX}*.nc"):
         pid = path.name.removeprefix(TMP_PREFIX).split("-", 1)[0]
         if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
-            path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # read-only cache, or another process removed it first
+                path.unlink(missing_ok=True)
 
 
 def _pid_alive(pid: int) -> bool:
