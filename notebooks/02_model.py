@@ -52,6 +52,7 @@ from forecast.projection.memo import BAND_QUANTILES
 from forecast.projection.project import project_scenario
 from forecast.projection.scenario_model import demand_paths, scenario_inputs, stock_paths, time_grid
 from forecast.projection.tables import exhaustion_dataset, probability_table, summary_table
+from forecast.run.pipeline import known_at_cutoff
 from forecast.units import decimal_year, from_decimal_year
 
 NOTEBOOK_STARTED = time.perf_counter()
@@ -576,12 +577,31 @@ print(f"exhaustion date of draw {i}: {from_decimal_year(crossing.year[i]):%Y-%m-
 # ## 8. From all draws to the exhaustion distribution
 #
 # `forecast.projection.project.project_scenario` does the same for every draw at once (vectorised), and adds the
-# dataset size and compute at the crossing and yearly bands. It must agree with the step-by-step version
-# above.
+# dataset size and compute at the crossing and yearly bands. Without the now-cast (every draw counted alike) it
+# must agree with the step-by-step version above.
 
 # %%
-result = project_scenario(scenario, posterior, bundle.stock_priors, SEED)
-assert np.allclose(result.crossing_year, crossing.year, equal_nan=True)
+every_draw = scenario.model_copy(update={"nowcast": scenario.nowcast.model_copy(update={"condition_on_record": False})})
+assert np.allclose(
+    project_scenario(every_draw, posterior, bundle.stock_priors, SEED).crossing_year, crossing.year, equal_nan=True
+)
+
+# %% [markdown]
+# The preset ties every path to the record known at the data cut-off (`forecast.projection.nowcast`): draws
+# whose stock was already below the record, or below their own frontier dataset then, are removed, and draws
+# whose path disagrees with the fitted frontier at the cut-off are down-weighted. The report's now-cast table
+# shows the effective sample size and Pareto k̂ of these weights.
+
+# %%
+known = known_at_cutoff(config, bundle)
+result = project_scenario(scenario, posterior, bundle.stock_priors, SEED, known=known)
+if result.nowcast is not None:
+    report = result.nowcast
+    print(
+        f"record at {known.cutoff}: {known.record.tokens:.3g} tokens ({known.record.model}); "
+        f"effective sample size {report.ess:.0f} of {report.draws}; removed: stock below the record "
+        f"{report.share_stock_below_record:.1%}, exhausted at the cut-off {report.share_exhausted_at_cutoff:.1%}"
+    )
 exhaustion = exhaustion_dataset([result], sampler.chains, sampler.draws)
 summary = summary_table(exhaustion)
 display(summary)

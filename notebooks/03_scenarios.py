@@ -57,6 +57,7 @@ from forecast.projection.switches.extra_stocks import ExtraStocksSettings
 from forecast.projection.switches.human_share import HumanShareSettings
 from forecast.projection.switches.synthetic import SyntheticSettings
 from forecast.projection.tables import exhaustion_dataset, probability_table, summary_table
+from forecast.run.pipeline import known_at_cutoff
 
 NOTEBOOK_STARTED = time.perf_counter()
 SMOKE = os.environ.get("FORECAST_SMOKE_TEST") == "1"
@@ -168,7 +169,8 @@ what_ifs = [
     variant(base, name="no-compute-slowdown", compute_slowdown=None),
 ]
 started = time.perf_counter()
-results = [project_scenario(s, posterior, bundle.stock_priors, SEED) for s in what_ifs]
+known = known_at_cutoff(config, bundle)  # the record at the cut-off, which the preset's scenarios are tied to
+results = [project_scenario(s, posterior, bundle.stock_priors, SEED, known=known) for s in what_ifs]
 exhaustion = exhaustion_dataset(results, CHAINS, DRAWS)
 print(f"{len(results)} scenarios projected in {time.perf_counter() - started:.1f} s")
 summary = summary_table(exhaustion)
@@ -314,7 +316,7 @@ switched = [
     variant(base, name="synthetic", synthetic=SyntheticSettings(enabled=True)),
     variant(base, name="nonpublic", extra_stocks=ExtraStocksSettings(enabled=True)),
 ]
-extension_results = [project_scenario(s, posterior, bundle.stock_priors, SEED) for s in switched]
+extension_results = [project_scenario(s, posterior, bundle.stock_priors, SEED, known=known) for s in switched]
 effects = extension_effects(extension_results)
 display(effects.round(2))
 

@@ -22,9 +22,12 @@ def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def default_run(cache_dir: Path, tmp_path_factory: pytest.TempPathFactory):
-    """The default preset run end to end with its full sampler settings (the acceptance fit, ~30-60 s)."""
+    """The default preset run end to end with its full sampler settings (the acceptance fit, ~30-60 s); without
+    its vintages, which would refit once per vintage (tests/run/test_vintages.py covers them)."""
+    from fakes import without_vintages
+
     from forecast.config import load_config
     from forecast.run.pipeline import run_pipeline
 
     out = tmp_path_factory.mktemp("reports-default")
-    return run_pipeline(load_config("default"), data_dir=DATA_DIR, out_dir=out), out
+    return run_pipeline(without_vintages(load_config("default")), data_dir=DATA_DIR, out_dir=out), out

@@ -70,3 +70,27 @@ def make_result(preset: str = "default", chains: int = 2, draws: int = 100) -> R
     config = config.model_copy(update={"sampler": config.sampler.model_copy(update={"chains": chains, "draws": draws})})
     bundle = load_bundle(DATA_DIR, cutoff=config.data.cutoff)
     return compute_result(config, DATA_DIR, posterior=synthetic_idata(bundle, chains, draws))
+
+
+def without_vintages(config):
+    """The config without its vintages: a test that counts or times fits wants today's fit only (the vintages
+    refit once per vintage; tests/run/test_vintages.py covers them)."""
+    from forecast.config.schema import VintageSettings
+
+    return config.model_copy(update={"vintages": VintageSettings()})
+
+
+def with_vintages(result: RunResult, chains: int = 2, draws: int = 100) -> RunResult:
+    """`result` with its config's vintages computed by the real vintage code, each from a synthetic posterior
+    for the data known then (no sampling)."""
+    from forecast.run.vintages import vintage_table
+
+    def at(config):
+        config = config.model_copy(
+            update={"sampler": config.sampler.model_copy(update={"chains": chains, "draws": draws})}
+        )
+        bundle = load_bundle(DATA_DIR, cutoff=config.data.cutoff)
+        return compute_result(config, DATA_DIR, posterior=synthetic_idata(bundle, chains, draws), vintages=False)
+
+    result.vintages = vintage_table(result.config, result, at, None)
+    return result

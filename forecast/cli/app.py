@@ -16,6 +16,7 @@ import threading
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Annotated, Any
@@ -24,7 +25,7 @@ import typer
 
 from forecast import __version__
 from forecast.cli.watch import CHROMIUM_IMAGES_PER_START, CHROMIUM_TABS, POLL_SECONDS
-from forecast.config import Config, json_schema, list_presets, load_config, one_line, preset_names
+from forecast.config import Config, json_schema, list_presets, load_config, one_line, preset_names, with_cutoff
 from forecast.errors import ConvergenceError, ForecastError, InputError
 from forecast.run.folders import check_out_dir
 
@@ -207,6 +208,18 @@ DataOpt = Annotated[Path, typer.Option("--data", help="Folder with the data CSV 
 OutOpt = Annotated[Path, typer.Option("--out", help="Folder for the report and result files.")]
 SeedOpt = Annotated[int | None, typer.Option("--seed", min=0, help="Override the config's random seed.")]
 StrictOpt = Annotated[bool, typer.Option("--strict", help="Fail (exit 1) if sampling does not converge.")]
+AsOfOpt = Annotated[
+    datetime | None,
+    typer.Option(
+        "--as-of",
+        formats=["%Y-%m-%d"],
+        help=(
+            "Give the forecast the data known at this date would have produced: data.cutoff moves to it (runs, "
+            "web growth and stock estimates dated up to it; a fit on them), and scenarios that start at the "
+            "cut-off start there. No vintages."
+        ),
+    ),
+]
 PngOpt = Annotated[
     bool,
     typer.Option(
@@ -226,6 +239,11 @@ def _with_seed(config: Config, seed: int | None) -> Config:
     return config if seed is None else config.model_copy(update={"seed": seed})
 
 
+def _as_of(config: Config, as_of: datetime | None) -> Config:
+    """`--as-of` moves the data cut-off back (validated again: a fixed projection start must not precede it)."""
+    return config if as_of is None else with_cutoff(config, as_of.date())
+
+
 @app.command()
 @_guarded
 def run(
@@ -233,6 +251,7 @@ def run(
     data: DataOpt = Path("data"),
     out: OutOpt = Path("reports"),
     seed: SeedOpt = None,
+    as_of: AsOfOpt = None,
     strict: StrictOpt = False,
     cache: Annotated[
         bool,
@@ -249,7 +268,7 @@ def run(
 ) -> None:
     """Validate the config and data, fit the model, run every scenario and write the report."""
     check_out_dir(out)  # before any work: a run that cannot write its outputs should not fit first
-    config = _with_seed(load_config(scenarios), seed)  # config errors first, before heavy imports
+    config = _as_of(_with_seed(load_config(scenarios), seed), as_of)  # config errors first, before heavy imports
     _regenerate(config, data, out, strict=strict, cache=cache, png=png, force=force)
 
 

@@ -15,6 +15,7 @@ from forecast.config.scenario import (
     ComputeSlowdown,
     ComputeTrend,
     HistoricalTrend,
+    Nowcast,
     Overtraining,
     PriorOverrides,
     ResolvedScenario,
@@ -33,6 +34,7 @@ from forecast.config.schema import (
     fit_key,
     json_schema,
     resolve,
+    with_cutoff,
 )
 from forecast.priors import NormalPrior, Prior
 
@@ -46,6 +48,7 @@ __all__ = [
     "FitSettings",
     "HistoricalTrend",
     "NormalPrior",
+    "Nowcast",
     "Overtraining",
     "Prior",
     "PriorOverrides",
@@ -65,4 +68,5 @@ __all__ = [
     "parse_config",
     "preset_names",
     "resolve",
+    "with_cutoff",
 ]

@@ -279,6 +279,25 @@ class Overtraining(ConfigModel):
             "[C2] code does (it transforms the whole mixture)."
         ),
     )
+    baseline: Literal["chinchilla", "observed"] = Field(
+        "chinchilla",
+        description=(
+            "What `factor` multiplies on the compute arm. chinchilla: Chinchilla's 20 tokens per parameter "
+            "([P2] Eq. 3); observed: the tokens per compute that recorded frontier runs used, fitted "
+            "(`overtraining_log10_mean`: Llama 3.1 405B's 15.6T tokens at 3.8e25 FLOP is ~2x Chinchilla), so "
+            "factor 1 continues today's practice and 5 means 5x more overtrained than today."
+        ),
+    )
+    change_oom_per_year: Number | None = Field(
+        None,
+        gt=0,
+        description=(
+            "How fast the compute arm's tokens per compute moves from today's practice (at the projection start) "
+            "to the scenario's, in OOM/yr of tokens per parameter; null: the scenario's from the start ([P2]). "
+            "The fastest change recorded at the frontier: PaLM 540B (2022-04, 0.07x Chinchilla) to Llama 3.1 "
+            "405B (2024-07, 1.9x), 1.4 OOM in 2.3 years = 0.6 OOM/yr (data/training_runs.csv)."
+        ),
+    )
 
     @model_validator(mode="after")
     def _one_policy(self) -> Overtraining:
@@ -288,10 +307,33 @@ class Overtraining(ConfigModel):
                 f"give either factor or profit_model, not both (got factor={self.factor:g}, "
                 f"profit_model={self.profit_model!r})"
             )
+        if self.profit_model is not None and (self.baseline == "observed" or self.change_oom_per_year is not None):
+            raise ValueError(
+                "profit_model policies are multiples of Chinchilla-optimal data from the start: use them with "
+                "baseline: chinchilla and no change_oom_per_year"
+            )
         return self
 
 
 _DEFAULT_SLOWDOWN = ComputeSlowdown()
+
+
+class Nowcast(ConfigModel):
+    """How the projection is tied to what is known at its start (`forecast.projection.nowcast`)."""
+
+    condition_on_record: bool = Field(
+        False,
+        description=(
+            "Weight the draws by how well each path's frontier at the projection start explains the record "
+            "observed then (Pareto-smoothed importance weights, then resampling), and drop draws whose stock "
+            "is already below the record. The fitted historical arm has seen the record, so only its stock "
+            "condition applies. Off: every draw counts alike (as [P2])."
+        ),
+    )
+
+
+#: `projection_start: cutoff` starts the projection at the config's data cut-off.
+START_AT_CUTOFF = "cutoff"
 
 
 class _ScenarioCore(ConfigModel):
@@ -319,7 +361,11 @@ class _ScenarioCore(ConfigModel):
             "projection_start and the data cut-off."
         ),
     )
-    projection_start: date = Field(date(2024, 1, 1), description="Date the projection starts.")
+    projection_start: date | Literal["cutoff"] = Field(
+        "cutoff",
+        description="Date the projection starts, or `cutoff`: the data cut-off (what is known when it starts).",
+    )
+    nowcast: Nowcast = Field(Nowcast(), description="How the projection is tied to the record at its start.")
     historical_trend: HistoricalTrend = Field(
         HistoricalTrend(), description="Where the historical demand arm gets its level and growth."
     )
@@ -339,8 +385,8 @@ class _ScenarioCore(ConfigModel):
 
     @model_validator(mode="after")
     def _horizon_after_start(self) -> _ScenarioCore:
-        """A projection must cover at least one year."""
-        if self.horizon <= self.projection_start.year:
+        """A projection must cover at least one year (a start at the cut-off is checked by the config)."""
+        if isinstance(self.projection_start, date) and self.horizon <= self.projection_start.year:
             raise PathError(
                 f"horizon {self.horizon} is not after the projection start {self.projection_start.isoformat()}",
                 ("horizon",),
@@ -383,7 +429,8 @@ class _ScenarioOverrideCore(ConfigModel):
         ),
     )
     horizon: Integer | None = Field(None, le=MAX_HORIZON, description=_inherit("horizon").description)
-    projection_start: date | None = _inherit("projection_start")
+    projection_start: date | Literal["cutoff"] | None = _inherit("projection_start")
+    nowcast: Nowcast | None = _inherit("nowcast")
     historical_trend: HistoricalTrend | None = _inherit("historical_trend")
     compute_trend: ComputeTrend | None = _inherit("compute_trend")
     stock_growth: Literal["users_model", "prior"] | None = _inherit("stock_growth")

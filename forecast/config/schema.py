@@ -12,8 +12,9 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from forecast.config.messages import PathError, describe_error, error_path
+from forecast.config.messages import PathError, describe_error, error_path, format_path
 from forecast.config.scenario import (
+    START_AT_CUTOFF,
     ConfigModel,
     Integer,
     ResolvedScenario,
@@ -21,6 +22,7 @@ from forecast.config.scenario import (
     ScenarioSettings,
     resolve_scenario,
 )
+from forecast.errors import ConfigError
 from forecast.hashing import sha256_text
 from forecast.priors import NormalPrior, Number
 
@@ -98,6 +100,21 @@ class FitSettings(ConfigModel):
     )
 
 
+class VintageSettings(ConfigModel):
+    """Earlier vintages of the forecast: what the data known at each date would have said (`forecast.run.vintages`)."""
+
+    dates: list[date] = Field(
+        [],
+        description=(
+            "Data cut-offs to re-run the forecast at (each refits the model on what was known then); the config's "
+            "own cut-off is always included. Empty: no vintages."
+        ),
+    )
+    scenarios: list[str] = Field(
+        [], description="Scenarios shown per vintage (names from `scenarios`); empty: the first scenario."
+    )
+
+
 class Config(ConfigModel):
     """A complete scenario file."""
 
@@ -113,6 +130,7 @@ class Config(ConfigModel):
     scenarios: list[ScenarioOverride] = Field(
         min_length=1, description="The scenarios to run; each states only what differs from `defaults`."
     )
+    vintages: VintageSettings = Field(VintageSettings(), description="Earlier vintages of the forecast.")
 
     @model_validator(mode="after")
     def _check_scenarios(self) -> Config:
@@ -126,6 +144,18 @@ class Config(ConfigModel):
                     ("scenarios", index, "name"),
                 )
             first_index[scenario.name] = index
+        for index, name in enumerate(self.vintages.scenarios):
+            if name not in first_index:
+                raise PathError(
+                    f"unknown scenario '{name}' (the file's scenarios: {', '.join(first_index)})",
+                    ("vintages", "scenarios", index),
+                )
+        for index, when in enumerate(self.vintages.dates):
+            if when > self.data.cutoff:
+                raise PathError(
+                    f"vintage {when.isoformat()} is after the data cut-off {self.data.cutoff.isoformat()}",
+                    ("vintages", "dates", index),
+                )
         for index, scenario in enumerate(self.scenarios):
             self._check_horizon(index, scenario)
             try:
@@ -139,7 +169,7 @@ class Config(ConfigModel):
     def _check_horizon(self, index: int, scenario: ScenarioOverride) -> None:
         """Report a horizon before the cut-off or the projection start at the key that sets it."""
         horizon = scenario.horizon if scenario.horizon is not None else self.defaults.horizon
-        start = scenario.projection_start or self.defaults.projection_start
+        start = self.start_date(scenario.projection_start or self.defaults.projection_start)
         if scenario.horizon is not None:
             path: tuple[str | int, ...] = ("scenarios", index, "horizon")
         elif scenario.projection_start is not None:
@@ -151,6 +181,18 @@ class Config(ConfigModel):
             raise PathError(f"horizon {horizon} is before the data cut-off {cutoff.isoformat()}", path)
         if horizon <= start.year:
             raise PathError(f"horizon {horizon} is not after the projection start {start.isoformat()}", path)
+        if start < cutoff:
+            own = scenario.projection_start is not None
+            where = ("scenarios", index, "projection_start") if own else ("defaults", "projection_start")
+            raise PathError(
+                f"projection start {start.isoformat()} is before the data cut-off {cutoff.isoformat()}: a "
+                f"projection starts from what is known (use `cutoff`, or move data.cutoff back)",
+                where,
+            )
+
+    def start_date(self, start: date | str) -> date:
+        """A projection start as a date (`cutoff` is the data cut-off)."""
+        return self.data.cutoff if start == START_AT_CUTOFF else start  # type: ignore[return-value]
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -158,9 +200,28 @@ class Config(ConfigModel):
 # ----------------------------------------------------------------------------------------------------
 
 
+def with_cutoff(config: Config, cutoff: date, scenarios: list[str] | None = None) -> Config:
+    """The config as it would be with data known up to `cutoff` (and only the named scenarios), validated again:
+    `forecast run --as-of` and the vintages. Scenarios starting at `cutoff` move with it; a fixed start before
+    the new cut-off is an error, as in a file."""
+    data = config.model_dump(mode="python", exclude_unset=True)
+    data["data"] = {**data.get("data", {}), "cutoff": cutoff}
+    data.pop("vintages", None)
+    if scenarios is not None:
+        data["scenarios"] = [s for s in data["scenarios"] if s["name"] in scenarios]
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        raise ConfigError(
+            f"as of {cutoff.isoformat()}: {format_path(error_path(error, Config))}: {describe_error(error, Config)}"
+        ) from None
+
+
 def resolve(config: Config) -> list[ResolvedScenario]:
-    """All scenarios of a config, complete, in file order."""
-    return [resolve_scenario(config.defaults, scenario) for scenario in config.scenarios]
+    """All scenarios of a config, complete, in file order, with `projection_start: cutoff` as its date."""
+    resolved = [resolve_scenario(config.defaults, scenario) for scenario in config.scenarios]
+    return [s.model_copy(update={"projection_start": config.start_date(s.projection_start)}) for s in resolved]
 
 
 def fit_key(config: Config) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from types import MappingProxyType
 
 import pandas as pd
 
-from forecast.data.checks import as_numbers, parse_dates
+from forecast.data.checks import as_numbers, parse_dates, period_end
 from forecast.data.records import RawTable, check_unique, read_bytes, read_table
 from forecast.data.schemas import (
     DATA_FILES,
@@ -125,11 +125,19 @@ def _web_growth_frame(raw: RawTable, reuse_checks: bool = True) -> pd.DataFrame:
     return web
 
 
-def _cutoff_runs(runs: pd.DataFrame, cutoff: dt.date | None) -> pd.DataFrame:
+def _known_at(frame: pd.DataFrame, column: str, cutoff: dt.date | None) -> pd.DataFrame:
+    """Rows dated (by `column`) on or before the cut-off: what was known then; a partial date ("2024", "2024-06")
+    counts from the end of its period. Undated rows are kept."""
     if cutoff is None:
-        return runs
-    keep = runs["publication_date"] <= pd.Timestamp(cutoff)
-    return runs.loc[keep].reset_index(drop=True)
+        return frame
+    values = frame[column]
+    dates = values if pd.api.types.is_datetime64_any_dtype(values) else period_end(values)
+    keep = dates.isna() | (dates <= pd.Timestamp(cutoff))
+    return frame.loc[keep].reset_index(drop=True)
+
+
+def _cutoff_runs(runs: pd.DataFrame, cutoff: dt.date | None) -> pd.DataFrame:
+    return _known_at(runs, "publication_date", cutoff)
 
 
 def _select_series(web: pd.DataFrame, series: str | list[str] | None, name: str) -> pd.DataFrame:
@@ -192,8 +200,9 @@ class DataBundle:
 
 
 def load_bundle(data_dir: Path, cutoff: dt.date | None = None, reuse_checks: bool = True) -> DataBundle:
-    """Load and check every data file once; hashes come from the same bytes that were parsed. `reuse_checks=False`
-    runs every check even on bytes that passed before (`forecast validate`, `forecast run --no-cache`)."""
+    """Load and check every data file once; hashes come from the same bytes that were parsed. `cutoff` keeps what
+    was known then: runs, web-growth rows and stock estimates dated on or before it (undated rows stay).
+    `reuse_checks=False` runs every check even on bytes that passed before (`forecast validate`, `--no-cache`)."""
     data_dir = Path(data_dir)
     raws = {
         RUNS_FILE: read_table(data_dir / RUNS_FILE, RUN_COLUMNS),
@@ -204,8 +213,8 @@ def load_bundle(data_dir: Path, cutoff: dt.date | None = None, reuse_checks: boo
     return DataBundle(
         runs=_cutoff_runs(_runs_frame(raws[RUNS_FILE], reuse_checks), cutoff),
         stock_priors=_priors_frame(raws[PRIORS_FILE], reuse_checks),
-        stock_estimates=_estimates_frame(raws[ESTIMATES_FILE], reuse_checks),
-        web_growth=_web_growth_frame(raws[WEB_GROWTH_FILE], reuse_checks),
+        stock_estimates=_known_at(_estimates_frame(raws[ESTIMATES_FILE], reuse_checks), "publication_date", cutoff),
+        web_growth=_known_at(_web_growth_frame(raws[WEB_GROWTH_FILE], reuse_checks), "date", cutoff),
         data_dir=data_dir,
         sha256=MappingProxyType({name: raw.sha256 for name, raw in raws.items()}),
         cutoff=cutoff,

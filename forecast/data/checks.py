@@ -103,6 +103,17 @@ def date_range_check(expected: str, earliest: dt.date | None, latest: Callable[[
     return load_pandera().Check(check, error=expected)
 
 
+def period_end(values: pd.Series) -> pd.Series:
+    """The last day of each partial date's period ("2024" → 2024-12-31, "2024-06" → 2024-06-30; full dates as they
+    are; NaT where none parses): an estimate dated only to a year was known for certain only once it ended."""
+    text = values.astype("string").str.strip()
+    year = text.str.len() == YEAR_LENGTH
+    month = text.str.len() == YEAR_MONTH_LENGTH
+    padded = text.where(~year, text + "-12-31").where(~month, text + "-01")
+    dates = parse_dates(padded)
+    return dates.where(~month, dates + pd.offsets.MonthEnd(0))
+
+
 def partial_date_check() -> pa.Check:
     def check(values: pd.Series) -> pd.Series:
         padded = values.where(values.str.len() != YEAR_LENGTH, values + "-01-01")

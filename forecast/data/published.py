@@ -152,3 +152,39 @@ def counterpart(scenario: str, scaling: str | None = "mixture") -> str | None:
     if scaling is not None and scaling != "mixture":
         return None
     return SCENARIO_COUNTERPARTS.get(scenario)
+
+
+@dataclass(frozen=True)
+class PublishedVintage:
+    """A published exhaustion date at the date it was published, for the vintage chart."""
+
+    published: str  # ISO date the estimate was published
+    label: str
+    median: float
+    interval: tuple[float, float]
+    level: str  # what the interval is ("80%", "90%")
+    source: str
+
+
+#: [P1] the 2022 version (arXiv 2211.04325v1, "the October 2022 version"): low-quality language stock,
+#: historical projection, median 2032.4, 90% CI 2028.4–2039.2 ([B1] Table 1; METHOD_NOTES B.3). It counts words
+#: and a different stock, so it is shown as published, not as a like-for-like point.
+#: [P2] the 2024 version (arXiv 2211.04325v2, 2024-06-05): median 2028, 80% CI 2026–2032 ([B2]; METHOD_NOTES B.1).
+PUBLISHED_VINTAGES = (
+    PublishedVintage(
+        "2022-10",
+        "Villalobos et al. 2022 (v1), low-quality language, historical projection",
+        2032.4,
+        (2028.4, 2039.2),
+        "90%",
+        "[B1] Table 1; METHOD_NOTES B.3",
+    ),
+    PublishedVintage(
+        "2024-06-05",
+        "Villalobos et al. 2024 (v2), compute-optimal mixture",
+        2028.0,
+        (2026.0, 2032.0),
+        "80%",
+        "[B2]; [P2] §2.5; METHOD_NOTES B.1",
+    ),
+)

@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from forecast.data import is_leak, is_whole_dataset
+from forecast.model.ai_share import DEFAULT_SERIES as AI_SHARE_SERIES
 from forecast.model.ai_share import AIShareData, add_ai_share_block, ai_share_data_from_frame
 from forecast.model.trend import frontier_log10
 from forecast.units import decimal_year
@@ -168,8 +169,16 @@ def fit_data_from_frames(
         compute_log10=np.log10(compute["training_compute_flop"].to_numpy(dtype=float)),
         adoption_year=decimal_year(adoption["date"]),
         adoption_share=adoption["value"].to_numpy(dtype=float) / 100.0,
-        ai_share=ai_share_data_from_frame(web_growth),
+        ai_share=ai_share_known(web_growth),
     )
+
+
+def ai_share_known(web_growth: pd.DataFrame) -> AIShareData | None:
+    """The AI-share measurements, when every series of the block has one (a cut-off before the later series
+    were measured leaves the block out: nothing to fit; `switches.human_share` then says so)."""
+    if not set(AI_SHARE_SERIES) <= set(web_growth["series"]):
+        return None
+    return ai_share_data_from_frame(web_growth)
 
 
 def _stochastic_frontier(

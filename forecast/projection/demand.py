@@ -71,6 +71,16 @@ def overtrained_log10_tokens(
     return log10_optimal_tokens + 0.5 * np.log10(factor)
 
 
+def observed_log10_overtraining(log10_tokens: np.ndarray, log10_compute: np.ndarray) -> np.ndarray:
+    """log10 k of a run (or a frontier) with D tokens at C FLOP: the k with D = sqrt(20·k·C/6), the multiple of
+    Chinchilla's tokens per parameter it used (Llama 3.1 405B, 15.6T tokens at 3.8e25 FLOP: k ≈ 1.9)."""
+    return (
+        2.0 * np.asarray(log10_tokens)
+        - np.asarray(log10_compute)
+        - np.log10(CHINCHILLA_TOKENS_PER_PARAMETER / FLOP_PER_PARAMETER_TOKEN)
+    )
+
+
 def time_major(grid: np.ndarray) -> np.ndarray:
     """Times with the draws along the last axis: a grid (k,) as (k, 1), times per draw (m, k) as (k, m).
 
@@ -110,6 +120,36 @@ def _take(values: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
     return values if rows is None else values[rows]
 
 
+@dataclass(frozen=True)
+class OvertrainingPath:
+    """The compute arm's tokens per compute over time: log10 k(t) = start + clip(target − start, ±rate·(t − t0)).
+
+    A change of practice (more or less overtraining) spreads as new frontier runs are trained, so it starts from
+    today's practice at the projection start t0 and moves at most `rate` OOM/yr; it does not jump at t0, where
+    the record is observed. Without a start (or a rate) k is the target from the beginning, as in [P2].
+    """
+
+    target: np.ndarray  # log10 k the scenario moves to, per draw
+    start: np.ndarray | None = None  # log10 k at t0 (today's practice), per draw
+    t0: float = 0.0
+    rate: float | None = None  # OOM/yr of k
+
+    def log10_k(self, t: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
+        """log10 k at times `t` (time-major, as `DemandPaths` evaluates) for the selected draws."""
+        target = _take(self.target, rows)
+        if self.start is None or self.rate is None:
+            return np.broadcast_to(target, np.broadcast_shapes(np.shape(t), target.shape))
+        start = _take(self.start, rows)
+        reach = self.rate * np.maximum(np.asarray(t) - self.t0, 0.0)
+        return start + np.clip(target - start, -reach, reach)
+
+    def least_growth(self) -> np.ndarray:
+        """Per draw, a lower bound on d log10 k / dt: −rate while k falls toward its target, else 0."""
+        if self.start is None or self.rate is None:
+            return np.zeros_like(self.target)
+        return np.where(self.target < self.start, -self.rate, 0.0)
+
+
 # `DemandPaths.paths` of a mixture splits the draws by arm from this many times per draw on.
 SPLIT_ARMS_FROM = 8
 
@@ -135,6 +175,11 @@ class DemandPaths:
     factor: float = 1.0  # overtraining factor (ignored with a profit policy)
     profit_policy: ProfitPolicy | None = None
     overtrain_historical: bool = False  # overtraining also applies to the historical arm
+    # An explicit path of the compute arm's tokens per compute k (log10, as a multiple of Chinchilla's), used
+    # instead of `factor` when set: per draw it starts at `start_log10_k` (today's practice, at `change_start`)
+    # and moves toward `target_log10_k` at up to `change_rate` OOM/yr; without a start or rate it is the
+    # target throughout (see `OvertrainingPath`).
+    overtraining_path: OvertrainingPath | None = None
 
     # Evaluation is time-major (`time_major`): t is (k, 1) or (k, m), per-draw parameters (m,), results (k, m).
 
@@ -154,6 +199,8 @@ class DemandPaths:
         level, growth = _take(self.compute_level, rows), _take(self.compute_growth, rows)
         after = np.broadcast_to(np.asarray(self.growth_after, dtype=float), level.shape)
         compute = _compute_path(t, level, growth, self.compute_anchor, slowdown, after)
+        if self.overtraining_path is not None:
+            return log10_chinchilla_tokens(compute) + 0.5 * self.overtraining_path.log10_k(t, rows), compute
         tokens = overtrained_log10_tokens(log10_chinchilla_tokens(compute), compute, self.factor, self.profit_policy)
         return tokens, compute
 
@@ -195,6 +242,14 @@ class DemandPaths:
         """log10 FLOP of the frontier run (Chinchilla-equivalent on the historical arm)."""
         return self._evaluate(t, rows, with_compute=True)[1]
 
+    def arms_at(self, year: float) -> tuple[np.ndarray, np.ndarray]:
+        """(log10 tokens of the historical arm, log10 FLOP of the compute arm) of every draw at `year`, whichever
+        arm the draw follows: what the two fitted frontiers say at one date."""
+        t = time_major(np.array([year]))
+        historical, _ = self._historical(None, t, with_compute=False)
+        _, compute = self._compute(None, t, with_compute=True)
+        return historical[0], compute[0]
+
     def least_growth(self) -> np.ndarray:
         """Per draw, a lower bound on d log10 tokens / dt (OOM/yr) at every time.
 
@@ -208,4 +263,6 @@ class DemandPaths:
         compute = per_compute * self.compute_growth
         if self.slowdown_year is not None:
             compute = np.minimum(compute, per_compute * np.broadcast_to(self.growth_after, compute.shape))
+        if self.overtraining_path is not None:
+            compute = compute + 0.5 * self.overtraining_path.least_growth()
         return np.where(self.historical, historical, compute)

@@ -52,7 +52,13 @@ def extension_effects(results: list[ScenarioResult]) -> pd.DataFrame:
 
 
 def _inputs_for(result: ScenarioResult) -> dict[str, np.ndarray]:
-    inputs = {name: np.asarray(values, dtype=float) for name, values in result.inputs.items()}
+    """The inputs that can explain a date: not constants, not the arm (reported as `mixture_arm_historical`) and
+    not the copies of fitted values the now-cast weighs the record against (`fitted_*`)."""
+    inputs = {
+        name: np.asarray(values, dtype=float)
+        for name, values in result.inputs.items()
+        if name != "historical_arm" and not name.startswith("fitted_")
+    }
     return {name: x for name, x in inputs.items() if np.ptp(x) > 0}  # constants explain nothing
 
 

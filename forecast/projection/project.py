@@ -16,6 +16,7 @@ import pandas as pd
 
 from forecast.projection.crossing import Crossing, bracketed_crossing
 from forecast.projection.memo import ProjectionCache, Rows
+from forecast.projection.nowcast import KnownAtCutoff, NowcastReport, condition_on_record
 from forecast.projection.parts import projection
 from forecast.projection.scenario_model import demand_model, grid_and_inputs, steadily_rising_draws, stock_model
 from forecast.projection.switches import RESULT_DEFAULTS, any_enabled, switch_results
@@ -38,6 +39,8 @@ class ScenarioResult:
     inputs: dict[str, np.ndarray] = field(default_factory=dict)
     baseline_year: np.ndarray | None = None  # same scenario, extensions off (None: no extension enabled)
     switch_results: dict[str, Any] = field(default_factory=dict)  # the fields the enabled switches add
+    at_start: np.ndarray | None = None  # bool per draw: demand already above the stock at the projection start
+    nowcast: NowcastReport | None = None  # how the draws were tied to the record at the cut-off (None: not)
 
     def __getattr__(self, name: str) -> Any:
         """A switch's result field by name (`result.synthetic_year`), or what it reads as with the switch off.
@@ -72,13 +75,23 @@ def project_scenario(
     stock_priors: pd.DataFrame,
     seed: int,
     cache: ProjectionCache | None = None,
+    known: KnownAtCutoff | None = None,
 ) -> ScenarioResult:
     """Exhaustion draws and bands of one resolved scenario (with its extensions and their baseline).
 
-    Parts shared with other scenarios come from `cache` (default `PROJECTION_CACHE`).
+    Parts shared with other scenarios come from `cache` (default `PROJECTION_CACHE`). A scenario with
+    `nowcast.condition_on_record` has its draws tied to `known`, the record at the cut-off
+    (`nowcast.condition_on_record`).
     """
     grid, inputs = grid_and_inputs(scenario, posterior, stock_priors, seed)
-    return project_inputs(scenario, inputs, grid, seed, cache)
+    report = None
+    if scenario.nowcast.condition_on_record:
+        if known is None:
+            raise ValueError(f"scenario '{scenario.name}' conditions on the record, but no record was given")
+        inputs, report = condition_on_record(scenario, inputs, seed, known)
+    result = project_inputs(scenario, inputs, grid, seed, cache)
+    result.nowcast = report
+    return result
 
 
 def project_inputs(
@@ -100,6 +113,7 @@ def project_inputs(
         band_years=proj.points.band_years,
         bands=proj.bands(),
         inputs=inputs,
+        at_start=crossing.at_start,
     )
     if any_enabled(scenario):
         baseline = proj.baseline_crossing()

@@ -120,6 +120,16 @@ def scenario_inputs(
     slowdown = _slowdown_years(scenario.compute_slowdown, n, seed)
     if slowdown is not None:
         inputs["compute_slowdown_year"] = slowdown
+    inputs["historical_arm"] = _arms(scenario, n, seed)
+    if scenario.nowcast.condition_on_record:
+        # What the record at the cut-off is weighed against: the fitted dataset frontier and its scales.
+        for name in ("dataset_level", "dataset_growth", "dataset_noise_sd", "dataset_shortfall_sd"):
+            inputs[f"fitted_{name}"] = posterior[name]
+    if _uses_observed_practice(scenario.overtraining):
+        # Today's practice: the tokens per compute of the frontier run at the start, from the two fitted frontiers
+        # (historical arm's tokens and compute arm's FLOP there), so the compute arm starts at the dataset frontier.
+        tokens, compute = frontier_model(scenario, inputs, seed).arms_at(date_year(scenario.projection_start))
+        inputs["observed_log10_overtraining"] = demand.observed_log10_overtraining(tokens, compute)
     return inputs
 
 
@@ -141,8 +151,11 @@ def frontier_model(scenario: Any, inputs: dict[str, np.ndarray], seed: int) -> d
         level, growth = np.log10(inputs["dataset_start_tokens"]), inputs["dataset_growth_oom_per_year"]
     else:
         anchor, level, growth = ANCHOR_YEAR, inputs["dataset_level"], inputs["dataset_growth"]
+    arms = (
+        inputs["historical_arm"] if "historical_arm" in inputs else _arms(scenario, inputs["compute_level"].size, seed)
+    )
     return demand.DemandPaths(
-        historical=_arms(scenario, inputs["compute_level"].size, seed),
+        historical=arms,
         hist_level=np.asarray(level),
         hist_growth=np.asarray(growth),
         hist_anchor=anchor,
@@ -154,6 +167,25 @@ def frontier_model(scenario: Any, inputs: dict[str, np.ndarray], seed: int) -> d
     )
 
 
+def _uses_observed_practice(overtraining: Any) -> bool:
+    """Whether the compute arm's conversion starts from (or is stated relative to) today's tokens per compute."""
+    return overtraining.baseline == "observed" or overtraining.change_oom_per_year is not None
+
+
+def overtraining_path(scenario: Any, inputs: dict[str, np.ndarray]) -> demand.OvertrainingPath | None:
+    """The compute arm's tokens per compute over time, when the scenario states it relative to today's practice
+    or lets it change gradually (None: the fixed `factor` or profit policy of [P2])."""
+    ot = scenario.overtraining
+    if not _uses_observed_practice(ot):
+        return None
+    observed = inputs["observed_log10_overtraining"]
+    target = np.log10(ot.factor) + (observed if ot.baseline == "observed" else np.zeros_like(observed))
+    if ot.change_oom_per_year is None:
+        return demand.OvertrainingPath(target)
+    start = date_year(scenario.projection_start)
+    return demand.OvertrainingPath(target, observed, start, float(ot.change_oom_per_year))
+
+
 def demand_model(scenario: Any, inputs: dict[str, np.ndarray], seed: int) -> demand.DemandPaths:
     """The frontier run of every draw (both arms and the draw's arm), to evaluate at any times."""
     ot = scenario.overtraining
@@ -162,6 +194,7 @@ def demand_model(scenario: Any, inputs: dict[str, np.ndarray], seed: int) -> dem
         factor=ot.factor,
         profit_policy=ot.profit_model,
         overtrain_historical=ot.applies_to == "all",
+        overtraining_path=overtraining_path(scenario, inputs),
     )
 
 

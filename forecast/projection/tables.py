@@ -151,3 +151,55 @@ def probability_table(exhaustion: xr.Dataset, years: np.ndarray) -> pd.DataFrame
         },
         index=pd.Index(years.astype(int), name="year"),
     ).T
+
+
+NOWCAST_COLUMNS = (
+    "scenario",
+    "cutoff",
+    "record_tokens",
+    "record_model",
+    "record_date",
+    "draws",
+    "ess",
+    "pareto_k",
+    "weights_reliable",
+    "record_evidence_log10",
+    "share_stock_below_record",
+    "share_exhausted_at_cutoff",
+    "share_removed",
+    "share_above_stock_at_start",
+    "p_exhausted_by_end_of_cutoff_year",
+)
+
+
+def nowcast_table(results: list[ScenarioResult]) -> pd.DataFrame:
+    """How each scenario was tied to the record at the cut-off: the record, the weights' effective sample size
+    and Pareto k̂, the shares of draws removed, the paths above the stock at the first grid point, and
+    P(exhausted by the end of the cut-off's year). Scenarios without the conditioning are left out."""
+    rows = []
+    for r in results:
+        report = r.nowcast
+        if report is None:
+            continue
+        known = report.known
+        year_end = known.cutoff.year + 1.0
+        rows.append(
+            {
+                "scenario": r.name,
+                "cutoff": known.cutoff.isoformat(),
+                "record_tokens": known.record.tokens,
+                "record_model": known.record.model,
+                "record_date": known.record.date.isoformat(),
+                "draws": report.draws,
+                "ess": report.ess,
+                "pareto_k": report.pareto_k,
+                "weights_reliable": report.reliable,
+                "record_evidence_log10": report.record_evidence_log10,
+                "share_stock_below_record": report.share_stock_below_record,
+                "share_exhausted_at_cutoff": report.share_exhausted_at_cutoff,
+                "share_removed": report.share_stock_below_record + report.share_exhausted_at_cutoff,
+                "share_above_stock_at_start": float(np.mean(r.at_start)) if r.at_start is not None else np.nan,
+                "p_exhausted_by_end_of_cutoff_year": float(probability_by_year(r.crossing_year, [year_end])[0]),
+            }
+        )
+    return pd.DataFrame(rows, columns=list(NOWCAST_COLUMNS))

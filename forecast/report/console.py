@@ -85,6 +85,34 @@ def summary_file_lines(summary: Any) -> list[str]:
     return lines
 
 
+def as_of_line(metadata: dict[str, Any]) -> str:
+    """When the forecast speaks from (`pipeline.as_of`)."""
+    line = f"as of {metadata.get('as_of')}, data to {metadata.get('data_to')}"
+    if metadata.get("latest_run_published"):
+        line += f" (latest training run published {metadata['latest_run_published']})"
+    record = metadata.get("record_at_cutoff")
+    if record:
+        line += f"; record then: {record['tokens']:.3g} tokens ({record['model']}, {record['published']})"
+    return line
+
+
+def nowcast_lines(table: Any) -> list[str]:
+    """Per conditioned scenario: the weights' effective sample size, k̂ and the draws removed (`nowcast.csv`)."""
+    if table is None or len(table) == 0:
+        return []
+    width = max(len(str(s)) for s in table["scenario"])
+    lines = ["tied to the record at the cut-off (effective sample size of n; Pareto k; draws removed):"]
+    for row in table.itertuples():
+        k = f"{row.pareto_k:.2f}" if np.isfinite(row.pareto_k) else "-"
+        flag = "" if row.weights_reliable else "  UNRELIABLE (k > 0.7)"
+        lines.append(
+            f"  {row.scenario:<{width}}  ESS {row.ess:.0f} of {row.draws}; k {k}; removed {row.share_removed:.1%}"
+            f"; P(by end of {row.cutoff[:4]}) {row.p_exhausted_by_end_of_cutoff_year:.1%}{flag}"
+        )
+    return lines
+
+
 def run_summary(result: Any) -> str:
     """The end-of-run text printed by `forecast run`."""
-    return "\n".join(fitted_lines(result) + headline_lines(result))
+    lines = [as_of_line(result.metadata), *fitted_lines(result), *headline_lines(result)]
+    return "\n".join(lines + nowcast_lines(getattr(result, "nowcast", None)))

@@ -23,6 +23,7 @@ import plotly.graph_objects as go
 import plotly.offline
 
 from forecast.formatting import DASH
+from forecast.report.asof import as_of_context, nowcast_rows, vintage_rows
 from forecast.report.context import (
     assumption_rows,
     diagnostics_context,
@@ -34,7 +35,13 @@ from forecast.report.context import (
     published_context,
     source_rows,
 )
-from forecast.report.figures import EXTENSION_FIGURES, FIGURE_BUILDERS, house_template, scenario_names
+from forecast.report.figures import (
+    EXTENSION_FIGURES,
+    FIGURE_BUILDERS,
+    NOWCAST_FIGURES,
+    house_template,
+    scenario_names,
+)
 from forecast.report.images import FIGURES_DIR, export_pngs
 from forecast.run.outputs import REPORT_FILE
 
@@ -48,6 +55,7 @@ TEMPLATE_NAME = "report.html.j2"
 #: Section headings of the report, in order (the template uses them; tests check them).
 SECTIONS: dict[str, str] = {
     "headline": "Headline: when is the stock exhausted?",
+    "nowcast": "From what is known: the record at the cut-off, and how the forecast moved",
     "fan": "Projected datasets vs. the stock",
     "probability": "Probability of exhaustion by year",
     "stock": "Stock of public human text",
@@ -72,14 +80,14 @@ def build_figures(result: RunResult) -> tuple[dict[str, go.Figure], dict[str, st
     figures: dict[str, go.Figure] = {}
     failed: dict[str, str] = {}
     with house_template():
-        for name, builder in (FIGURE_BUILDERS | EXTENSION_FIGURES).items():
+        for name, builder in (FIGURE_BUILDERS | NOWCAST_FIGURES | EXTENSION_FIGURES).items():
             try:
                 figure = builder(result)
             except Exception as exc:
                 log.warning("figure %s could not be built: %s", name, exc, exc_info=True)
                 failed[name] = f"{type(exc).__name__}: {exc}"
                 continue
-            if figure is not None:  # extension figures are None when no scenario uses the extension
+            if figure is not None:  # None when no scenario uses the extension, or there are no vintages
                 figures[name] = figure
     return figures, failed
 
@@ -159,6 +167,9 @@ def render_report(
         "versions": metadata.get("versions", {}),
         "config_description": result.config.description or "",
         "cutoff": result.config.data.cutoff.isoformat(),
+        "as_of": as_of_context(result),
+        "nowcast": nowcast_rows(result),
+        "vintages": vintage_rows(result),
         "sections": SECTIONS,
         "headline": headline_rows(result),
         "published": published_context(),

@@ -17,9 +17,9 @@ import numpy as np
 import xarray as xr
 
 from forecast.config import Config, ResolvedScenario, config_hash, resolve
-from forecast.data import DataBundle, load_bundle
+from forecast.data import RUNS_FILE, DataBundle, load_bundle
 from forecast.data.provenance import verify
-from forecast.errors import ConvergenceError
+from forecast.errors import ConvergenceError, DataError
 from forecast.hashing import package_versions
 from forecast.model.fit import Progress, fit_hash, fit_posterior
 from forecast.model.sample import (
@@ -28,8 +28,15 @@ from forecast.model.sample import (
 )
 from forecast.projection.effects import extension_effects, sensitivity_tables
 from forecast.projection.inputs import flatten
+from forecast.projection.nowcast import KnownAtCutoff, record_at
 from forecast.projection.project import ScenarioResult, project_scenario
-from forecast.projection.tables import bands_dataset, exhaustion_dataset, probability_table, summary_table
+from forecast.projection.tables import (
+    bands_dataset,
+    exhaustion_dataset,
+    nowcast_table,
+    probability_table,
+    summary_table,
+)
 from forecast.report.images import FIGURES_DIR
 from forecast.run.folders import staged_output
 from forecast.run.freshness import INPUTS_KEY, inputs_hash
@@ -40,6 +47,7 @@ from forecast.run.outputs import (
     write_summary,
 )
 from forecast.run.result import RunResult
+from forecast.run.vintages import vintage_table
 
 
 @contextmanager
@@ -51,17 +59,46 @@ def _timed(timings: dict[str, float], stage: str, progress: Progress | None) -> 
     timings[stage] = round(time.perf_counter() - start, 3)
 
 
+def known_at_cutoff(config: Config, bundle: DataBundle) -> KnownAtCutoff | None:
+    """The record at the data cut-off, when a scenario ties its paths to it (else None: not needed)."""
+    if not any(s.nowcast.condition_on_record for s in resolve(config)):
+        return None
+    try:
+        record = record_at(bundle.runs, config.data.cutoff)
+    except ValueError as exc:
+        raise DataError(f"{RUNS_FILE}: {exc} (needed by nowcast.condition_on_record)") from None
+    return KnownAtCutoff(config.data.cutoff, record)
+
+
 def project_all(
-    scenarios: list[ResolvedScenario], bundle: DataBundle, idata: xr.DataTree, seed: int
+    scenarios: list[ResolvedScenario],
+    bundle: DataBundle,
+    idata: xr.DataTree,
+    seed: int,
+    known: KnownAtCutoff | None = None,
 ) -> list[ScenarioResult]:
-    """Exhaustion draws of every scenario from one posterior."""
+    """Exhaustion draws of every scenario from one posterior (tied to `known` where a scenario asks)."""
     posterior = flatten(posterior_arrays(idata, tuple(idata.posterior.data_vars)))
-    return [project_scenario(s, posterior, bundle.stock_priors, seed) for s in scenarios]
+    return [project_scenario(s, posterior, bundle.stock_priors, seed, known=known) for s in scenarios]
 
 
-def run_metadata(config: Config, bundle: DataBundle, key: str) -> dict[str, Any]:
-    """Seed, hashes and versions recorded with every output."""
+def as_of(config: Config, bundle: DataBundle, known: KnownAtCutoff | None = None) -> dict[str, Any]:
+    """When the forecast speaks from: the data cut-off, the latest dated row it kept, and the record then."""
+    latest = bundle.runs["publication_date"].max()
     return {
+        "as_of": config.data.cutoff.isoformat(),
+        "data_to": config.data.cutoff.isoformat(),
+        "latest_run_published": None if latest is None or latest != latest else latest.date().isoformat(),
+        "record_at_cutoff": None
+        if known is None
+        else {"tokens": known.record.tokens, "model": known.record.model, "published": known.record.date.isoformat()},
+    }
+
+
+def run_metadata(config: Config, bundle: DataBundle, key: str, known: KnownAtCutoff | None = None) -> dict[str, Any]:
+    """Seed, hashes, versions and the as-of date recorded with every output."""
+    return {
+        **as_of(config, bundle, known),
         "seed": config.seed,
         "config_hash": config_hash(config),
         "data_hash": bundle.fingerprint,
@@ -80,9 +117,12 @@ def compute_result(
     use_cache: bool = True,
     progress: Progress | None = None,
     posterior: xr.DataTree | None = None,
+    vintages: bool = True,
 ) -> RunResult:
     """Validate, fit (or reuse the cache, or take `posterior`) and project `config`, writing nothing: what a
-    run would write, in memory (for tests and notebooks; `run_pipeline` writes it)."""
+    run would write, in memory (for tests and notebooks; `run_pipeline` writes it). With `vintages`, the
+    config's earlier vintages are fitted and projected too (`forecast.run.vintages`; not with a given
+    `posterior`, which holds today's fit only)."""
     timings: dict[str, float] = {}
     with _timed(timings, "validate", progress):
         # Content errors name row and column; --no-cache also re-runs checks that passed on these bytes before.
@@ -99,15 +139,17 @@ def compute_result(
     if strict and not diagnostics.converged:
         raise ConvergenceError("sampling did not converge: " + "; ".join(diagnostics.problems()))
     with _timed(timings, "scenarios", progress):
-        results = project_all(scenarios, bundle, idata, config.seed)
+        known = known_at_cutoff(config, bundle)
+        results = project_all(scenarios, bundle, idata, config.seed, known)
         exhaustion = exhaustion_dataset(results, config.sampler.chains, config.sampler.draws)
         bands = bands_dataset(results)
         summary = summary_table(exhaustion)
         last = int(max(r.horizon for r in results))
         probabilities = probability_table(exhaustion, np.arange(2024, last))
+        nowcast = nowcast_table(results)
         effects = extension_effects(results)
         sensitivity, believe = sensitivity_tables(results)
-    return RunResult(
+    result = RunResult(
         config=config,
         scenarios=scenarios,
         bundle=bundle,
@@ -118,13 +160,22 @@ def compute_result(
         bands=bands,
         summary=summary,
         probabilities=probabilities,
-        metadata=run_metadata(config, bundle, key),
+        metadata=run_metadata(config, bundle, key, known),
         effects=effects,
         sensitivity=sensitivity,
         believe=believe,
+        nowcast=nowcast,
         timings=timings,
         fit_reused=reused,
     )
+    if vintages and posterior is None and config.vintages.dates:
+        with _timed(timings, "vintages", progress):
+
+            def at(earlier: Config) -> RunResult:
+                return compute_result(earlier, data_dir, False, use_cache, progress, vintages=False)
+
+            result.vintages = vintage_table(config, result, at, progress)
+    return result
 
 
 def run_pipeline(
@@ -154,6 +205,8 @@ def run_pipeline(
         write_summary(staging / "summary.csv", result.summary)
         result.probabilities.to_csv(staging / "p_exhausted_by_year.csv", float_format="%.4f", lineterminator="\n")
         for name, table in (
+            ("nowcast.csv", result.nowcast),
+            ("vintages.csv", result.vintages),
             ("extension_effects.csv", result.effects),
             ("sensitivity.csv", result.sensitivity),
             ("what_you_would_have_to_believe.csv", result.believe),

@@ -34,5 +34,7 @@ class RunResult:
     effects: pd.DataFrame = field(default_factory=pd.DataFrame)
     sensitivity: pd.DataFrame = field(default_factory=pd.DataFrame)
     believe: pd.DataFrame = field(default_factory=pd.DataFrame)
+    nowcast: pd.DataFrame = field(default_factory=pd.DataFrame)  # how scenarios were tied to the record
+    vintages: pd.DataFrame = field(default_factory=pd.DataFrame)  # the forecast at earlier data cut-offs
     timings: dict[str, float] = field(default_factory=dict)
     fit_reused: bool = False

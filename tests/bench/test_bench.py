@@ -192,9 +192,11 @@ def test_bench_is_one_command_outside_the_package() -> None:
 
 @pytest.fixture(scope="module")
 def small_config():
+    from fakes import without_vintages
+
     from forecast.config import load_config
 
-    config = load_config("default")
+    config = without_vintages(load_config("default"))
     return config.model_copy(update={"sampler": config.sampler.model_copy(update={"chains": 2, "draws": 50})})
 
 

@@ -35,10 +35,12 @@ PRESET_DIR = Path(__file__).parents[2] / "forecast" / "config" / "presets"
 
 DEFAULT_SCENARIOS = [
     "historical",
+    "compute-observed",
     "compute-optimal",
     "compute-5x",
     "compute-10x",
     "compute-100x",
+    "mixture-observed",
     "mixture-optimal",
     "mixture-5x",
     "mixture-10x",
@@ -78,6 +80,8 @@ def test_default_preset_resolves() -> None:
     assert scenarios["historical"].scaling == "historical"
     assert scenarios["compute-optimal"].scaling == "compute"
     assert scenarios["compute-optimal"].overtraining.factor == 1
+    assert scenarios["compute-optimal"].overtraining.baseline == "chinchilla"
+    assert scenarios["compute-observed"].overtraining.baseline == "observed"
     assert scenarios["compute-10x"].overtraining.factor == 10
     assert scenarios["mixture-100x"].scaling == "mixture"
     assert scenarios["mixture-100x"].overtraining.factor == 100
@@ -86,12 +90,17 @@ def test_default_preset_resolves() -> None:
         assert scenario.stock_growth == "users_model"
         assert scenario.overtraining.applies_to == "compute"
         assert scenario.compute_slowdown == ComputeSlowdown()
+        # Projections start from what is known at the cut-off, and are tied to the record there.
+        assert scenario.projection_start == config.data.cutoff
+        assert scenario.nowcast.condition_on_record
+        assert scenario.overtraining.change_oom_per_year == 0.6
+    assert config.data.cutoff >= dt.date(2026, 6, 30)
     assert scenarios["mixture-human-share"].human_share.enabled
     assert scenarios["mixture-synthetic"].synthetic.enabled
     assert scenarios["mixture-nonpublic"].extra_stocks.enabled
-    assert not any(s.human_share.enabled or s.synthetic.enabled for s in list(scenarios.values())[:9])
+    assert not any(s.human_share.enabled or s.synthetic.enabled for s in list(scenarios.values())[:11])
     assert config.sampler.draws == 1000 and config.sampler.chains == 4
-    assert config.data.cutoff == dt.date(2024, 12, 31)
+    assert config.data.cutoff == dt.date(2026, 6, 30)
 
 
 def test_villalobos_preset_resolves() -> None:
@@ -502,3 +511,36 @@ def test_mutated_default_gives_config_or_one_line_error(mutations: list[tuple[st
         else:
             assert isinstance(config, Config)
             resolve(config)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Projections start from what is known
+# ---------------------------------------------------------------------------------------------------------
+
+
+def test_projection_starts_at_the_cutoff_unless_told_and_never_before_it() -> None:
+    config = _config("schema_version: 1\ndata: {cutoff: 2025-03-31}\nscenarios:\n  - name: a\n")
+    assert resolve(config)[0].projection_start == dt.date(2025, 3, 31)  # `cutoff` is the default start
+    later = _config(
+        "schema_version: 1\ndata: {cutoff: 2025-03-31}\nscenarios:\n  - name: a\n    projection_start: 2026-01-01\n"
+    )
+    assert resolve(later)[0].projection_start == dt.date(2026, 1, 1)
+    message = _error(
+        "schema_version: 1\ndata: {cutoff: 2025-03-31}\nscenarios:\n  - name: a\n    projection_start: 2024-01-01\n"
+    )
+    assert "line 5" in message and "scenarios[0].projection_start" in message
+    assert "projection start 2024-01-01 is before the data cut-off 2025-03-31" in message
+
+
+def test_profit_policies_are_chinchilla_multiples_only() -> None:
+    message = _error(
+        "schema_version: 1\nscenarios:\n  - name: a\n    overtraining: {profit_model: '5x', baseline: observed}\n"
+    )
+    assert "profit_model policies are multiples of Chinchilla-optimal data" in message
+    message = _error(
+        "schema_version: 1\nscenarios:\n  - name: a\n    overtraining: {profit_model: '5x', change_oom_per_year: 0.6}\n"
+    )
+    assert "no change_oom_per_year" in message
+    assert "greater than 0" in _error(
+        "schema_version: 1\nscenarios:\n  - name: a\n    overtraining: {change_oom_per_year: 0}\n"
+    )

@@ -15,6 +15,7 @@ import pytest
 
 from forecast import data
 from forecast.data import checks, validation
+from forecast.data.checks import period_end
 from forecast.errors import DataError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -430,3 +431,21 @@ def test_reuse_checks_false_checks_again(tmp_path: Path, monkeypatch: pytest.Mon
     assert calls == []
     data.load_bundle(DATA_DIR, reuse_checks=False)
     assert calls
+
+
+def test_every_dated_series_is_cut_at_the_cutoff() -> None:
+    """What was known at the cut-off: runs, web-growth rows and stock estimates dated after it are left out."""
+    cutoff = dt.date(2024, 1, 1)
+    whole, cut = data.load_bundle(DATA_DIR), data.load_bundle(DATA_DIR, cutoff=cutoff)
+    assert (cut.web_growth["date"] <= pd.Timestamp(cutoff)).all()
+    assert len(cut.web_growth) == int((whole.web_growth["date"] <= pd.Timestamp(cutoff)).sum())
+    published = period_end(cut.stock_estimates["publication_date"])  # "2024" counts from 2024-12-31
+    assert (published.isna() | (published <= pd.Timestamp(cutoff))).all()
+    assert len(cut.stock_estimates) < len(whole.stock_estimates)  # the 2024–2025 estimates are left out
+    assert cut.sha256 == whole.sha256  # the hashes are of the files, which did not change
+
+
+def test_partial_dates_count_from_the_end_of_their_period() -> None:
+    ends = period_end(pd.Series(["2024", "2024-02", "2024-06-05", "", "bad"]))
+    assert list(ends[:3]) == [pd.Timestamp("2024-12-31"), pd.Timestamp("2024-02-29"), pd.Timestamp("2024-06-05")]
+    assert ends[3:].isna().all()

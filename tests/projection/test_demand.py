@@ -126,3 +126,41 @@ def test_least_growth_bounds_every_step(settings: dict) -> None:
     model = _model(np.random.default_rng(1), **settings)
     steps = np.diff(model.tokens(GRID), axis=1) / np.diff(GRID)
     assert np.all(steps >= model.least_growth()[:, None] - 1e-9)
+
+
+def test_observed_overtraining_of_llama_3_1_405b() -> None:
+    """15.6T tokens at 3.8e25 FLOP: k = 6·D² / (20·C) = 1.92 (the issue's "k ≈ 2"), and the conversion inverts it."""
+    k = demand.observed_log10_overtraining(np.log10(15.6e12), np.log10(3.8e25))
+    assert 10**k == pytest.approx(6 * 15.6e12**2 / (20 * 3.8e25), rel=1e-12)
+    assert demand.log10_chinchilla_tokens(np.log10(3.8e25), 10**k) == pytest.approx(np.log10(15.6e12), abs=1e-12)
+
+
+def test_overtraining_path_starts_from_today_and_moves_at_its_rate() -> None:
+    """k starts at today's practice at t0, moves 0.6 OOM/yr toward the target and stays there."""
+    path = demand.OvertrainingPath(
+        target=np.array([1.3, -0.2, 0.3]), start=np.array([0.3, 0.3, 0.3]), t0=2026.5, rate=0.6
+    )
+    t = demand.time_major(np.array([2020.0, 2026.5, 2027.0, 2027.5, 2030.0]))
+    k = path.log10_k(t, None)  # (times, draws)
+    np.testing.assert_allclose(k[:, 0], [0.3, 0.3, 0.6, 0.9, 1.3])  # up 1 OOM in 1.67 years, then flat
+    np.testing.assert_allclose(k[:, 1], [0.3, 0.3, 0.0, -0.2, -0.2])  # down 0.5 OOM in 0.83 years
+    np.testing.assert_allclose(k[:, 2], 0.3)  # no change
+    np.testing.assert_array_equal(path.least_growth(), [0.0, -0.6, 0.0])
+    fixed = demand.OvertrainingPath(target=np.array([1.3]))  # no start: the target throughout ([P2])
+    np.testing.assert_allclose(fixed.log10_k(t, None)[:, 0], 1.3)
+
+
+@pytest.mark.parametrize("target", [2.0, -1.0])
+def test_least_growth_bounds_every_step_with_a_changing_overtraining(target: float) -> None:
+    rng = np.random.default_rng(2)
+    n = 300
+    path = demand.OvertrainingPath(target=np.full(n, target), start=rng.normal(0.2, 0.2, n), t0=2024.5, rate=0.6)
+    model = _model(rng, n, overtraining_path=path)
+    steps = np.diff(model.tokens(GRID), axis=1) / np.diff(GRID)
+    assert np.all(steps >= model.least_growth()[:, None] - 1e-9)
+    # At the start the compute arm's tokens are today's: sqrt(20·k_start·C/6).
+    compute = model.compute(np.array([2024.5]))[:, 0]
+    tokens = model.tokens(np.array([2024.5]))[:, 0]
+    arm = ~model.historical
+    expected = demand.log10_chinchilla_tokens(compute[arm]) + 0.5 * path.start[arm]
+    np.testing.assert_allclose(tokens[arm], expected)

@@ -90,3 +90,69 @@ def test_weighted_quantile_follows_the_weights() -> None:
         np.linspace(2025, 2035, 1001), stats.norm.pdf(np.linspace(-5, 5, 1001)), {"m": 0.5}
     )
     assert median["m"] == pytest.approx(2030.0, abs=1e-6)
+
+
+def test_systematic_resampling_keeps_equal_weights_and_follows_unequal_ones() -> None:
+    n = 1000
+    np.testing.assert_array_equal(nowcast.systematic_resample(np.full(n, 1.0 / n), seed=3), np.arange(n))
+    weights = np.zeros(n)
+    weights[[10, 20]] = [0.75, 0.25]
+    rows = nowcast.systematic_resample(weights, seed=3)
+    # Systematic resampling takes each draw floor(n·w) or ceil(n·w) times.
+    assert set(np.unique(rows)) == {10, 20} and abs(np.sum(rows == 10) - 750) <= 1
+
+
+@pytest.fixture(scope="module")
+def scenario_inputs():
+    """The default preset's scenarios and their inputs from a synthetic posterior, with the record known at the
+    cut-off (no sampling)."""
+    from fakes import DATA_DIR, synthetic_idata
+
+    from forecast.config import load_config, resolve
+    from forecast.data import load_bundle
+    from forecast.model.sample import posterior_arrays
+    from forecast.projection.inputs import flatten
+    from forecast.projection.scenario_model import grid_and_inputs
+    from forecast.run.pipeline import known_at_cutoff
+
+    config = load_config("default")
+    bundle = load_bundle(DATA_DIR, cutoff=config.data.cutoff)
+    posterior = flatten(posterior_arrays(synthetic_idata(bundle, 2, 500)))
+    scenarios = {s.name: s for s in resolve(config)}
+
+    def inputs(scenario):
+        return grid_and_inputs(scenario, posterior, bundle.stock_priors, config.seed)[1]
+
+    return scenarios, inputs, known_at_cutoff(config, bundle), config.seed
+
+
+def test_paths_that_start_at_the_fitted_frontier_keep_every_draw_but_the_used_up_stocks(scenario_inputs) -> None:
+    from forecast.projection.scenario_model import stock_model
+
+    scenarios, inputs_of, known, seed = scenario_inputs
+    scenario = scenarios["compute-observed"]
+    inputs = inputs_of(scenario)
+    resampled, report = nowcast.condition_on_record(scenario, inputs, seed, known)
+    assert report.record_evidence_log10 == pytest.approx(0.0, abs=1e-9)  # the path is the fitted frontier then
+    stock = stock_model(scenario, inputs).effective(np.array([known.year]))[:, 0]
+    assert report.share_stock_below_record == pytest.approx(np.mean(stock < np.log10(known.record.tokens)))
+    removed = report.share_stock_below_record + report.share_exhausted_at_cutoff
+    assert report.ess == pytest.approx(report.draws * (1 - removed), rel=1e-9)  # equal weights on the others
+    kept = stock_model(scenario, resampled).effective(np.array([known.year]))[:, 0]
+    assert np.all(kept >= np.log10(known.record.tokens))  # no kept draw has a stock below the record
+
+
+def test_a_jump_at_the_cutoff_is_contradicted_by_the_record(scenario_inputs) -> None:
+    """100x today's tokens per parameter at once (no gradual change) puts the frontier run 1 OOM above the
+    fitted frontier at the cut-off: the record is far less likely under it (evidence below −1), while a change
+    that starts from today's practice agrees with it."""
+    scenarios, inputs_of, known, seed = scenario_inputs
+    gradual = scenarios["compute-100x"]
+    at_once = gradual.model_copy(
+        update={"overtraining": gradual.overtraining.model_copy(update={"change_oom_per_year": None})}
+    )
+    _, jump = nowcast.condition_on_record(at_once, inputs_of(at_once), seed, known)
+    _, smooth = nowcast.condition_on_record(gradual, inputs_of(gradual), seed, known)
+    assert jump.record_evidence_log10 < -1.0
+    assert smooth.record_evidence_log10 == pytest.approx(0.0, abs=1e-9)
+    assert jump.ess < smooth.ess

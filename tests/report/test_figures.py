@@ -112,18 +112,20 @@ def test_stock_decomposition(result: RunResult) -> None:
     fig = figures.stock_decomposition(result)
     names = _names(fig)
     first = figures.scenario_names(result)[0]
-    assert any(name.startswith("This forecast, 2024") for name in names)
+    start = f"{result.bands['year'].values.min():.0f}"  # the first whole year of the projection
+    assert any(name.startswith(f"This forecast, {start}") for name in names)
     assert any("median exhaustion" in name and first in name for name in names)
     paper = _trace(fig, f"{published.PAPER}, 2024: median and published interval")
     assert list(paper.y) == [published.INDEXED_WEB_2024.median, published.EFFECTIVE_STOCK_2024.median]
     assert fig.layout.yaxis.type == "log"
     assert "Tokens" in fig.layout.yaxis.title.text
-    ours = next(t for t in fig.data if t.name.startswith("This forecast, 2024"))
+    start = float(result.bands["year"].values.min())
+    ours = next(t for t in fig.data if t.name.startswith(f"This forecast, {start:.0f}"))
     assert list(ours.x) == list(figures.STAGE_LABELS.values())
     # raw >= quality-filtered (the quality fraction is at most 1); error bars are non-negative
     assert ours.y[0] >= ours.y[1]
     assert min(ours.error_y.array) >= 0 and min(ours.error_y.arrayminus) >= 0
-    expected = result.bands["stock_effective"].sel(scenario=first, year=2024.0, quantile=0.5).item()
+    expected = result.bands["stock_effective"].sel(scenario=first, year=start, quantile=0.5).item()
     assert ours.y[2] == pytest.approx(expected)
 
 
@@ -131,7 +133,8 @@ def test_stock_estimates_chart(result: RunResult) -> None:
     fig = figures.stock_estimates_chart(result)
     names = _names(fig)
     assert "Published estimate, public data" in names
-    assert any(name.startswith("This forecast: effective stock 2024") for name in names)
+    start = f"{result.bands['year'].values.min():.0f}"
+    assert any(name.startswith(f"This forecast: effective stock {start}") for name in names)
     assert fig.layout.xaxis.type == "log"
     assert "Tokens" in fig.layout.xaxis.title.text
     points = {label: x for t in fig.data if t.name.startswith("Published") for label, x in zip(t.y, t.x, strict=True)}

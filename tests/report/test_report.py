@@ -301,3 +301,22 @@ def test_every_switch_has_its_rows_in_the_report() -> None:
     from forecast.projection.switches import SWITCHES
 
     assert list(context.SWITCH_SECTIONS) == list(SWITCHES)
+
+
+def test_report_says_when_it_speaks_from(result: RunResult) -> None:
+    """The header says "as of <cut-off>, data to <cut-off>"; the now-cast section gives the record and one row per
+    scenario tied to it; with vintages, their chart and table."""
+    from fakes import with_vintages
+
+    html = report.render_report(with_vintages(make_result("default")))
+    assert 'id="as-of">as of 2026-06-30, data to 2026-06-30<' in html
+    nowcast = html.split('id="nowcast-table"', 1)[1].split("</table>", 1)[0]
+    assert nowcast.count("<tr>") == 1 + len(result.scenarios)  # header + one row per scenario
+    assert "The record then, the largest disclosed training dataset, was 40T tokens (Llama 4 Scout" in html
+    assert "How the forecast moved" in html and 'id="vintage-table"' in html
+    vintages = html.split('id="vintage-table"', 1)[1].split("</table>", 1)[0]
+    assert vintages.count("<tr>") == 1 + 6 * 3
+    assert "Villalobos et al. 2022 (v1)" in html and "Villalobos et al. 2024 (v2)" in html  # the chart's diamonds
+    paper = report.render_report(make_result("villalobos2024"))
+    assert 'id="as-of">as of 2023-12-31, data to 2023-12-31<' in paper
+    assert 'id="nowcast-table"' not in paper and 'id="vintage-table"' not in paper  # the paper preset has neither

@@ -18,7 +18,8 @@ from forecast.cli.app import app
 from forecast.config import load_config
 from forecast.run import freshness
 
-DATA_DIR = Path(__file__).resolve().parents[2] / "data"
+REPO = Path(__file__).resolve().parents[2]
+DATA_DIR = REPO / "data"
 
 
 @pytest.fixture
@@ -144,10 +145,14 @@ def test_cli_skips_a_current_folder_and_force_or_no_cache_runs(
 
 def test_real_run_records_the_inputs_hash_and_a_rerun_skips(default_run, pipeline_calls) -> None:
     """The default acceptance run (library call, PNG setting on) is recognised by the CLI with the same inputs."""
-    _, out = default_run
+    result, out = default_run  # the default preset without its vintages (tests/conftest.py)
     run = json.loads((out / "run.json").read_text(encoding="utf-8"))
-    assert run[freshness.INPUTS_KEY] == freshness.inputs_hash(load_config("default"), DATA_DIR, png=True)
-    result = CliRunner().invoke(app, ["run", "--data", str(DATA_DIR), "--out", str(out)])
+    assert run[freshness.INPUTS_KEY] == freshness.inputs_hash(result.config, DATA_DIR, png=True)
+    preset = (REPO / "forecast" / "config" / "presets" / "default.yml").read_text(encoding="utf-8")
+    start, end = preset.index("vintages:"), preset.index("defaults:")
+    scenarios = out.parent / "default-without-vintages.yml"
+    scenarios.write_text(preset[:start] + preset[end:], encoding="utf-8")
+    result = CliRunner().invoke(app, ["run", "--scenarios", str(scenarios), "--data", str(DATA_DIR), "--out", str(out)])
     assert result.exit_code == 0, result.stderr
     assert pipeline_calls == [] and "up to date" in result.stdout
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from forecast.errors import InputError
 from forecast.priors import Prior
 from forecast.projection import stock
 
@@ -62,6 +63,12 @@ def draw_inputs(
     settings: HumanShareSettings, posterior: dict[str, np.ndarray], n: int, seed: int
 ) -> dict[str, np.ndarray]:
     """The posterior draws of the fitted AI share (no forward draws)."""
+    missing = [name for name in AI_PARAMS if name not in posterior]
+    if missing:
+        raise InputError(
+            "human_share needs the fitted AI share, but this fit has none: the AI-share measurements known at the "
+            "data cut-off do not cover every series (data/web_growth.csv)"
+        )
     return {name: posterior[name] for name in AI_PARAMS}
 
 

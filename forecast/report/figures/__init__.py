@@ -8,7 +8,8 @@ from a notebook:
     figures.fan_chart(result).show()
 
 Modules: `style` (house template, colours, `make_figure`), `reading` (what the figures read from a RunResult),
-`exhaustion` (fan and probability charts), `stock`, `fit`, `switches` (the figures of the extensions). The report
+`exhaustion` (fan and probability charts), `stock`, `fit`, `vintages` (how the forecast moved), `switches` (the
+figures of the extensions). The report
 takes its figures from `FIGURE_BUILDERS` and `EXTENSION_FIGURES`, by name (the names are also the PNG file names).
 """
 
@@ -23,6 +24,7 @@ from forecast.report.figures.reading import scenario_names
 from forecast.report.figures.stock import STAGE_LABELS, stock_decomposition, stock_estimates_chart
 from forecast.report.figures.style import TEMPLATE, house_template, make_figure, scatter_trace
 from forecast.report.figures.switches import EXTENSION_FIGURES
+from forecast.report.figures.vintages import vintage_chart
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -33,6 +35,7 @@ __all__ = [
     "EXTENSION_FIGURES",
     "FIGURE_BUILDERS",
     "KEY_PARAMETERS",
+    "NOWCAST_FIGURES",
     "STAGE_LABELS",
     "TEMPLATE",
     "build_all",
@@ -46,6 +49,7 @@ __all__ = [
     "scenario_names",
     "stock_decomposition",
     "stock_estimates_chart",
+    "vintage_chart",
 ]
 
 #: The report's figures, by name (also the PNG file names), in report order.
@@ -57,6 +61,10 @@ FIGURE_BUILDERS: dict[str, Callable[[RunResult], go.Figure]] = {
     "prior_posterior": prior_posterior,
     "frontier_fit": frontier_fit,
 }
+
+
+#: Figures of the now-cast, by name; None when the run has nothing to show (no vintages).
+NOWCAST_FIGURES: dict[str, Callable[[RunResult], go.Figure | None]] = {"vintage_chart": vintage_chart}
 
 
 def build_all(result: RunResult) -> dict[str, go.Figure]:

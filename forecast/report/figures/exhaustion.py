@@ -35,6 +35,11 @@ if TYPE_CHECKING:
     from forecast.run.result import RunResult
 
 
+def projection_starts(result: RunResult) -> str:
+    """The scenarios' projection starts, as dates."""
+    return ", ".join(sorted({s.projection_start.isoformat() for s in result.scenarios}))
+
+
 def fan_chart(result: RunResult, visible: Sequence[str] | None = None) -> go.Figure:
     """Projected frontier dataset (median and 10–90% band per scenario) against the effective stock of public
     human text (median, 10–90% and 5–95% bands), with the recorded training runs, tokens on a log axis."""
@@ -107,8 +112,9 @@ def fan_chart(result: RunResult, visible: Sequence[str] | None = None) -> go.Fig
     first = float(runs.loc[runs["dataset_tokens"] > 0, "decimal_year"].min())
     layout = page_layout(
         "Largest training dataset vs. effective stock of public human text",
-        "Projections start 2024-01-01; recorded runs are developer-reported token counts. "
-        "Click legend entries to show or hide scenarios.",
+        f"Projections start {projection_starts(result)}; recorded runs (developer-reported token counts) are "
+        f"those known at the data cut-off {result.config.data.cutoff.isoformat()}. Click legend entries to show or "
+        "hide scenarios.",
         height=640,
     )
     layout |= {

@@ -1,0 +1,88 @@
+"""Vintages: the forecast that the data known at earlier dates would have produced, beside today's.
+
+Why: a reader should see whether new data pull the date earlier or later, and how fast the band narrows. Each
+vintage is the whole forecast re-run with `data.cutoff` moved back (`forecast.config.with_cutoff`): the runs,
+web-growth rows and stock estimates known then (`forecast.data.load_bundle`), a posterior fitted to them (cached
+like any fit), and projections that start at that cut-off. `forecast run --as-of DATE` is one such vintage.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from forecast.config import Config, with_cutoff
+
+if TYPE_CHECKING:
+    from forecast.run.result import RunResult
+
+VINTAGE_COLUMNS = (
+    "vintage",
+    "scenario",
+    "median",
+    "q10",
+    "q90",
+    "q05",
+    "q95",
+    "p_not_by_horizon",
+    "runs_with_tokens",
+    "record_tokens",
+    "record_model",
+    "ess",
+    "divergences",
+    "converged",
+)
+
+
+def vintage_dates(config: Config) -> list[dt.date]:
+    """The config's vintages and its own cut-off, oldest first."""
+    return sorted({*config.vintages.dates, config.data.cutoff})
+
+
+def vintage_scenarios(config: Config) -> list[str]:
+    """The scenarios a vintage shows: those the config names, else its first."""
+    return list(config.vintages.scenarios) or [config.scenarios[0].name]
+
+
+def _rows(when: dt.date, result: RunResult, scenarios: list[str]) -> list[dict[str, object]]:
+    summary = result.summary.set_index("scenario")
+    nowcast = result.nowcast.set_index("scenario") if len(result.nowcast) else None
+    rows = []
+    for name in scenarios:
+        row = summary.loc[name]
+        weights = nowcast.loc[name] if nowcast is not None and name in nowcast.index else None
+        rows.append(
+            {
+                "vintage": when.isoformat(),
+                "scenario": name,
+                **{key: float(row[key]) for key in ("median", "q10", "q90", "q05", "q95", "p_not_by_horizon")},
+                "runs_with_tokens": int(result.bundle.runs["dataset_tokens"].notna().sum()),
+                "record_tokens": np.nan if weights is None else float(weights["record_tokens"]),
+                "record_model": "" if weights is None else str(weights["record_model"]),
+                "ess": np.nan if weights is None else float(weights["ess"]),
+                "divergences": int(result.diagnostics.divergences),
+                "converged": bool(result.diagnostics.converged),
+            }
+        )
+    return rows
+
+
+def vintage_table(
+    config: Config, today: RunResult, compute: Callable[[Config], RunResult], progress: Callable[[str], None] | None
+) -> pd.DataFrame:
+    """Median and intervals of the vintage scenarios at every vintage; the config's own cut-off is `today`
+    (already computed), the others come from `compute` on the config moved back to each date."""
+    scenarios = vintage_scenarios(config)
+    rows: list[dict[str, object]] = []
+    for when in vintage_dates(config):
+        if when == config.data.cutoff:
+            rows += _rows(when, today, scenarios)
+            continue
+        if progress:
+            progress(f"vintage {when.isoformat()}")
+        rows += _rows(when, compute(with_cutoff(config, when, scenarios)), scenarios)
+    return pd.DataFrame(rows, columns=list(VINTAGE_COLUMNS))
