@@ -11,6 +11,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 import pytest
 from fakes import make_result
@@ -326,3 +327,17 @@ def test_every_switch_has_its_figures_entry_in_report_order() -> None:
 
     assert list(SWITCH_FIGURES) == list(SWITCHES)
     assert list(EXTENSION_FIGURES) == ["ai_share", "extension_dates", "years_bought", "sensitivity"]
+
+
+def test_fan_chart_marks_the_data_cutoff() -> None:
+    """The record is shown up to the cut-off and the projection after it: a line marks the cut-off, no recorded
+    run is later, and the bands start at the projection start."""
+    from forecast.units import decimal_year
+
+    result = make_result("default")
+    fig = figures.fan_chart(result)
+    cutoff = float(decimal_year(pd.Series([pd.Timestamp(result.config.data.cutoff)]))[0])
+    assert [shape.x0 for shape in fig.layout.shapes] == [cutoff]
+    assert "data to 2026-06-30" in fig.layout.annotations[0].text
+    assert result.bundle.runs["decimal_year"].max() <= cutoff
+    assert "Projections start 2026-06-30" in fig.layout.title.subtitle.text

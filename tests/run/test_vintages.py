@@ -92,8 +92,8 @@ def test_as_of_reproduces_a_run_on_data_cut_at_that_date(tmp_path: Path) -> None
         frame[(dates.isna()) | (dates <= pd.Timestamp(cut))].to_csv(data / name, index=False)
     update_hashes(data)
     as_of = compute_result(with_cutoff(config, cut), DATA_DIR, vintages=False)
-    truncated = parse_config(small.replace("cutoff: 2026-06-30", "cutoff: 2024-01-01"), "cut.yml")
-    truncated = truncated.model_copy(update={"vintages": type(truncated.vintages)()})
+    without = small[: small.index("vintages:")] + small[small.index("defaults:") :]
+    truncated = parse_config(without.replace("cutoff: 2026-06-30", "cutoff: 2024-01-01"), "cut.yml")
     direct = compute_result(truncated, data, vintages=False)
     a, b = as_of.summary.set_index("scenario"), direct.summary.set_index("scenario")
     np.testing.assert_allclose(a["median"], b["median"], atol=0.1)

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 
 from forecast.report.figures.reading import (
     SUPPLY,
@@ -28,6 +29,7 @@ from forecast.report.figures.style import (
     scatter_trace,
     scenario_color,
 )
+from forecast.units import decimal_year
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -110,6 +112,7 @@ def fan_chart(result: RunResult, visible: Sequence[str] | None = None) -> go.Fig
     stock_top = float(np.nanmax(result.bands[SUPPLY].values[:, in_view, -1]))
     y_range = [math.log10(float(np.nanmin(lows))) - 0.3, math.log10(stock_top) + 1.0]
     first = float(runs.loc[runs["dataset_tokens"] > 0, "decimal_year"].min())
+    cutoff = float(decimal_year(pd.Series([pd.Timestamp(result.config.data.cutoff)]))[0])
     layout = page_layout(
         "Largest training dataset vs. effective stock of public human text",
         f"Projections start {projection_starts(result)}; recorded runs (developer-reported token counts) are "
@@ -125,7 +128,16 @@ def fan_chart(result: RunResult, visible: Sequence[str] | None = None) -> go.Fig
             "traceorder": "normal",
             "title": {"text": "Lines: medians; shading: 10–90%<br>(stock also 5–95%). Click to show/hide."},
         },
-    }
+        # The data cut-off: the record is known up to it, the projection starts there.
+        "shapes": [
+            {"type": "line", "xref": "x", "yref": "paper", "x0": cutoff, "x1": cutoff, "y0": 0, "y1": 1,
+             "line": {"color": "#888", "width": 1, "dash": "dot"}}
+        ],
+        "annotations": [
+            {"x": cutoff, "xref": "x", "y": 1, "yref": "paper", "text": f"data to {result.config.data.cutoff}",
+             "showarrow": False, "xanchor": "right", "yanchor": "top", "font": {"size": 11, "color": "#666"}}
+        ],
+    }  # fmt: skip
     return make_figure(traces, layout)
 
 
