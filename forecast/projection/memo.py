@@ -46,8 +46,11 @@ class GridPoints:
 
     @classmethod
     def of(cls, grid: np.ndarray) -> GridPoints:
-        """Band years are the whole years on the grid, each at its nearest grid point."""
+        """Band years are the grid's start (so a projection from mid-year is drawn from where it starts) and the
+        whole years on the grid, each at its nearest grid point."""
         years = np.arange(np.ceil(grid[0] - 1e-9), np.floor(grid[-1] + 1e-9) + 1)
+        if years.size == 0 or years[0] - grid[0] > 1e-9:
+            years = np.concatenate([[grid[0]], years])
         index = np.clip(np.rint((years - grid[0]) / GRID_STEP_YEARS).astype(int), 0, grid.size - 1)
         coarse = np.unique(np.concatenate([[0], index, [grid.size - 1]]))
         return cls(grid, coarse, years, np.searchsorted(coarse, index))

@@ -201,6 +201,8 @@ def dense_reference(scenario, inputs: dict[str, np.ndarray], grid: np.ndarray, s
         out["synthetic"] = first_crossing(grid, supply_gap).year
         out["guard"] = first_crossing(grid, guard_gap).year
     years = np.arange(np.ceil(grid[0] - 1e-9), np.floor(grid[-1] + 1e-9) + 1)
+    if years[0] - grid[0] > 1e-9:  # a projection from mid-year: its start is the first band year
+        years = np.concatenate([[grid[0]], years])
     index = np.clip(np.rint((years - grid[0]) / GRID_STEP_YEARS).astype(int), 0, grid.size - 1)
     paths = {"demand_tokens": tokens, "compute_flop": compute, **{f"stock_{k}": v for k, v in stocks.items()}}
     paths["stock_total"] = effective
