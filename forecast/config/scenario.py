@@ -40,6 +40,10 @@ MOORE_OOM_PER_YEAR = round(math.log10(2) / (20 / 12), 2)
 #: paper's own page-count growth prior (0–10%/yr, [P2] §2.2.1). Same values as forecast.projection.inputs uses.
 PER_USER_PRODUCTION_GROWTH_95 = (-0.02, 0.02)
 
+#: Sanity bound of a growth rate after the slowdown: 5 OOM/yr (100,000x a year) is far above any compute trend
+#: (deep learning era ~0.6 OOM/yr, Sevilla et al. 2022), and keeps 10**(growth x years) finite to the horizon.
+MAX_GROWTH_OOM_PER_YEAR = 5.0
+
 #: Supported range of the compute slowdown start year and latest horizon (sanity bounds, not physics).
 SLOWDOWN_YEAR_RANGE = (2024.0, 2100.0)
 MAX_HORIZON = 2200
@@ -233,6 +237,7 @@ class ComputeSlowdown(ConfigModel):
     growth_after_oom_per_year: Number = Field(
         MOORE_OOM_PER_YEAR,
         ge=0,
+        le=MAX_GROWTH_OOM_PER_YEAR,
         description=(
             "Growth of log10 training compute per year after the slowdown. Default 0.18: Moore's-law era "
             "doubling every ~20 months (Sevilla et al. 2022, arXiv 2202.05924)."

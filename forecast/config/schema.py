@@ -33,15 +33,21 @@ SCHEMA_VERSION = 1
 DEFAULT_SEED = 20240605
 
 
+#: Sanity bounds of the sampler settings: far above any useful run (1,000 draws x 4 chains give ESS ~1,000), far
+#: below what would exhaust memory (1e6 draws x 64 chains x ~30 parameters x 8 bytes = 15 GB).
+MAX_DRAWS = 1_000_000
+MAX_CHAINS = 64
+
+
 class SamplerSettings(ConfigModel):
     """MCMC settings for the posterior fit."""
 
     backend: Literal["pymc", "nutpie"] = Field(
         "nutpie", description="NUTS implementation: nutpie (numba-compiled, Rust threads) or PyMC's own."
     )
-    draws: Integer = Field(1000, ge=1, description="Posterior draws per chain.")
-    tune: Integer = Field(1000, ge=0, description="Tuning (warm-up) steps per chain, discarded.")
-    chains: Integer = Field(4, ge=1, description="Independent chains (>= 4 recommended for R-hat).")
+    draws: Integer = Field(1000, ge=1, le=MAX_DRAWS, description="Posterior draws per chain.")
+    tune: Integer = Field(1000, ge=0, le=MAX_DRAWS, description="Tuning (warm-up) steps per chain, discarded.")
+    chains: Integer = Field(4, ge=1, le=MAX_CHAINS, description="Independent chains (>= 4 recommended for R-hat).")
     target_accept: Number = Field(
         0.98,
         gt=0,

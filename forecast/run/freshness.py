@@ -51,6 +51,9 @@ def data_folder_hash(data_dir: Path) -> str:
     heavy imports. Bad files are not judged here: the run itself reports them."""
     hashes = {}
     for path in data_files(data_dir):
+        if path.exists() and not path.is_file():  # a folder or a named pipe: reading it would fail or block
+            hashes[path.name] = "not a regular file"
+            continue
         try:
             hashes[path.name] = sha256_bytes(path.read_bytes())
         except OSError as exc:

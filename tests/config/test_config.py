@@ -541,6 +541,6 @@ def test_profit_policies_are_chinchilla_multiples_only() -> None:
         "schema_version: 1\nscenarios:\n  - name: a\n    overtraining: {profit_model: '5x', change_oom_per_year: 0.6}\n"
     )
     assert "no change_oom_per_year" in message
-    assert "greater than 0" in _error(
+    assert "change_oom_per_year: expected a value > 0 (got 0)" in _error(
         "schema_version: 1\nscenarios:\n  - name: a\n    overtraining: {change_oom_per_year: 0}\n"
     )

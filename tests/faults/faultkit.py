@@ -41,7 +41,8 @@ OTHER_SCENARIOS = SMALL_CONFIG.replace(
 
 @dataclass
 class Finished:
-    """What a finished process did: exit code, output, peak memory (KiB) and wall time."""
+    """What a finished process did: exit code, output, peak memory (KiB, its own VmHWM sampled every poll) and
+    wall time."""
 
     returncode: int
     stdout: str
@@ -60,6 +61,21 @@ class Finished:
         return others[0]
 
 
+def _high_water_kib(pid: int) -> int:
+    """Peak resident memory of a live process's own address space (VmHWM, KiB; 0 once it has exited).
+
+    Not the reaped `ru_maxrss`: Linux carries that over fork and exec, so a child of a pytest worker that has
+    run a fit would report the worker's peak, not its own."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return 0
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
+
+
 class Started:
     """A `forecast` process still running; stdout and stderr go to files (no pipe to fill up)."""
 
@@ -70,6 +86,7 @@ class Started:
             self.proc = subprocess.Popen(argv, stdout=out, stderr=err, env=env, cwd=cwd, start_new_session=True)
         self.started = time.monotonic()
         self.result: Finished | None = None
+        self.peak_kib = 0
 
     @property
     def pid(self) -> int:
@@ -80,9 +97,10 @@ class Started:
         return self.stderr_path.read_text(encoding="utf-8", errors="replace")
 
     def poll(self) -> Finished | None:
-        """The result once the process has ended (reaped with its own resource usage), else None."""
+        """The result once the process has ended (reaped), else None."""
         if self.result is None:
-            pid, status, usage = os.wait4(self.proc.pid, os.WNOHANG)
+            self.peak_kib = max(self.peak_kib, _high_water_kib(self.proc.pid))
+            pid, status = os.waitpid(self.proc.pid, os.WNOHANG)
             if pid == 0:
                 return None
             self.proc.returncode = os.waitstatus_to_exitcode(status)
@@ -90,7 +108,7 @@ class Started:
                 self.proc.returncode,
                 self.stdout_path.read_text(encoding="utf-8", errors="replace"),
                 self.stderr,
-                usage.ru_maxrss,
+                self.peak_kib,
                 time.monotonic() - self.started,
             )
         return self.result

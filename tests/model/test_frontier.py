@@ -46,7 +46,9 @@ def simulate_frontier(rng: np.random.Generator, n: int, level: float, growth: fl
 
 
 def test_parameter_recovery_on_simulated_frontier() -> None:
-    """90% posterior intervals cover the true frontier level and growth of a simulated data set."""
+    """The posterior recovers the true frontier level and growth of a simulated data set: each within 3 posterior
+    sd of its posterior mean (a calibrated posterior misses that by chance 0.3% of the time per parameter; four
+    90% intervals would all cover only 66% of the time, so a single seed passed or failed by machine)."""
     rng = np.random.default_rng(42)
     true = {"dataset_level": 12.9, "dataset_growth": 0.38, "compute_level": 25.2, "compute_growth": 0.55}
     td, yd = simulate_frontier(rng, 60, true["dataset_level"], true["dataset_growth"], 0.5, 0.1)
@@ -67,8 +69,9 @@ def test_parameter_recovery_on_simulated_frontier() -> None:
     idata = sample_posterior(build_model(data, PRIORS), QuickSampler(), seed=7)
     assert diagnose(idata).divergences == 0
     for name, value in true.items():
-        low, high = np.quantile(idata.posterior[name].values, [0.05, 0.95])
-        assert low <= value <= high, f"{name}: {value} outside [{low:.3f}, {high:.3f}]"
+        draws = idata.posterior[name].values
+        z = abs(float(draws.mean()) - value) / float(draws.std())
+        assert z < 3.0, f"{name}: {value} is {z:.1f} posterior sd from the mean {draws.mean():.3f}"
     assert abs(float(idata.posterior["adoption_rate"].median()) - 0.17) < 0.02
 
 
