@@ -266,8 +266,10 @@ def preset_text(scenarios: str) -> str:
 
 
 def scenario_only_yaml(scenarios: str, path: Path, horizon: int = SCENARIO_ONLY_HORIZON) -> Path:
-    """A copy of the preset that differs only in scenario settings (the default horizon), so the fit is reused."""
+    """A copy of the preset that differs only in scenario settings (the default horizon), so the fit is reused;
+    without the preset's vintages, each a fit of its own (their cost is the `vintages` stage of a run)."""
     data = yaml.safe_load(preset_text(scenarios))
+    data.pop("vintages", None)
     data.setdefault("defaults", {})["horizon"] = horizon
     return _write_preset_copy(data, f"bench: {scenarios} with the default horizon moved to {horizon}", path)
 
@@ -405,8 +407,9 @@ class WatchProcess:
 
 def compute_growth_yaml(scenarios: str, path: Path, growth: float) -> Path:
     """A copy of the preset with another compute growth after the slowdown (a scenario setting: the fit is reused,
-    and the fan chart, probability and extension figures change)."""
+    and the fan chart, probability and extension figures change); without the vintages, as `scenario_only_yaml`."""
     data = yaml.safe_load(preset_text(scenarios))
+    data.pop("vintages", None)
     data.setdefault("defaults", {}).setdefault("compute_slowdown", {})["growth_after_oom_per_year"] = growth
     description = f"bench: {scenarios} with compute growth after the slowdown at {growth} OOM/yr"
     return _write_preset_copy(data, description, path)

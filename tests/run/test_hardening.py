@@ -304,7 +304,7 @@ def test_run_with_bad_scenarios_exits_2_before_sampling(name: str, tmp_path: Pat
 
 def test_scenario_only_errors_never_sample_or_write(tmp_path: Path, refuse_sampling: None) -> None:
     """A horizon before the cut-off hidden in one scenario of a copy of the default preset."""
-    text = DEFAULT_PRESET.read_text(encoding="utf-8")
+    text = _default_preset_text()
     text = text.replace("  - name: compute-5x\n", "  - name: compute-5x\n    horizon: 2020\n", 1)
     assert "horizon: 2020" in text
     bad = tmp_path / "bad.yml"
@@ -388,7 +388,7 @@ def _process_name(pid: int) -> str:
 
 def _interrupt_config(folder: Path, backend: str) -> Path:
     """The default preset with `backend` and long chains (see INTERRUPT_DRAWS)."""
-    text = DEFAULT_PRESET.read_text(encoding="utf-8")
+    text = _default_preset_text()
     text = re.sub(r"(?m)^  backend: \w+.*$", f"  backend: {backend}", text, count=1)
     text = re.sub(r"(?m)^  draws: \d+.*$", f"  draws: {INTERRUPT_DRAWS}", text, count=1)
     path = folder / f"{backend}.yml"
@@ -669,10 +669,17 @@ def test_partial_fit_is_refused_and_not_cached(default_run, tmp_path: Path, monk
 # ------------------------------------------------------------------------------------------------
 
 
+def _default_preset_text() -> str:
+    """The default preset's text without its vintages: each vintage is a fit of its own, which these tests of one
+    run's behaviour do not need (tests/run/test_vintages.py covers them)."""
+    text = DEFAULT_PRESET.read_text(encoding="utf-8")
+    return text[: text.index("vintages:")] + text[text.index("defaults:") :]
+
+
 def _poor_sampler_config(tmp_path: Path) -> Path:
     """The default preset with a sampler far too short to converge: 2 chains x 30 draws after 30 tuning steps.
     Its bulk ESS cannot reach 400 (60 draws), so the gate must trip whatever the chains do."""
-    text = DEFAULT_PRESET.read_text(encoding="utf-8")
+    text = _default_preset_text()
     for key, value in (("draws", 30), ("tune", 30), ("chains", 2)):
         text, n = re.subn(rf"(?m)^(  {key}:\s*)\d+", rf"\g<1>{value}", text, count=1)
         assert n == 1, key
