@@ -92,5 +92,5 @@ def with_vintages(result: RunResult, chains: int = 2, draws: int = 100) -> RunRe
         bundle = load_bundle(DATA_DIR, cutoff=config.data.cutoff)
         return compute_result(config, DATA_DIR, posterior=synthetic_idata(bundle, chains, draws), vintages=False)
 
-    result.vintages = vintage_table(result.config, result, at, None)
+    result.vintages = vintage_table(result.config, result, at, None, reuse=False)  # keep no fake rows
     return result

@@ -174,7 +174,7 @@ def compute_result(
             def at(earlier: Config) -> RunResult:
                 return compute_result(earlier, data_dir, False, use_cache, progress, vintages=False)
 
-            result.vintages = vintage_table(config, result, at, progress)
+            result.vintages = vintage_table(config, result, at, progress, reuse=use_cache)
     return result
 
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from forecast.config import Config, with_cutoff
+from forecast.config import Config, config_hash, with_cutoff
 
 if TYPE_CHECKING:
     from forecast.run.result import RunResult
@@ -71,18 +71,40 @@ def _rows(when: dt.date, result: RunResult, scenarios: list[str]) -> list[dict[s
     return rows
 
 
+#: Rows of earlier vintages already computed in this process, by (config hash, data fingerprint): a
+#: `forecast watch` edit that leaves a vintage's config as it was does not load and project it again. Bounded.
+_SEEN: dict[tuple[str, str], list[dict[str, object]]] = {}
+_SEEN_LIMIT = 64
+
+
 def vintage_table(
-    config: Config, today: RunResult, compute: Callable[[Config], RunResult], progress: Callable[[str], None] | None
+    config: Config,
+    today: RunResult,
+    compute: Callable[[Config], RunResult],
+    progress: Callable[[str], None] | None,
+    reuse: bool = True,
 ) -> pd.DataFrame:
     """Median and intervals of the vintage scenarios at every vintage; the config's own cut-off is `today`
-    (already computed), the others come from `compute` on the config moved back to each date."""
+    (already computed), the others come from `compute` on the config moved back to each date (or from this
+    process's earlier answer for the same config and data; `reuse=False`, as `--no-cache` passes, neither reads
+    nor keeps such answers)."""
     scenarios = vintage_scenarios(config)
     rows: list[dict[str, object]] = []
     for when in vintage_dates(config):
         if when == config.data.cutoff:
             rows += _rows(when, today, scenarios)
             continue
+        earlier = with_cutoff(config, when, scenarios)
+        key = (config_hash(earlier), today.bundle.fingerprint)
+        if reuse and key in _SEEN:
+            rows += _SEEN[key]
+            continue
         if progress:
             progress(f"vintage {when.isoformat()}")
-        rows += _rows(when, compute(with_cutoff(config, when, scenarios)), scenarios)
+        found = _rows(when, compute(earlier), scenarios)
+        if reuse:
+            if len(_SEEN) >= _SEEN_LIMIT:
+                _SEEN.pop(next(iter(_SEEN)))
+            _SEEN[key] = found
+        rows += found
     return pd.DataFrame(rows, columns=list(VINTAGE_COLUMNS))

@@ -98,3 +98,39 @@ def test_as_of_reproduces_a_run_on_data_cut_at_that_date(tmp_path: Path) -> None
     a, b = as_of.summary.set_index("scenario"), direct.summary.set_index("scenario")
     np.testing.assert_allclose(a["median"], b["median"], atol=0.1)
     np.testing.assert_allclose(a["q10"], b["q10"], atol=0.1)
+
+
+def test_a_vintage_already_computed_in_this_process_is_not_computed_again(result) -> None:
+    """A `forecast watch` edit that leaves the vintages' configs as they were reuses their rows; `reuse=False`
+    (what `--no-cache` passes) computes them again. A different seed is a different config: computed."""
+
+    from forecast.run.vintages import vintage_table
+
+    config = result.config.model_copy(update={"seed": 97})
+    table = result.vintages.set_index(["vintage", "scenario"])
+    calls = []
+
+    def earlier(cfg):
+        calls.append(cfg.data.cutoff)
+        return make_result_at(cfg)
+
+    first = vintage_table(config, result, earlier, None)
+    assert len(calls) == 5
+    again = vintage_table(config, result, earlier, None)
+    assert len(calls) == 5  # nothing computed again
+    pd.testing.assert_frame_equal(again, first)
+    vintage_table(config, result, earlier, None, reuse=False)
+    assert len(calls) == 10
+    assert set(first.set_index(["vintage", "scenario"]).index) == set(table.index)
+
+
+def make_result_at(config):
+    """A result for an earlier vintage's config from a synthetic posterior (no sampling)."""
+    from fakes import synthetic_idata
+
+    from forecast.data import load_bundle
+    from forecast.run.pipeline import compute_result
+
+    config = config.model_copy(update={"sampler": config.sampler.model_copy(update={"chains": 2, "draws": 100})})
+    bundle = load_bundle(DATA_DIR, cutoff=config.data.cutoff)
+    return compute_result(config, DATA_DIR, posterior=synthetic_idata(bundle, 2, 100), vintages=False)
