@@ -75,6 +75,7 @@ def test_parameter_recovery_on_simulated_frontier() -> None:
     assert abs(float(idata.posterior["adoption_rate"].median()) - 0.17) < 0.02
 
 
+@pytest.mark.slow  # two fits, ~60 s on a fresh machine: a statistical check
 def test_leak_rows_get_large_noise() -> None:
     """A figure far above the frontier, coded as a leak, leaves the fit as if it were absent.
 
