@@ -12,8 +12,8 @@ A projection that starts at the cut-off must agree with the record observed ther
   collapsed ESS instead of a confident early date. Draws whose stock is already below the record at the cut-off
   get weight 0 (the stock was not used up before the cut-off: we saw runs train on less than it).
 
-Weighted summaries (`weighted_quantiles`, `weighted_probability_by_year`) treat NaN dates as "after the horizon",
-like their unweighted twins in `forecast.projection.crossing`.
+`condition_on_record` draws from the weights (systematic resampling), so every table and figure downstream
+reads the weighted draws with the unweighted summaries of `forecast.projection.crossing`.
 """
 
 from __future__ import annotations
@@ -90,8 +90,8 @@ class Importance:
     weights: np.ndarray
     pareto_k: float
     ess: float
-    #: Share of draws given weight 0 because their stock was already below the record at the cut-off.
-    share_exhausted_before_cutoff: float
+    #: Share of draws given weight 0 (`importance`'s `removed`).
+    share_removed: float
 
     @property
     def reliable(self) -> bool:
@@ -110,12 +110,12 @@ def _has_tail(log_weights: np.ndarray) -> bool:
     return bool(np.ptp(top) > TIED_TAIL)
 
 
-def importance(log_weights: np.ndarray, stock_below_record: np.ndarray) -> Importance:
-    """Pareto-smoothed, normalised weights from unnormalised log weights; draws in `stock_below_record` get 0."""
+def importance(log_weights: np.ndarray, removed: np.ndarray) -> Importance:
+    """Pareto-smoothed, normalised weights from unnormalised log weights; draws in `removed` get 0."""
     import arviz_stats  # noqa: F401  (registers the `azstats` accessor)
     import xarray as xr
 
-    log_w = np.where(stock_below_record, -np.inf, np.asarray(log_weights, dtype=float))
+    log_w = np.where(removed, -np.inf, np.asarray(log_weights, dtype=float))
     alive = np.isfinite(log_w)
     weights = np.zeros(log_w.size)
     pareto_k = np.inf
@@ -131,38 +131,7 @@ def importance(log_weights: np.ndarray, stock_below_record: np.ndarray) -> Impor
         weights[alive] = values / values.sum()
         pareto_k = -np.inf
     ess = float(1.0 / np.sum(weights**2)) if weights.sum() > 0 else 0.0
-    return Importance(weights, pareto_k, ess, float(np.mean(stock_below_record)))
-
-
-def weighted_quantiles(years: np.ndarray, weights: np.ndarray, quantiles: dict[str, float]) -> dict[str, float]:
-    """Weighted quantiles of dates (NaN = after the horizon, so a quantile in that tail is +inf); the inverse of the
-    weighted empirical CDF with linear interpolation between the mid-points of the draws' weight masses."""
-    values = np.where(np.isnan(years), np.inf, years).ravel()
-    order = np.argsort(values, kind="stable")
-    values, w = values[order], np.asarray(weights, dtype=float).ravel()[order]
-    keep = w > 0
-    values, w = values[keep], w[keep] / w[keep].sum()
-    centres = np.cumsum(w) - w / 2
-    result = {}
-    for name, q in quantiles.items():
-        upper = int(np.searchsorted(centres, q))
-        if upper == 0 or upper >= values.size:  # below the first or above the last mid-point: that draw's date
-            result[name] = float(values[min(upper, values.size - 1)])
-            continue
-        low, high = values[upper - 1], values[upper]
-        if np.isinf(high):  # interpolating into the censored tail
-            result[name] = np.inf
-            continue
-        share = (q - centres[upper - 1]) / (centres[upper] - centres[upper - 1])
-        result[name] = float(low + share * (high - low))
-    return result
-
-
-def weighted_probability_by_year(years: np.ndarray, weights: np.ndarray, by_years: np.ndarray) -> np.ndarray:
-    """Weighted P(exhausted on or before each year in `by_years`); censored paths count as not exhausted."""
-    values = np.where(np.isnan(years), np.inf, years).ravel()
-    w = np.asarray(weights, dtype=float).ravel()
-    return ((values[None, :] <= np.asarray(by_years, dtype=float)[:, None]) * w[None, :]).sum(axis=1) / w.sum()
+    return Importance(weights, pareto_k, ess, float(np.mean(removed)))
 
 
 @dataclass(frozen=True)

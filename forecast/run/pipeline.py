@@ -59,9 +59,12 @@ def _timed(timings: dict[str, float], stage: str, progress: Progress | None) -> 
     timings[stage] = round(time.perf_counter() - start, 3)
 
 
-def known_at_cutoff(config: Config, bundle: DataBundle) -> KnownAtCutoff | None:
-    """The record at the data cut-off, when a scenario ties its paths to it (else None: not needed)."""
-    if not any(s.nowcast.condition_on_record for s in resolve(config)):
+def known_at_cutoff(
+    config: Config, bundle: DataBundle, scenarios: list[ResolvedScenario] | None = None
+) -> KnownAtCutoff | None:
+    """The record at the data cut-off, when a scenario (of `scenarios`, default the config's) ties its paths to it
+    (else None: not needed)."""
+    if not any(s.nowcast.condition_on_record for s in scenarios or resolve(config)):
         return None
     try:
         record = record_at(bundle.runs, config.data.cutoff)
@@ -139,7 +142,7 @@ def compute_result(
     if strict and not diagnostics.converged:
         raise ConvergenceError("sampling did not converge: " + "; ".join(diagnostics.problems()))
     with _timed(timings, "scenarios", progress):
-        known = known_at_cutoff(config, bundle)
+        known = known_at_cutoff(config, bundle, scenarios)
         results = project_all(scenarios, bundle, idata, config.seed, known)
         exhaustion = exhaustion_dataset(results, config.sampler.chains, config.sampler.draws)
         bands = bands_dataset(results)

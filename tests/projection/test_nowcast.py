@@ -7,10 +7,8 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats
 
 from forecast.projection import nowcast
-from forecast.projection.crossing import censored_quantiles, probability_by_year
 
 
 def _runs(rows: list[tuple[str, str, float | None, str, str, str]]) -> pd.DataFrame:
@@ -64,32 +62,7 @@ def test_draws_with_a_stock_below_the_record_get_no_weight() -> None:
     below = np.arange(100) < 30
     result = nowcast.importance(np.zeros(100), below)
     assert np.all(result.weights[below] == 0) and np.isclose(result.weights[~below].sum(), 1.0)
-    assert result.share_exhausted_before_cutoff == pytest.approx(0.3)
-
-
-def test_weighted_summaries_with_equal_weights_match_the_unweighted_ones() -> None:
-    rng = np.random.default_rng(1)
-    years = rng.normal(2030, 2, 5001)
-    years[years > 2033] = np.nan  # censored tail (~7% of draws)
-    quantiles = {"p10": 0.1, "p50": 0.5, "p90": 0.9, "p95": 0.95}
-    weighted = nowcast.weighted_quantiles(years, np.ones(years.size), quantiles)
-    plain = censored_quantiles(years, quantiles)
-    for name in ("p10", "p50", "p90"):  # equal weights: mid-point interpolation vs numpy's, 1/n apart
-        assert weighted[name] == pytest.approx(plain[name], abs=0.01)
-    assert weighted["p95"] == plain["p95"] == np.inf
-    by = np.array([2028.0, 2030.0, 2040.0])
-    assert np.allclose(
-        nowcast.weighted_probability_by_year(years, np.ones(years.size), by), probability_by_year(years, by)
-    )
-
-
-def test_weighted_quantile_follows_the_weights() -> None:
-    years = np.array([2026.0, 2030.0, 2040.0])
-    assert nowcast.weighted_quantiles(years, np.array([0.0, 1.0, 0.0]), {"p50": 0.5})["p50"] == 2030.0
-    median = nowcast.weighted_quantiles(
-        np.linspace(2025, 2035, 1001), stats.norm.pdf(np.linspace(-5, 5, 1001)), {"m": 0.5}
-    )
-    assert median["m"] == pytest.approx(2030.0, abs=1e-6)
+    assert result.share_removed == pytest.approx(0.3)
 
 
 def test_systematic_resampling_keeps_equal_weights_and_follows_unequal_ones() -> None:
