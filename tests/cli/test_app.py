@@ -229,3 +229,22 @@ def test_log_records_one_line_ours_only_unless_debugging(debug: bool, tmp_path: 
     else:
         assert "warning: PNG export skipped: test" in done.stderr.splitlines()
         assert "Traceback" not in done.stderr and "JSONError" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--as-of", "2030-01-01"], "error: as of 2030-01-01: data.cutoff: data cut-off 2030-01-01 is after today"),
+        (
+            ["-s", "villalobos2024", "--as-of", "2025-01-01"],
+            "error: as of 2025-01-01: defaults.projection_start: projection start 2024-01-01 is before the data",
+        ),
+    ],
+)
+def test_as_of_is_checked_before_any_work(args: list[str], message: str, tmp_path: Path) -> None:
+    """`--as-of` re-validates the config at the new cut-off: one line, exit 2, nothing written."""
+    out = tmp_path / "out"
+    result = _invoke("run", *args, "--out", str(out))
+    assert result.exit_code == 2, result.output
+    assert _one_error_line(result.stderr).startswith(message)
+    assert not out.exists()
