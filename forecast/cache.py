@@ -97,12 +97,13 @@ def remove_stale_temporaries(folder: Path) -> None:
     """Remove temporary files of writers that died before renaming them (their pid is no longer running)."""
     for path in folder.glob(f"{TMP_PREFIX}*.nc"):
         pid = path.name.removeprefix(TMP_PREFIX).split("-", 1)[0]
-        if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+        if pid.isdigit() and int(pid) != os.getpid() and not pid_alive(int(pid)):
             with contextlib.suppress(OSError):  # read-only cache, or another process removed it first
                 path.unlink(missing_ok=True)
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid runs (another user's counts): the owner test of lock and temporary files."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

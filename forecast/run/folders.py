@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 
+from forecast.cache import pid_alive
 from forecast.errors import InputError
 
 # Staging folders are made beside the output folder (same file system, so the final moves are renames).
@@ -70,16 +71,6 @@ def check_out_dir(out_dir: Path, option: str = "--out") -> None:
             raise InputError(f"{option} {out_dir}: {folder} is not writable")
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's live process
-        return True
-    return True
-
-
 @contextmanager
 def _folder_lock(out_dir: Path) -> Iterator[None]:
     """Hold `.<name>.lock` beside `out_dir` (holding our pid) while the folder is replaced; a lock whose process
@@ -93,7 +84,7 @@ def _folder_lock(out_dir: Path) -> Iterator[None]:
                 holder = int(lock.read_text(encoding="utf-8").strip() or 0)
             except (OSError, ValueError):
                 holder = 0
-            if holder and holder != os.getpid() and _pid_alive(holder):
+            if holder and holder != os.getpid() and pid_alive(holder):
                 raise OutputBusyError(
                     f"{out_dir}: busy, another forecast process (pid {holder}) is writing it; try again when it is done"
                 ) from None
@@ -114,7 +105,7 @@ def _remove_stale_staging(parent: Path) -> None:
     """Remove staging folders left by processes that died (SIGKILL) before they could clean up."""
     for folder in parent.glob(f"{STAGING_PREFIX}*"):
         pid = folder.name.removeprefix(STAGING_PREFIX).split("-", 1)[0]
-        if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+        if pid.isdigit() and int(pid) != os.getpid() and not pid_alive(int(pid)):
             shutil.rmtree(folder, ignore_errors=True)
 
 
