@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from forecast.config.messages import KeyPath, format_path, format_validation, one_line, show_value
 from forecast.config.schema import SCHEMA_VERSION, Config
 from forecast.errors import ConfigError
+from forecast.files import file_kind
 
 #: Where the packaged presets live (inside the `forecast` package, read via importlib.resources).
 PRESET_PACKAGE = "forecast.config"
@@ -278,19 +279,6 @@ class _TooLarge(OSError):
         self.limit = limit
 
 
-def _file_kind(mode: int) -> str:
-    """What a non-regular file is, for a message: 'a named pipe (FIFO)', 'a directory', ..."""
-    kinds = (
-        (stat.S_ISREG, "a file"),
-        (stat.S_ISDIR, "a directory"),
-        (stat.S_ISFIFO, "a named pipe (FIFO)"),
-        (stat.S_ISSOCK, "a socket"),
-        (stat.S_ISCHR, "a character device"),
-        (stat.S_ISBLK, "a block device"),
-    )
-    return next((name for test, name in kinds if test(mode)), "not a regular file")
-
-
 def _read_regular(path: Path, limit: int) -> bytes:
     """The bytes of `path` if it is a regular file of at most `limit` bytes. Opened without blocking and checked
     on the open descriptor, so a named pipe (which would block a plain read forever) or a file swapped for one
@@ -299,7 +287,7 @@ def _read_regular(path: Path, limit: int) -> bytes:
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
-            raise _NotRegular(_file_kind(mode))
+            raise _NotRegular(file_kind(mode))
         with os.fdopen(fd, "rb", closefd=False) as file:
             data = file.read(limit + 1)
     finally:

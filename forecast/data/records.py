@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from forecast.errors import DataError
+from forecast.files import file_kind
 from forecast.hashing import sha256_bytes
 
 HEADER_LINE = 1
@@ -31,14 +32,6 @@ CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 #: Largest data file read (the largest shipped file is ~0.25 MB): a bigger one is refused before it is read.
 MAX_FILE_BYTES = 64_000_000
-_KINDS = (
-    (stat.S_ISREG, "a file"),
-    (stat.S_ISDIR, "a directory"),
-    (stat.S_ISFIFO, "a named pipe (FIFO)"),
-    (stat.S_ISSOCK, "a socket"),
-    (stat.S_ISCHR, "a character device"),
-    (stat.S_ISBLK, "a block device"),
-)
 
 
 @dataclass(frozen=True)
@@ -64,7 +57,7 @@ def read_bytes(path: Path, expected: Sequence[str] = ()) -> bytes:
     name = path.name
     folder = path.parent
     if not folder.is_dir():
-        what = "not found" if not folder.exists() else f"is {_kind(folder.stat().st_mode)}, not a folder"
+        what = "not found" if not folder.exists() else f"is {file_kind(folder.stat().st_mode)}, not a folder"
         raise DataError(f"{folder}: data folder {what}; expected a folder holding {name} and the other data files")
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
@@ -75,7 +68,7 @@ def read_bytes(path: Path, expected: Sequence[str] = ()) -> bytes:
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
-            raise DataError(f"{name}: {path} is {_kind(mode)}, not a regular file; expected a CSV file")
+            raise DataError(f"{name}: {path} is {file_kind(mode)}, not a regular file; expected a CSV file")
         with os.fdopen(fd, "rb", closefd=False) as file:
             data = file.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
@@ -88,11 +81,6 @@ def read_bytes(path: Path, expected: Sequence[str] = ()) -> bytes:
         columns = f" with columns {', '.join(expected)}" if expected else ""
         raise DataError(f"{name}: line 1: file is empty; expected a header line{columns}")
     return data
-
-
-def _kind(mode: int) -> str:
-    """What a non-regular file is, for a message."""
-    return next((kind for test, kind in _KINDS if test(mode)), "not a regular file")
 
 
 def decode(name: str, data: bytes) -> str:
