@@ -48,7 +48,7 @@ def fit_data_known_at(runs: pd.DataFrame, web_growth: pd.DataFrame, cutoff: dt.d
     from forecast.model.frontier import fit_data_from_frames
 
     cut = pd.Timestamp(cutoff)
-    data = fit_data_from_frames(runs[runs["publication_date"] <= cut], web_growth, leak_rows=leak_rows)
+    data = fit_data_from_frames(runs[runs["publication_date"] <= cut], web_growth, leak_rows=leak_rows, cutoff=cutoff)
     known = data.adoption_year <= decimal_year(cut)[0]
     changes: dict[str, Any] = {
         "adoption_year": data.adoption_year[known],

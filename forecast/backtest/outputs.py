@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from forecast.backtest.predictive import BASELINE_TEXT, MAPPING
+from forecast.backtest.predictive import BASELINE_TEXT, mapping_text
 from forecast.backtest.report import render_html
 from forecast.backtest.result import BacktestResult, CutoffResult, realized_growth
 from forecast.backtest.scoring import QUANTILES, SCORE_KEYS
@@ -78,7 +78,7 @@ def cutoff_scores(result: CutoffResult) -> dict[str, Any]:
             "reused_from_cache": fit.reused,
             "seconds": fit.seconds,
         },
-        "mapping": MAPPING,
+        "mapping": mapping_text(result.frontier_likelihood),
         "baseline_definition": BASELINE_TEXT,
         "observed_point": "record (running max of recorded datasets; leaks do not set it) at each distinct "
         "publication date after the cut-off, up to the horizon",
@@ -114,7 +114,7 @@ def pooled_scores(result: BacktestResult) -> dict[str, Any]:
             }
             for c in result.cutoffs
         },
-        "mapping": MAPPING,
+        "mapping": mapping_text(result.config.fit.frontier.likelihood),
         "baseline_definition": BASELINE_TEXT,
         "sensitivity": {"leaks_set_record": sens},
         "observed_source": result.observed_source,

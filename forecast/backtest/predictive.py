@@ -28,6 +28,8 @@ import numpy as np
 import pandas as pd
 
 from forecast.backtest.scoring import QUANTILES
+from forecast.model.record import GRID_STEP_YEARS
+from forecast.model.record_paths import RecordFrontier, fine_grid, simulate_records
 from forecast.model.trend import frontier_log10
 
 #: Baseline growth, OOM/yr: [P2] §2.4, 0.38 OOM/yr, bootstrapped 95% CI 0.27–0.48; as a normal, sd 0.055
@@ -66,6 +68,32 @@ def model_paths(
     at_cutoff = frontier_log10(cutoff_year, level, growth)
     line = frontier_log10(years[None, :], level[:, None], growth[:, None])
     return np.maximum(np.maximum(at_cutoff[:, None], line) + eps[:, None], record_log10)
+
+
+RECORD_MAPPING = (
+    "record process: from the observed record R(c) at the cut-off, the largest release of each month is a Gumbel "
+    "draw around the fitted frontier F_s(t) continued by its growth form (scale dataset_record_scale_s), and the "
+    "record is the running maximum"
+)
+
+
+def mapping_text(frontier_likelihood: str) -> str:
+    """How the fitted model becomes predictive record paths, for scores.json and the page."""
+    return RECORD_MAPPING if frontier_likelihood == "record" else MAPPING
+
+
+def record_process_paths(
+    frontier: RecordFrontier, cutoff_year: float, years: np.ndarray, record_log10: float, rng: np.random.Generator
+) -> np.ndarray:
+    """Predictive paths of the record under a record-process fit, log10 tokens, (draws, len(years)): simulated
+    month by month from the record known at the cut-off (`forecast.model.record_paths.simulate_records`)."""
+    years = np.asarray(years, dtype=float)
+    if np.any(years < cutoff_year - YEAR_TOLERANCE):
+        raise ValueError("record_process_paths: forecast dates must be on or after the cut-off")
+    grid, where = fine_grid(np.concatenate([[cutoff_year], np.maximum(years, cutoff_year)]), GRID_STEP_YEARS)
+    scale = frontier.draws["dataset_record_scale"]
+    paths = simulate_records(frontier.at(grid, rng), grid, scale, record_log10, rng)
+    return paths[:, where[1:]]
 
 
 def baseline_paths(

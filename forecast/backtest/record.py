@@ -35,6 +35,7 @@ from forecast.data import (
     show_value,
 )
 from forecast.errors import DataError, InputError
+from forecast.model.record import record_setters
 from forecast.units import decimal_year
 
 #: Forecast horizon after each cut-off (the issue: monthly from the cut-off to three years after it).
@@ -99,9 +100,13 @@ def monthly_dates(cutoff: dt.date) -> pd.DatetimeIndex:
 
 
 def runs_with_tokens(runs: pd.DataFrame) -> pd.DataFrame:
-    """Training runs (a frame of `forecast.data.load_training_runs`) as observations: model, date, tokens, leak."""
-    has_tokens = runs["dataset_tokens"].notna() & (runs["dataset_tokens"] > 0)
+    """Training runs (a frame of `forecast.data.load_training_runs`) that can set the record, as observations:
+    model, date, tokens, leak."""
+    # The rows that can set the record (`forecast.model.record.record_setters`), leaks kept and marked so that
+    # the sensitivity "leaks set the record" can count them: continued-pretraining increments and upper bounds
+    # ("up to 18T") never set it.
     leak = is_leak(runs)
+    has_tokens = record_setters(runs.assign(flags="", tokens_basis="")) if len(runs) else leak
     kept = runs.loc[has_tokens]
     return pd.DataFrame(
         {

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from forecast.backtest.predictive import BASELINE_GROWTH_OOM, BASELINE_TEXT, MAPPING
+from forecast.backtest.predictive import BASELINE_GROWTH_OOM, BASELINE_TEXT, mapping_text
 from forecast.backtest.result import BacktestResult, CutoffResult, realized_growth
 from forecast.backtest.scoring import LOG_SCORE_MIN_BANDWIDTH_OOM
 from forecast.formatting import DASH, format_percent, format_tokens
@@ -349,7 +349,9 @@ def render_html(result: BacktestResult) -> str:
                 "record_holder": c.scored.record.holder,
                 "growth": c.posterior_summary["dataset_growth_oom_per_year"],
                 "frontier": c.posterior_summary["dataset_frontier_log10_at_cutoff"],
-                "noise": c.posterior_summary["dataset_noise_sd_oom"],
+                "noise": c.posterior_summary.get("dataset_noise_sd_oom"),
+                "record_scale": c.posterior_summary.get("dataset_record_scale_oom"),
+                "lfo": {k: c.scored.model.get(k) for k in ("lfo_elpd_1y", "lfo_elpd_3y")},
                 "realized": realized_growth(c),
                 "divergences": d.divergences,
                 "max_r_hat": f"{d.max_r_hat:.3f}",
@@ -386,7 +388,9 @@ def render_html(result: BacktestResult) -> str:
         "several": len(result.cutoffs) > 1,
         "sections": sections,
         "interpretation": interpretation(result),
-        "mapping": MAPPING,
+        "mapping": mapping_text(result.config.fit.frontier.likelihood),
+        "record_process": result.config.fit.frontier.likelihood == "record",
+        "growth_form": result.config.fit.frontier.growth,
         "baseline": BASELINE_TEXT,
         "min_bandwidth": LOG_SCORE_MIN_BANDWIDTH_OOM,
         "observed_source": result.observed_source,

@@ -48,6 +48,11 @@ class CutoffResult:
     def end(self) -> pd.Timestamp:
         return horizon_end(self.cutoff)
 
+    @property
+    def frontier_likelihood(self) -> str:
+        """'record' when the fit is a record process, else 'stochastic'."""
+        return "record" if "dataset_record_scale" in self.fit.idata.posterior else "stochastic"
+
 
 def pool(scored: Sequence[Scored], which: str) -> dict[str, Any]:
     """Scores over the points of every cut-off (point-weighted), for 'model' or 'baseline'."""

@@ -75,8 +75,37 @@ class DataSettings(ConfigModel):
         return value
 
 
+class FrontierSettings(ConfigModel):
+    """Which model of the largest training dataset is fitted (`forecast.model.frontier`, `forecast.model.record`)."""
+
+    likelihood: Literal["stochastic", "record"] = Field(
+        "stochastic",
+        description=(
+            "stochastic: a normal/half-normal frontier fitted to every frontier-candidate run; record: the largest "
+            "dataset so far as the running maximum of releases (flat spells are evidence)."
+        ),
+    )
+    growth: Literal["constant", "hinge", "local_linear"] = Field(
+        "constant",
+        description=(
+            "How the frontier grows: a constant slope; a hinge (the slope changes once, at an uncertain date); a "
+            "local linear trend (the slope follows a random walk). The last two need likelihood: record."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _growth_needs_record(self) -> FrontierSettings:
+        if self.likelihood == "stochastic" and self.growth != "constant":
+            raise ValueError(
+                f"growth '{self.growth}' needs likelihood: record (the stochastic frontier has a constant slope)"
+            )
+        return self
+
+
 class FitSettings(ConfigModel):
-    """Priors and options of the stochastic-frontier fit; `forecast.model.frontier.build_model` reads them as given."""
+    """Priors and options of the fit; `forecast.model.frontier.build_model` reads them as given."""
+
+    frontier: FrontierSettings = Field(FrontierSettings(), description="The model of the frontier dataset.")
 
     leak_rows: Literal["exclude", "downweight"] = Field(
         "downweight",

@@ -46,7 +46,9 @@ def fit_posterior(
         cached = cache.load(key, progress)
         if cached is not None:
             return cached, True
-    data = fit_data_from_frames(bundle.runs, bundle.web_growth, leak_rows=config.fit.leak_rows)
+    data = fit_data_from_frames(
+        bundle.runs, bundle.web_growth, leak_rows=config.fit.leak_rows, cutoff=config.data.cutoff
+    )
     model = build_model(data, config.fit)
     idata = sample_posterior(model, config.sampler, config.seed)
     _require_complete(idata, config)

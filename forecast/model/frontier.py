@@ -33,6 +33,7 @@ their prior and they are drawn forward per scenario (`forecast.projection.inputs
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -41,6 +42,7 @@ import pandas as pd
 from forecast.data import is_leak, is_whole_dataset
 from forecast.model.ai_share import DEFAULT_SERIES as AI_SHARE_SERIES
 from forecast.model.ai_share import AIShareData, add_ai_share_block, ai_share_data_from_frame
+from forecast.model.record import RecordData, add_record_block, record_data, record_setters
 from forecast.model.trend import frontier_log10
 from forecast.units import decimal_year
 
@@ -106,6 +108,7 @@ class FitData:
     adoption_year: np.ndarray
     adoption_share: np.ndarray  # fraction of world population online
     ai_share: AIShareData | None = None  # measured AI share of new web text (None: block left out)
+    dataset_record: RecordData | None = None  # the record path, for `fit.frontier.likelihood: record`
 
 
 def frontier_candidates(
@@ -132,8 +135,10 @@ def fit_data_from_frames(
     leak_rows: str = "downweight",
     compute_window_start: float = COMPUTE_WINDOW_START,
     candidate_window_oom: float = CANDIDATE_WINDOW_OOM,
+    cutoff: date | None = None,
 ) -> FitData:
-    """Select and transform the rows each likelihood uses (see module docstring for why)."""
+    """Select and transform the rows each likelihood uses (see module docstring for why). The record path runs
+    to `cutoff` (its last flat spell ends there), or to the last run's date without one."""
     has_tokens = runs["dataset_tokens"].notna() & (runs["dataset_tokens"] > 0) & is_whole_dataset(runs)
     leak = is_leak(runs)
     tokens = runs[has_tokens & ~(leak & (leak_rows == "exclude"))]
@@ -170,7 +175,18 @@ def fit_data_from_frames(
         adoption_year=decimal_year(adoption["date"]),
         adoption_share=adoption["value"].to_numpy(dtype=float) / 100.0,
         ai_share=ai_share_known(web_growth),
+        dataset_record=_record_to(runs, cutoff),
     )
+
+
+def _record_to(runs: pd.DataFrame, cutoff: date | None) -> RecordData | None:
+    """The record path up to the cut-off (None when no run can set a record)."""
+    dates = pd.to_datetime(runs["publication_date"])
+    end = pd.Timestamp(cutoff) if cutoff is not None else dates.max()
+    known = runs[dates <= end]
+    if not record_setters(known).any():
+        return None
+    return record_data(known, float(decimal_year(pd.Series([end]))[0]))
 
 
 def ai_share_known(web_growth: pd.DataFrame) -> AIShareData | None:
@@ -223,18 +239,25 @@ def build_model(data: FitData, priors: FitSettings) -> pm.Model:
         "adoption_point": np.arange(data.adoption_year.size),
     }
     with pm.Model(coords=coords) as model:
-        secondary = pm.HalfNormal("dataset_secondary_sd", SECONDARY_EXTRA_SCALE_OOM)
-        extra = pt.stack([pt.constant(0.0), secondary, pt.constant(priors.leak_extra_sd_oom)])[data.dataset_reliability]
-        _stochastic_frontier(
-            "dataset",
-            data.dataset_year,
-            data.dataset_log10,
-            priors.dataset_level_2024,
-            priors.dataset_growth,
-            extra,
-            DATASET_NOISE_SCALE_OOM,
-            "dataset_run",
-        )
+        if priors.frontier.likelihood == "record":
+            if data.dataset_record is None:
+                raise ValueError("fit.frontier.likelihood 'record' needs at least one run that can set the record")
+            add_record_block(data.dataset_record, priors.frontier.growth, priors, prefix="dataset")
+        else:
+            secondary = pm.HalfNormal("dataset_secondary_sd", SECONDARY_EXTRA_SCALE_OOM)
+            extra = pt.stack([pt.constant(0.0), secondary, pt.constant(priors.leak_extra_sd_oom)])[
+                data.dataset_reliability
+            ]
+            _stochastic_frontier(
+                "dataset",
+                data.dataset_year,
+                data.dataset_log10,
+                priors.dataset_level_2024,
+                priors.dataset_growth,
+                extra,
+                DATASET_NOISE_SCALE_OOM,
+                "dataset_run",
+            )
         _stochastic_frontier(
             "compute",
             data.compute_year,
@@ -265,6 +288,10 @@ SCALAR_PARAMETERS = (
     "dataset_noise_sd",
     "dataset_shortfall_sd",
     "dataset_secondary_sd",
+    "dataset_record_scale",
+    "dataset_growth_before",
+    "dataset_changepoint",
+    "dataset_slope_walk_sd",
     "compute_level",
     "compute_growth",
     "compute_noise_sd",

@@ -24,14 +24,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from forecast.data import is_leak, is_whole_dataset
 from forecast.errors import InputError
+from forecast.model.record import record_setters
 from forecast.model.trend import frontier_log10
 from forecast.projection.scenario_model import demand_model, stock_model
 from forecast.units import decimal_year
 
-#: Token bounds that can set the record: a point, or a lower bound ("over 20T": the record is at least that).
-RECORD_BOUNDS = ("point", "lower")
 #: Pareto k̂ above which importance weights are unreliable (Vehtari et al. 2024, "Pareto smoothed importance
 #: sampling", JMLR 25(72), §3: k̂ > 0.7 means the estimate's error does not fall with more draws).
 PARETO_K_LIMIT = 0.7
@@ -60,25 +58,28 @@ class KnownAtCutoff:
 
 
 def record_at(runs: pd.DataFrame, date: dt.date) -> Record:
-    """The record at `date`: the largest non-leak whole-dataset token count published on or before it."""
+    """The record at `date`: the largest token count published on or before it among the runs that can set the
+    record (`forecast.model.record.record_setters`: whole datasets, no leaks, points or lower bounds)."""
     known = runs[pd.to_datetime(runs["publication_date"]).dt.date <= date]
-    usable = known["dataset_tokens"].notna() & ~is_leak(known) & is_whole_dataset(known)
-    if "tokens_bound" in known:
-        usable &= known["tokens_bound"].isin(RECORD_BOUNDS)
-    candidates = known[usable]
+    candidates = known[record_setters(known)]
     if candidates.empty:
         raise ValueError(f"no disclosed training dataset on or before {date}")
     best = candidates.loc[candidates["dataset_tokens"].idxmax()]
     return Record(float(best["dataset_tokens"]), str(best["model"]), pd.Timestamp(best["publication_date"]).date())
 
 
-def record_log_density(
-    record_log10: float, frontier_log10: np.ndarray, noise_sd: np.ndarray, shortfall_sd: np.ndarray
-) -> np.ndarray:
-    """log density of the observed record under each draw's frontier at the cut-off (stochastic frontier:
-    record = frontier − shortfall + noise, shortfall ~ HalfNormal(shortfall_sd), noise ~ Normal(0, noise_sd))."""
+def record_log_density(record_log10: float, frontier_log10: np.ndarray, inputs: dict[str, np.ndarray]) -> np.ndarray:
+    """log density of the observed record under each draw's frontier at the cut-off, with the fit's own scales.
+
+    Stochastic frontier: record = frontier − shortfall + noise, shortfall ~ HalfNormal(shortfall_sd), noise ~
+    Normal(0, noise_sd) (a skew-normal). Record process (`forecast.model.record`): the largest release of the
+    year around the cut-off is a Gumbel of location F and scale 1/θ; the record is taken as that release (its
+    overshoot of older records is the exponential tail the fit estimated)."""
     from scipy import stats
 
+    if "fitted_dataset_record_scale" in inputs:
+        return stats.gumbel_r.logpdf(record_log10, loc=frontier_log10, scale=inputs["fitted_dataset_record_scale"])
+    noise_sd, shortfall_sd = inputs["fitted_dataset_noise_sd"], inputs["fitted_dataset_shortfall_sd"]
     scale = np.sqrt(np.square(shortfall_sd) + np.square(noise_sd))
     return stats.skewnorm.logpdf(record_log10, -shortfall_sd / noise_sd, loc=frontier_log10, scale=scale)
 
@@ -181,12 +182,9 @@ def condition_on_record(
     """
     year = np.array([known.year])
     record = np.log10(known.record.tokens)
-    noise, shortfall = inputs["fitted_dataset_noise_sd"], inputs["fitted_dataset_shortfall_sd"]
     path = demand_model(scenario, inputs, seed).tokens(year)[:, 0]
     fitted = frontier_log10(known.year, inputs["fitted_dataset_level"], inputs["fitted_dataset_growth"])
-    log_weights = record_log_density(record, path, noise, shortfall) - record_log_density(
-        record, fitted, noise, shortfall
-    )
+    log_weights = record_log_density(record, path, inputs) - record_log_density(record, fitted, inputs)
     stock = stock_model(scenario, inputs).effective(year)[:, 0]
     below_record = stock < record
     exhausted = ~below_record & (stock <= path)

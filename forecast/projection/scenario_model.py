@@ -123,14 +123,19 @@ def scenario_inputs(
     inputs["historical_arm"] = _arms(scenario, n, seed)
     if scenario.nowcast.condition_on_record:
         # What the record at the cut-off is weighed against: the fitted dataset frontier and its scales.
-        for name in ("dataset_level", "dataset_growth", "dataset_noise_sd", "dataset_shortfall_sd"):
-            inputs[f"fitted_{name}"] = posterior[name]
+        for name in ("dataset_level", "dataset_growth", *RECORD_DENSITY_PARAMETERS):
+            if name in posterior:
+                inputs[f"fitted_{name}"] = posterior[name]
     if _uses_observed_practice(scenario.overtraining):
         # Today's practice: the tokens per compute of the frontier run at the start, from the two fitted frontiers
         # (historical arm's tokens and compute arm's FLOP there), so the compute arm starts at the dataset frontier.
         tokens, compute = frontier_model(scenario, inputs, seed).arms_at(date_year(scenario.projection_start))
         inputs["observed_log10_overtraining"] = demand.observed_log10_overtraining(tokens, compute)
     return inputs
+
+
+#: Scales of the record's density at the cut-off: the stochastic frontier's, or the record process's jump scale.
+RECORD_DENSITY_PARAMETERS = ("dataset_noise_sd", "dataset_shortfall_sd", "dataset_record_scale")
 
 
 def _arms(scenario: Any, n: int, seed: int) -> np.ndarray:

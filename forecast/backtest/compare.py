@@ -1,0 +1,107 @@
+"""Frontier models compared by forecasting skill: the same rolling-origin backtest for each model of the frontier
+dataset (`fit.frontier`), scored on the record after every cut-off.
+
+Each model is the config with only `fit.frontier` changed, so priors, sampler, data and cut-offs are the same;
+each fit is cached under its own key. Per model and cut-off the table gives the backtest scores of the record
+1–3 years ahead (CRPS, 80%/90% coverage, log score: `forecast.backtest.scoring`), the leave-future-out log
+density of the next one and three years of the record path (record-process models only: the stochastic frontier
+has no likelihood for the record path), and the fit's diagnostics; pooled rows put every cut-off's points
+together. The baseline's scores are the same for every model and are given once per cut-off.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from forecast.backtest.fit import Progress
+from forecast.backtest.record import observed_runs
+from forecast.backtest.result import BacktestResult, CutoffResult
+from forecast.backtest.run import backtest_cutoff
+from forecast.config import Config
+
+#: The frontier models compared: name -> (likelihood, growth) of `fit.frontier`.
+FRONTIER_MODELS: dict[str, tuple[str, str]] = {
+    "stochastic-constant": ("stochastic", "constant"),
+    "record-constant": ("record", "constant"),
+    "record-hinge": ("record", "hinge"),
+    "record-local_linear": ("record", "local_linear"),
+}
+COMPARISON_FILE = "model_comparison.csv"
+SCORE_COLUMNS = ("coverage80", "coverage90", "crps", "log_score")
+
+
+def with_frontier(config: Config, likelihood: str, growth: str) -> Config:
+    """The config with `fit.frontier` replaced (validated like a config file's)."""
+    frontier = config.fit.frontier.model_validate({"likelihood": likelihood, "growth": growth})
+    return config.model_copy(update={"fit": config.fit.model_copy(update={"frontier": frontier})})
+
+
+def _row(model: str, c: CutoffResult) -> dict[str, object]:
+    m, b = c.scored.model, c.scored.baseline
+    d = c.fit.diagnostics
+    return {
+        "model": model,
+        "cutoff": c.cutoff.isoformat(),
+        "n_observed": m["n_observed"],
+        **{k: m[k] for k in SCORE_COLUMNS},
+        "lfo_elpd_1y": m.get("lfo_elpd_1y"),
+        "lfo_elpd_3y": m.get("lfo_elpd_3y"),
+        "baseline_coverage80": b["coverage80"],
+        "baseline_crps": b["crps"],
+        "growth_median": c.posterior_summary["dataset_growth_oom_per_year"]["median"],
+        "divergences": d.divergences,
+        "max_r_hat": d.max_r_hat,
+        "min_ess_bulk": d.min_ess_bulk,
+    }
+
+
+def compare_frontiers(
+    config: Config,
+    cutoffs: Sequence[dt.date],
+    data_dir: Path = Path("data"),
+    models: Sequence[str] = tuple(FRONTIER_MODELS),
+    use_cache: bool = True,
+    progress: Progress | None = None,
+) -> pd.DataFrame:
+    """One row per model and cut-off, and a pooled row per model (cutoff 'pooled'); see the module docstring."""
+    later, _ = observed_runs(data_dir, None)
+    rows = []
+    for name in models:
+        cfg = with_frontier(config, *FRONTIER_MODELS[name])
+        results = [
+            backtest_cutoff(
+                cfg, c, data_dir, later, use_cache=use_cache, progress=progress, observed_to=config.data.cutoff
+            )
+            for c in sorted(cutoffs)
+        ]
+        rows += [_row(name, c) for c in results]
+        pooled = BacktestResult(config=cfg, cutoffs=results, observed_source="").pooled
+        lfo = [r for r in rows if r["model"] == name]
+        rows.append(
+            {
+                "model": name,
+                "cutoff": "pooled",
+                "n_observed": pooled["model"]["n_observed"],
+                **{k: pooled["model"][k] for k in SCORE_COLUMNS},
+                "lfo_elpd_1y": _sum_or_none(r["lfo_elpd_1y"] for r in lfo),
+                "lfo_elpd_3y": _sum_or_none(r["lfo_elpd_3y"] for r in lfo),
+                "baseline_coverage80": pooled["baseline"]["coverage80"],
+                "baseline_crps": pooled["baseline"]["crps"],
+                "growth_median": None,
+                "divergences": sum(int(r["divergences"]) for r in lfo),  # type: ignore[call-overload]
+                "max_r_hat": max(float(r["max_r_hat"]) for r in lfo),  # type: ignore[arg-type]
+                "min_ess_bulk": min(float(r["min_ess_bulk"]) for r in lfo),  # type: ignore[arg-type]
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _sum_or_none(values: object) -> float | None:
+    """Sum of the LFO terms over the cut-offs whose horizon is observed (the same cut-offs for every model, as
+    that depends only on the cut-off), None when there are none."""
+    known = [v for v in values if v is not None]  # type: ignore[attr-defined]
+    return float(sum(known)) if known else None
