@@ -245,6 +245,8 @@ def add_record_block(data: RecordData, form: GrowthForm, priors: FitSettings, pr
     level_prior, growth_prior = priors.dataset_level_2024, priors.dataset_growth
     if form == "hinge" and hinge_range(data) is None:
         form = "constant"  # no room for a change: the hinge is the constant slope
+    if form == "local_linear" and knot_years(data.start_year, data.end_year).size < 3:
+        form = "constant"  # one slope interval only: the local linear trend is the constant slope
     if form == "constant":
         level = pm.Normal(f"{prefix}_level", level_prior.mean, level_prior.sd)
         growth = pm.Normal(f"{prefix}_growth", growth_prior.mean, growth_prior.sd)

@@ -92,6 +92,8 @@ def record_frontier(posterior: dict[str, np.ndarray], data: RecordData) -> Recor
     flat = {}
     for name, values in posterior.items():
         values = np.asarray(values, dtype=float)
+        if values.size == 0:
+            continue
         flat[name] = values.reshape(-1, *values.shape[2:]) if values.ndim >= 2 else values
     return RecordFrontier(growth_form_of(flat), flat, data.start_year, data.end_year)
 
