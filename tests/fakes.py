@@ -11,7 +11,7 @@ import xarray as xr
 
 from forecast.config import load_config
 from forecast.data import DataBundle, load_bundle
-from forecast.model.frontier import SCALAR_PARAMETERS, fit_data_from_frames
+from forecast.model.frontier import RECORD_PARAMETERS, SCALAR_PARAMETERS, fit_data_from_frames
 from forecast.run.pipeline import compute_result
 from forecast.run.result import RunResult
 
@@ -42,7 +42,8 @@ POSITIVE = {name for name in POSTERIOR_CENTRES if name.endswith("_sd") or name.s
 
 def synthetic_idata(bundle: DataBundle, chains: int, draws: int, seed: int = 1) -> xr.DataTree:
     """A DataTree with posterior, sample_stats and observed-data coordinates, like a real fit."""
-    missing = sorted(set(SCALAR_PARAMETERS) - set(POSTERIOR_CENTRES))
+    # A stochastic-frontier fit (the parameters a record-process fit adds are not drawn).
+    missing = sorted(set(SCALAR_PARAMETERS) - set(RECORD_PARAMETERS) - set(POSTERIOR_CENTRES))
     assert not missing, f"the model has new parameters: add synthetic (mean, sd) for {missing} to POSTERIOR_CENTRES"
     rng = np.random.default_rng(seed)
     posterior = {}

@@ -48,6 +48,8 @@ ISO_DATE_LENGTH = len("YYYY-MM-DD")
 OBSERVED_COLUMNS: tuple[str, ...] = ("model", "publication_date", "dataset_tokens")
 #: Optional --observed columns that can mark a row as a leak.
 LEAK_MARKER_COLUMNS: tuple[str, ...] = ("flags", "tokens_basis")
+#: Columns of an observed file that say whether a row can set the record (`record_setters`), read when present.
+RECORD_RULE_COLUMNS: tuple[str, ...] = (*LEAK_MARKER_COLUMNS, "tokens_scope", "tokens_bound")
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -106,7 +108,7 @@ def runs_with_tokens(runs: pd.DataFrame) -> pd.DataFrame:
     # the sensitivity "leaks set the record" can count them: continued-pretraining increments and upper bounds
     # ("up to 18T") never set it.
     leak = is_leak(runs)
-    has_tokens = record_setters(runs.assign(flags="", tokens_basis="")) if len(runs) else leak
+    has_tokens = record_setters(runs, leaks=True)
     kept = runs.loc[has_tokens]
     return pd.DataFrame(
         {
@@ -121,7 +123,8 @@ def runs_with_tokens(runs: pd.DataFrame) -> pd.DataFrame:
 def load_observed(path: Path, today: dt.date | None = None) -> pd.DataFrame:
     """Runs to score against from a CSV with at least model, publication_date, dataset_tokens.
 
-    Extra columns are ignored (except leak markers), rows without tokens are skipped, and the first bad cell is
+    Extra columns are ignored (except leak markers, `tokens_scope` and `tokens_bound`, which apply the
+    record rule of `forecast.model.record.record_setters`), rows without tokens are skipped, and the first bad cell is
     a one-line `DataError` naming file, line, column and what was expected, as for the files in `data/`.
     """
     path = Path(path)
@@ -139,7 +142,7 @@ def load_observed(path: Path, today: dt.date | None = None) -> pd.DataFrame:
         if count > 1:
             raise DataError(f"{name}: {where_header}, column '{column}': column appears twice; expected it once")
     position = {column: header.index(column) for column in OBSERVED_COLUMNS}
-    extra = {c: header.index(c) for c in LEAK_MARKER_COLUMNS if header.count(c) == 1}
+    extra = {c: header.index(c) for c in RECORD_RULE_COLUMNS if header.count(c) == 1}
     rows: list[dict[str, Any]] = []
     for record, line in zip(records, lines, strict=True):
         cells = {column: record[index].strip() for column, index in position.items()}
@@ -177,6 +180,8 @@ def load_observed(path: Path, today: dt.date | None = None) -> pd.DataFrame:
     frame["publication_date"] = pd.to_datetime(frame["publication_date"])
     frame["dataset_tokens"] = frame["dataset_tokens"].astype(float)
     frame["leak"] = is_leak(frame)
+    # The same rule as the data's runs: increments and upper bounds never set the record.
+    frame = frame[record_setters(frame, leaks=True)]
     return frame[["model", "publication_date", "dataset_tokens", "leak"]].reset_index(drop=True)
 
 

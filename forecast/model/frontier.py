@@ -281,6 +281,10 @@ def build_model(data: FitData, priors: FitSettings) -> pm.Model:
 
 AI_SHARE_PREFIX = "ai_"
 
+#: Scalar parameters only a record-process fit has (`fit.frontier.likelihood: record`; growth-form ones only with
+#: that form).
+RECORD_PARAMETERS = ("dataset_record_scale", "dataset_growth_before", "dataset_changepoint", "dataset_slope_walk_sd")
+
 # Scalar parameters of the posterior, for reports (diagnostics cover every free variable).
 SCALAR_PARAMETERS = (
     "dataset_level",
@@ -288,10 +292,7 @@ SCALAR_PARAMETERS = (
     "dataset_noise_sd",
     "dataset_shortfall_sd",
     "dataset_secondary_sd",
-    "dataset_record_scale",
-    "dataset_growth_before",
-    "dataset_changepoint",
-    "dataset_slope_walk_sd",
+    *RECORD_PARAMETERS,
     "compute_level",
     "compute_growth",
     "compute_noise_sd",

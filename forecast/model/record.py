@@ -87,11 +87,15 @@ class RecordData:
         return int(self.event_year.size) + 1
 
 
-def record_setters(runs: pd.DataFrame) -> pd.Series:
-    """Rows that can set the record: a whole-dataset token count, not leaked, a point or a lower bound."""
-    usable = runs["dataset_tokens"].notna() & (runs["dataset_tokens"] > 0) & ~is_leak(runs) & is_whole_dataset(runs)
+def record_setters(runs: pd.DataFrame, leaks: bool = False) -> pd.Series:
+    """Rows that can set the record: a whole-dataset token count, a point or a lower bound, and not leaked
+    (`leaks=True` keeps leaks, for the sensitivity in which they do set it)."""
+    usable = runs["dataset_tokens"].notna() & (runs["dataset_tokens"] > 0) & is_whole_dataset(runs)
+    if not leaks:
+        usable &= ~is_leak(runs)
     if "tokens_bound" in runs:
-        usable &= runs["tokens_bound"].fillna("point").isin(RECORD_BOUNDS)
+        bound = runs["tokens_bound"].fillna("").astype(str).str.strip()
+        usable &= bound.replace("", "point").isin(RECORD_BOUNDS)
     return usable
 
 
