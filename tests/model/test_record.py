@@ -1,0 +1,149 @@
+"""The record-process frontier: which rows set the record, the record path, and its likelihood (numpy and the
+PyMC model computing the same equations)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecast.config.schema import FitSettings
+from forecast.model import record
+from forecast.model.trend import ANCHOR_YEAR
+from forecast.units import decimal_year
+
+
+def _runs(rows: list[tuple[str, str, float, str, str, str]]) -> pd.DataFrame:
+    """Runs as the loader gives them: model, date, tokens, tokens_scope, tokens_bound, flags."""
+    frame = pd.DataFrame(
+        rows, columns=["model", "publication_date", "dataset_tokens", "tokens_scope", "tokens_bound", "flags"]
+    )
+    frame["publication_date"] = pd.to_datetime(frame["publication_date"])
+    frame["tokens_basis"] = np.where(frame["flags"] == "leak", "leak", "reported")
+    return frame
+
+
+RUNS = _runs(
+    [
+        ("A", "2020-01-01", 1e11, "total", "point", ""),
+        ("B", "2020-06-01", 5e10, "total", "point", ""),  # below the record: no event
+        ("C", "2021-01-01", 4e11, "total", "point", ""),
+        ("C-small", "2021-01-01", 2e11, "total", "point", ""),  # same date as C: counts once, as the larger
+        ("D", "2021-06-01", 9e12, "increment", "point", ""),  # continued pretraining: never sets the record
+        ("E", "2021-09-01", 8e12, "total", "upper", ""),  # "up to": never sets the record
+        ("F", "2022-01-01", 5e12, "total", "point", "leak"),  # leaked: not unless asked
+        ("G", "2022-06-01", 2e12, "total", "lower", ""),  # "over 2T": a record, as a lower bound
+    ]
+)
+
+
+def test_record_setters_keep_whole_datasets_points_and_lower_bounds() -> None:
+    assert list(RUNS.loc[record.record_setters(RUNS), "model"]) == ["A", "B", "C", "C-small", "G"]
+    with_leaks = RUNS.loc[record.record_setters(RUNS, leaks=True), "model"]
+    assert list(with_leaks) == ["A", "B", "C", "C-small", "F", "G"]
+
+
+def test_empty_bound_cell_is_a_point() -> None:
+    runs = RUNS.assign(tokens_bound=RUNS["tokens_bound"].replace("point", ""))
+    assert record.record_setters(runs).sum() == record.record_setters(RUNS).sum()
+
+
+def test_record_path_has_one_event_per_new_record() -> None:
+    data = record.record_data(RUNS, end_year=2023.0)
+    assert data.start_log10 == pytest.approx(11.0)
+    assert list(data.event_model) == ["C", "G"]
+    assert np.allclose(data.event_log10, np.log10([4e11, 2e12]))
+    assert list(data.event_lower) == [False, True]
+    assert data.segments == 3  # spell ending at C, spell ending at G, the final spell to the end
+    # The grid runs from the first run to the end, no step longer than a month, through every record date.
+    assert data.grid[0] == data.start_year and data.grid[-1] == 2023.0
+    assert np.diff(data.grid).max() <= record.GRID_STEP_YEARS + 1e-9
+    assert np.allclose(data.grid[data.event_node], data.event_year)
+    # The record in force before C is A's, after G it is G's.
+    before_c = data.grid[:-1] < data.event_year[0]
+    assert np.allclose(data.grid_record[before_c], 11.0)
+    assert np.allclose(data.grid_record[data.grid[:-1] >= data.event_year[1]], np.log10(2e12))
+
+
+def test_runs_after_the_end_are_not_in_the_path() -> None:
+    data = record.record_data(RUNS, end_year=float(decimal_year(pd.Series(pd.to_datetime(["2021-03-01"])))[0]))
+    assert list(data.event_model) == ["C"]
+
+
+def _linear_spell(level: float, growth: float, scale: float, r: float, t0: float, t1: float) -> float:
+    """Closed form of ∫ exp((level + growth (t − ANCHOR) − r)/scale) dt over [t0, t1]."""
+    at = lambda t: np.exp((level + growth * (t - ANCHOR_YEAR) - r) / scale)  # noqa: E731
+    return scale / growth * (at(t1) - at(t0))
+
+
+def test_log_likelihood_is_the_poisson_record_process_in_closed_form() -> None:
+    # For a linear frontier each spell's expected count of releases above the record has a closed form; the
+    # trapezoid rule on a monthly grid errs by ~(h·g/s)²/12 ≈ 0.2% at g/s = 2/yr, so 1% is the tolerance.
+    data = record.record_data(RUNS, end_year=2023.0)
+    level, growth, scale = 12.5, 0.5, 0.25
+    frontier = (level + growth * (data.grid - ANCHOR_YEAR))[None, :]
+    loglik = record.segment_log_likelihood(data, frontier, np.array([scale]))[0]
+    bounds = [data.start_year, *data.event_year, data.end_year]
+    records = [data.start_log10, *data.event_log10]
+    spells = np.array(
+        [_linear_spell(level, growth, scale, r, a, b) for r, a, b in zip(records, bounds[:-1], bounds[1:], strict=True)]
+    )
+    at_events = level + growth * (data.event_year - ANCHOR_YEAR)
+    events = (at_events - data.event_log10) / scale - np.where(data.event_lower, 0.0, np.log(scale))
+    expected = -spells + np.append(events, 0.0)
+    assert np.allclose(loglik, expected, rtol=0.01, atol=1e-3 * np.abs(spells).max())
+
+
+def test_pymc_model_computes_the_same_likelihood() -> None:
+    # The Potential of the PyMC block and the numpy pointwise log-likelihood (used for LOO/LFO) are one equation.
+    import pymc as pm
+
+    data = record.record_data(RUNS, end_year=2023.0)
+    with pm.Model() as model:
+        record.add_record_block(data, "constant", FitSettings())
+    point = {"dataset_level": 12.4, "dataset_growth": 0.45, "dataset_record_scale_log__": np.log(0.3)}
+    (potential_of_values,) = model.replace_rvs_by_values([model.potentials[0]])
+    potential = model.compile_fn(potential_of_values, inputs=model.value_vars, on_unused_input="ignore")(point)
+    frontier = (12.4 + 0.45 * (data.grid - ANCHOR_YEAR))[None, :]
+    numpy_total = record.segment_log_likelihood(data, frontier, np.array([0.3])).sum()
+    assert float(potential) == pytest.approx(numpy_total, rel=1e-9)
+
+
+@pytest.mark.parametrize("form", ["hinge", "local_linear"])
+def test_growth_forms_name_the_forward_line(form: str) -> None:
+    import pymc as pm
+
+    runs = _runs([(f"R{i}", f"{2016 + i}-03-01", 10 ** (10 + 0.4 * i), "total", "point", "") for i in range(9)])
+    data = record.record_data(runs, end_year=2025.0)
+    with pm.Model() as model:
+        record.add_record_block(data, form, FitSettings())  # type: ignore[arg-type]
+    names = set(model.named_vars)
+    assert {"dataset_level", "dataset_growth", "dataset_record_scale"} <= names
+    assert ("dataset_changepoint" in names) == (form == "hinge")
+    assert ("dataset_slope_walk_sd" in names) == (form == "local_linear")
+
+
+def test_hinge_has_its_two_slopes_away_from_the_changepoint() -> None:
+    t = np.array([2010.0, 2011.0, 2030.0, 2031.0])
+    values = record.hinge_frontier(t, 13.0, 0.2, 0.6, 2020.0, lambda x: np.logaddexp(0.0, x))
+    assert np.diff(values)[0] == pytest.approx(0.6, abs=1e-6)
+    assert np.diff(values)[2] == pytest.approx(0.2, abs=1e-6)
+    # `level` is the log10 at 2024-01-01 of the line after the change; 2024 is 8 widths after it, where the
+    # softplus differs from the hinge by width·log(1 + e⁻⁸)·(0.6 − 0.2) ≈ 7e-5.
+    at_anchor = record.hinge_frontier(np.array(ANCHOR_YEAR), 13.0, 0.2, 0.6, 2020.0, lambda x: np.logaddexp(0, x))
+    assert float(at_anchor) == pytest.approx(13.0, abs=1e-4)
+
+
+def test_short_histories_fall_back_to_the_constant_slope() -> None:
+    import pymc as pm
+
+    runs = _runs([("A", "2024-01-01", 1e13, "total", "point", ""), ("B", "2024-06-01", 2e13, "total", "point", "")])
+    data = record.record_data(runs, end_year=2025.0)
+    for form in ("hinge", "local_linear"):
+        with pm.Model() as model:
+            record.add_record_block(data, form, FitSettings())  # type: ignore[arg-type]
+        assert set(model.free_RVs) and {v.name for v in model.free_RVs} == {
+            "dataset_level",
+            "dataset_growth",
+            "dataset_record_scale",
+        }
