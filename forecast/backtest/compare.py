@@ -105,3 +105,45 @@ def _sum_or_none(values: object) -> float | None:
     that depends only on the cut-off), None when there are none."""
     known = [v for v in values if v is not None]  # type: ignore[attr-defined]
     return float(sum(known)) if known else None
+
+
+#: Columns of the comparison's markdown table (README, console): per model and cut-off.
+TABLE_COLUMNS = (
+    "model",
+    "cutoff",
+    "n_observed",
+    "coverage80",
+    "crps",
+    "log_score",
+    "lfo_elpd_1y",
+    "lfo_elpd_3y",
+    "baseline_coverage80",
+    "baseline_crps",
+    "divergences",
+    "max_r_hat",
+)
+
+
+def comparison_markdown(table: pd.DataFrame, pooled_only: bool = False) -> str:
+    """The comparison as a markdown table (numbers to 3 decimals; missing LFO terms as '–')."""
+    rows = table[table["cutoff"] == "pooled"] if pooled_only else table
+    shown = rows.loc[:, list(TABLE_COLUMNS)]
+    lines = ["| " + " | ".join(TABLE_COLUMNS) + " |", "|" + "---|" * len(TABLE_COLUMNS)]
+    for _, row in shown.iterrows():
+        cells = []
+        for value in row:
+            if value is None or (isinstance(value, float) and pd.isna(value)):
+                cells.append("–")
+            elif isinstance(value, float):
+                cells.append(f"{value:.3f}")
+            else:
+                cells.append(str(value))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write_comparison(table: pd.DataFrame, out_dir: Path) -> None:
+    """`model_comparison.csv` (every column) and `model_comparison.md` (the markdown table) in `out_dir`."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out_dir / COMPARISON_FILE, index=False)
+    (out_dir / COMPARISON_FILE.replace(".csv", ".md")).write_text(comparison_markdown(table), encoding="utf-8")

@@ -467,6 +467,47 @@ def backtest(
     typer.echo(f"done: results in {out}")
 
 
+@app.command()
+@_guarded
+def compare(
+    cutoff: Annotated[
+        list[str],
+        typer.Option(
+            "--cutoff",
+            help="Cut-off dates YYYY-MM-DD of the rolling-origin backtest (repeat the option or separate with commas).",
+        ),
+    ],
+    model: Annotated[
+        list[str] | None,
+        typer.Option("--model", help="Frontier models to compare (default: all of them)."),
+    ] = None,
+    scenarios: ScenariosOpt = "default",
+    data: DataOpt = Path("data"),
+    out: Annotated[Path, typer.Option("--out", help="Folder for the comparison table.")] = Path(
+        "reports/model_comparison"
+    ),
+    cache: Annotated[
+        bool,
+        typer.Option("--cache/--no-cache", help="Reuse a saved posterior when data and fit settings match."),
+    ] = True,
+) -> None:
+    """Compare the frontier models by the same rolling backtest: CRPS, coverage, log score and leave-future-out
+    log density per model and cut-off (writes model_comparison.csv and .md)."""
+    check_out_dir(out)
+    config = load_config(scenarios)
+    from forecast.backtest import parse_cutoffs
+    from forecast.backtest.compare import FRONTIER_MODELS, compare_frontiers, comparison_markdown, write_comparison
+
+    names = [m.strip() for value in (model or list(FRONTIER_MODELS)) for m in value.split(",") if m.strip()]
+    unknown = [m for m in names if m not in FRONTIER_MODELS]
+    if unknown:
+        raise InputError(f"--model {unknown[0]}: expected one of {', '.join(FRONTIER_MODELS)}")
+    table = compare_frontiers(config, parse_cutoffs(cutoff), data, names, use_cache=cache, progress=_progress)
+    write_comparison(table, out)
+    typer.echo(comparison_markdown(table, pooled_only=True))
+    typer.echo(f"done: results in {out}")
+
+
 @app.command("scenarios")
 @_guarded
 def scenarios_command() -> None:

@@ -18,7 +18,7 @@ from typing import Literal
 
 import numpy as np
 
-from forecast.model.trend import frontier_log10
+from forecast.model.trend import frontier_log10, record_quantile_path
 
 # C = 6·N·D: training FLOP per parameter per token (Kaplan et al. 2020; [P2] Eq. 3).
 FLOP_PER_PARAMETER_TOKEN = 6.0
@@ -150,6 +150,17 @@ class OvertrainingPath:
         return np.where(self.target < self.start, -self.rate, 0.0)
 
 
+@dataclass(frozen=True)
+class RecordStart:
+    """Where the record of a record-process fit starts (the record known at the cut-off) and each draw's record
+    scale s and quantile u (`forecast.model.record.record_quantile_path`)."""
+
+    year: float
+    log10: float
+    scale: np.ndarray
+    quantile: np.ndarray
+
+
 # `DemandPaths.paths` of a mixture splits the draws by arm from this many times per draw on.
 SPLIT_ARMS_FROM = 8
 
@@ -180,6 +191,9 @@ class DemandPaths:
     # and moves toward `target_log10_k` at up to `change_rate` OOM/yr; without a start or rate it is the
     # target throughout (see `OvertrainingPath`).
     overtraining_path: OvertrainingPath | None = None
+    # A record-process fit (`forecast.model.record`): the historical arm is the record itself, from the record
+    # known at `record_start_year`, each draw at its own quantile (`record_quantile_path`); None: the line.
+    record: RecordStart | None = None
 
     # Evaluation is time-major (`time_major`): t is (k, 1) or (k, m), per-draw parameters (m,), results (k, m).
 
@@ -187,7 +201,15 @@ class DemandPaths:
         """(tokens, compute) on the historical arm: compute is the Chinchilla compute of the trend's tokens.
 
         Without `with_compute`, compute is None unless the tokens need it (overtraining on this arm)."""
-        optimal = frontier_log10(t, _take(self.hist_level, rows), _take(self.hist_growth, rows), self.hist_anchor)
+        level, growth = _take(self.hist_level, rows), _take(self.hist_growth, rows)
+        if self.record is None:
+            optimal = frontier_log10(t, level, growth, self.hist_anchor)
+        else:
+            r = self.record
+            at_start = frontier_log10(r.year, level, growth, self.hist_anchor)
+            optimal = record_quantile_path(
+                t, at_start, growth, _take(r.scale, rows), r.year, r.log10, _take(r.quantile, rows)
+            )
         if not self.overtrain_historical:
             return optimal, log10_compute_for_tokens(optimal) if with_compute else None
         compute = log10_compute_for_tokens(optimal)
@@ -258,7 +280,9 @@ class DemandPaths:
         before and after the slowdown. The bound is the smaller of the pieces.
         """
         slope = profit_slope(self.profit_policy) if self.profit_policy is not None else 0.0
-        historical = self.hist_growth * (1.0 + 2.0 * slope if self.overtrain_historical else 1.0)
+        # The record stays flat until it is broken: no growth is guaranteed on that arm.
+        trend = np.zeros_like(self.hist_growth) if self.record is not None else self.hist_growth
+        historical = trend * (1.0 + 2.0 * slope if self.overtrain_historical else 1.0)
         per_compute = 0.5 + slope
         compute = per_compute * self.compute_growth
         if self.slowdown_year is not None:

@@ -183,7 +183,11 @@ def condition_on_record(
     year = np.array([known.year])
     record = np.log10(known.record.tokens)
     path = demand_model(scenario, inputs, seed).tokens(year)[:, 0]
-    fitted = frontier_log10(known.year, inputs["fitted_dataset_level"], inputs["fitted_dataset_growth"])
+    if "record_scale" in inputs:
+        # A record-process fit: the record path starts at the record, so the fitted arm agrees with it exactly.
+        fitted = np.full(path.shape, record)
+    else:
+        fitted = frontier_log10(known.year, inputs["fitted_dataset_level"], inputs["fitted_dataset_growth"])
     log_weights = record_log_density(record, path, inputs) - record_log_density(record, fitted, inputs)
     stock = stock_model(scenario, inputs).effective(year)[:, 0]
     below_record = stock < record

@@ -83,7 +83,8 @@ def project_scenario(
     `nowcast.condition_on_record` has its draws tied to `known`, the record at the cut-off
     (`nowcast.condition_on_record`).
     """
-    grid, inputs = grid_and_inputs(scenario, posterior, stock_priors, seed)
+    record_start = None if known is None else (known.year, float(np.log10(known.record.tokens)))
+    grid, inputs = grid_and_inputs(scenario, posterior, stock_priors, seed, record_start)
     report = None
     if scenario.nowcast.condition_on_record:
         if known is None:

@@ -90,9 +90,16 @@ def _uniform_draws(low: float, high: float, n: int, seed: int, stream: str) -> n
 
 
 def scenario_inputs(
-    scenario: Any, posterior: dict[str, np.ndarray], stock_priors: pd.DataFrame, seed: int
+    scenario: Any,
+    posterior: dict[str, np.ndarray],
+    stock_priors: pd.DataFrame,
+    seed: int,
+    record_start: tuple[float, float] | None = None,
 ) -> dict[str, np.ndarray]:
-    """All uncertain inputs of a scenario, one value per draw (posterior arrays must be flat)."""
+    """All uncertain inputs of a scenario, one value per draw (posterior arrays must be flat).
+
+    `record_start` (decimal year, log10 tokens) is the record known at the cut-off: with a record-process fit
+    the historical arm is the record continued from it (`demand.RecordStart`)."""
     n = posterior["dataset_level"].size
     inputs: dict[str, np.ndarray] = {}
     names = ["indexed_pages", "bytes_per_page", "bytes_per_token", "quality_fraction", "epochs"]
@@ -107,6 +114,11 @@ def scenario_inputs(
     else:
         inputs["dataset_level"] = posterior["dataset_level"]
         inputs["dataset_growth"] = posterior["dataset_growth"]
+        if record_start is not None and "dataset_record_scale" in posterior:
+            inputs["record_scale"] = posterior["dataset_record_scale"]
+            inputs["record_quantile"] = _uniform_draws(0.0, 1.0, n, seed, "record_quantile")
+            inputs["record_start_year"] = np.full(n, float(record_start[0]))
+            inputs["record_start_log10"] = np.full(n, float(record_start[1]))
     for name in names:
         inputs[name] = _prior_draws(name, scenario.priors, stock_priors, n, seed)
     if scenario.compute_trend.source == "given":
@@ -159,6 +171,12 @@ def frontier_model(scenario: Any, inputs: dict[str, np.ndarray], seed: int) -> d
     arms = (
         inputs["historical_arm"] if "historical_arm" in inputs else _arms(scenario, inputs["compute_level"].size, seed)
     )
+    record = None
+    if "record_scale" in inputs and scenario.historical_trend.source != "given":
+        year, start = float(inputs["record_start_year"][0]), float(inputs["record_start_log10"][0])
+        record = demand.RecordStart(
+            year, start, np.asarray(inputs["record_scale"]), np.asarray(inputs["record_quantile"])
+        )
     return demand.DemandPaths(
         historical=arms,
         hist_level=np.asarray(level),
@@ -169,6 +187,7 @@ def frontier_model(scenario: Any, inputs: dict[str, np.ndarray], seed: int) -> d
         compute_anchor=ANCHOR_YEAR,
         slowdown_year=inputs.get("compute_slowdown_year"),
         growth_after=slowdown.growth_after_oom_per_year if slowdown is not None else 0.0,
+        record=record,
     )
 
 
@@ -236,9 +255,13 @@ def steadily_rising_draws(model: demand.DemandPaths, paths: stock.StockPaths, gr
 
 
 def grid_and_inputs(
-    scenario: Any, posterior: dict[str, np.ndarray], stock_priors: pd.DataFrame, seed: int
+    scenario: Any,
+    posterior: dict[str, np.ndarray],
+    stock_priors: pd.DataFrame,
+    seed: int,
+    record_start: tuple[float, float] | None = None,
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """A scenario's monthly grid and its inputs per draw (with those of its extensions)."""
+    """A scenario's monthly grid and its inputs per draw (with those of its extensions; `scenario_inputs`)."""
     grid = time_grid(date_year(scenario.projection_start), float(scenario.horizon))
-    inputs = scenario_inputs(scenario, posterior, stock_priors, seed)
+    inputs = scenario_inputs(scenario, posterior, stock_priors, seed, record_start)
     return grid, inputs | switch_inputs(scenario, posterior, inputs["compute_level"].size, seed)

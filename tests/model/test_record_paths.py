@@ -16,7 +16,7 @@ from forecast.model.record_paths import (
     record_frontier,
     simulate_records,
 )
-from forecast.model.trend import ANCHOR_YEAR
+from forecast.model.trend import ANCHOR_YEAR, record_quantile_path
 
 PATHS = 40_000
 
@@ -50,6 +50,26 @@ def test_simulated_records_follow_the_likelihoods_distribution() -> None:
     for r in (start, 13.8, 14.2, 14.6):
         expected = np.exp(-_expected_count(level, growth, scale, r, 2025.0, 2027.0))
         assert np.mean(paths[:, -1] <= r) == pytest.approx(expected, abs=4 * 0.0025 + 0.005 * expected)
+
+
+def test_record_quantile_path_has_the_simulated_records_distribution() -> None:
+    # The projection's closed-form record (one quantile per draw) and the backtest's simulated record paths are
+    # the same distribution at every date: compare their quantiles (4e4 draws: the quantiles' SE is < 0.01 OOM
+    # at these levels; 0.02 OOM allows for it and the monthly grid of the simulation).
+    level, growth, scale, start = 13.5, 0.4, 0.25, 13.3
+    frontier = _constant(level, growth, scale)
+    grid, _ = fine_grid(np.array([2025.0, 2028.0]), 1 / 12)
+    simulated = simulate_records(
+        frontier.at(grid), grid, frontier.draws["dataset_record_scale"], start, np.random.default_rng(6)
+    )
+    at_start = level + growth * (2025.0 - ANCHOR_YEAR)
+    u = np.random.default_rng(7).random(PATHS)
+    for year in (2025.5, 2026.0, 2028.0):
+        closed = record_quantile_path(np.array(year), at_start, growth, scale, 2025.0, start, u)
+        column = simulated[:, np.argmin(np.abs(grid - year))]
+        qs = [0.1, 0.5, 0.9]
+        assert np.allclose(np.quantile(closed, qs), np.quantile(column, qs), atol=0.02)
+    assert np.all(record_quantile_path(np.array(2025.0), at_start, growth, scale, 2025.0, start, u) == start)
 
 
 def test_future_log_likelihood_is_the_segment_likelihood_of_the_future_path() -> None:

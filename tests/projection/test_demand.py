@@ -79,6 +79,12 @@ def test_log_linear_and_slowdown_paths() -> None:
 GRID = 2024.0 + np.arange(433) / 12.0
 
 
+# A record-process fit's historical arm: the record from 3e12 tokens at 2024.5, per draw at its own quantile.
+RECORD = demand.RecordStart(
+    2024.5, 12.5, np.random.default_rng(7).uniform(0.15, 0.4, 300), np.random.default_rng(8).random(300)
+)
+
+
 def _model(rng: np.random.Generator, n: int = 300, **settings) -> demand.DemandPaths:
     return demand.DemandPaths(
         historical=rng.random(n) < 0.5,
@@ -104,7 +110,13 @@ def _per_arm(model: demand.DemandPaths, grid: np.ndarray) -> tuple[np.ndarray, n
 
 @pytest.mark.parametrize(
     "settings",
-    [{}, {"factor": 10.0}, {"profit_policy": "near_optimal", "overtrain_historical": True}, {"profit_policy": "100x"}],
+    [
+        {},
+        {"factor": 10.0},
+        {"profit_policy": "near_optimal", "overtrain_historical": True},
+        {"profit_policy": "100x"},
+        {"record": RECORD},
+    ],
 )
 def test_demand_paths_equal_the_full_grid_anywhere(settings: dict) -> None:
     rng = np.random.default_rng(0)
@@ -121,7 +133,9 @@ def test_demand_paths_equal_the_full_grid_anywhere(settings: dict) -> None:
     np.testing.assert_array_equal(model.tokens(GRID[:40], some), tokens[some, :40])
 
 
-@pytest.mark.parametrize("settings", [{}, {"profit_policy": "near_optimal", "overtrain_historical": True}])
+@pytest.mark.parametrize(
+    "settings", [{}, {"profit_policy": "near_optimal", "overtrain_historical": True}, {"record": RECORD}]
+)
 def test_least_growth_bounds_every_step(settings: dict) -> None:
     model = _model(np.random.default_rng(1), **settings)
     steps = np.diff(model.tokens(GRID), axis=1) / np.diff(GRID)
@@ -164,3 +178,13 @@ def test_least_growth_bounds_every_step_with_a_changing_overtraining(target: flo
     arm = ~model.historical
     expected = demand.log10_chinchilla_tokens(compute[arm]) + 0.5 * path.start[arm]
     np.testing.assert_allclose(tokens[arm], expected)
+
+
+def test_record_arm_starts_at_the_record_and_never_falls() -> None:
+    model = _model(np.random.default_rng(2), record=RECORD)
+    historical = replace(model, historical=np.ones_like(model.historical))
+    tokens = historical.tokens(np.array([2024.5, 2025.0, 2030.0, 2040.0]))
+    assert np.all(tokens[:, 0] == 12.5) and np.all(np.diff(tokens, axis=1) >= 0)
+    # Long after the start the record follows the line: it grows at the trend's rate.
+    late = historical.tokens(np.array([2039.0, 2040.0]))
+    assert np.allclose(np.diff(late, axis=1)[:, 0], model.hist_growth, atol=1e-3)
