@@ -134,3 +134,67 @@ def log_mean_exp(values: np.ndarray) -> float:
     """log of the mean of exp(values): a predictive density from per-draw log-likelihoods."""
     top = float(np.max(values))
     return top + float(np.log(np.mean(np.exp(values - top))))
+
+
+def longest_spell(paths: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """Per path (draws, nodes on `grid`), the longest time in years without a new record, the spell still open
+    at the end included: the plateau statistic of the record-path check."""
+    rises = np.diff(paths, axis=1) > 0
+    # Times of the record's rises per path, with the grid's two ends as bounds.
+    longest = np.zeros(paths.shape[0])
+    last = np.full(paths.shape[0], grid[0])
+    for i in range(rises.shape[1]):
+        at = grid[i + 1]
+        rose = rises[:, i]
+        longest = np.where(rose, np.maximum(longest, at - last), longest)
+        last = np.where(rose, at, last)
+    return np.maximum(longest, grid[-1] - last)
+
+
+@dataclass(frozen=True)
+class RecordPathCheck:
+    """Posterior predictive check of the record path a record-process fit saw: simulated record paths from the
+    first record to the cut-off, against the observed one (its number of new records and longest plateau)."""
+
+    grid: np.ndarray
+    observed: np.ndarray  # the observed record on the grid (log10)
+    simulated_bands: np.ndarray  # (3, nodes): 5%, 50%, 95% of the simulated records
+    observed_records: int
+    simulated_records: np.ndarray  # per simulated path
+    observed_longest: float  # years
+    simulated_longest: np.ndarray
+
+    @property
+    def p_longest(self) -> float:
+        """P(simulated longest plateau ≥ observed): small when the data's plateau is longer than the model allows."""
+        return float(np.mean(self.simulated_longest >= self.observed_longest))
+
+    @property
+    def p_records(self) -> float:
+        """P(simulated number of new records ≥ observed)."""
+        return float(np.mean(self.simulated_records >= self.observed_records))
+
+
+def record_path_check(
+    posterior: dict[str, np.ndarray], data: RecordData, rng: np.random.Generator, draws: int = 1000
+) -> RecordPathCheck:
+    """`RecordPathCheck` of the fitted `data` from `draws` posterior draws (evenly spaced over the posterior)."""
+    frontier = record_frontier(posterior, data)
+    rows = np.unique(np.linspace(0, frontier.size - 1, min(draws, frontier.size)).astype(int))
+    grid = data.grid
+    values = frontier.at(grid, rng)[rows]
+    scale = frontier.draws["dataset_record_scale"][rows]
+    paths = simulate_records(values, grid, scale, data.start_log10, rng)
+    observed = np.concatenate([data.grid_record, data.grid_record[-1:]])
+    # `grid_record` holds the record in force on each interval; at each event node the new record starts.
+    observed[data.event_node] = np.maximum(observed[data.event_node], data.event_log10)
+    observed = np.maximum.accumulate(observed)
+    return RecordPathCheck(
+        grid=grid,
+        observed=observed,
+        simulated_bands=np.quantile(paths, [0.05, 0.5, 0.95], axis=0),
+        observed_records=int((np.diff(observed) > 0).sum()),
+        simulated_records=(np.diff(paths, axis=1) > 0).sum(axis=1),
+        observed_longest=float(longest_spell(observed[None, :], grid)[0]),
+        simulated_longest=longest_spell(paths, grid),
+    )

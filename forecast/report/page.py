@@ -36,6 +36,7 @@ from forecast.report.context import (
     source_rows,
 )
 from forecast.report.figures import (
+    CHECK_FIGURES,
     EXTENSION_FIGURES,
     FIGURE_BUILDERS,
     NOWCAST_FIGURES,
@@ -80,7 +81,7 @@ def build_figures(result: RunResult) -> tuple[dict[str, go.Figure], dict[str, st
     figures: dict[str, go.Figure] = {}
     failed: dict[str, str] = {}
     with house_template():
-        for name, builder in (FIGURE_BUILDERS | NOWCAST_FIGURES | EXTENSION_FIGURES).items():
+        for name, builder in (FIGURE_BUILDERS | NOWCAST_FIGURES | CHECK_FIGURES | EXTENSION_FIGURES).items():
             try:
                 figure = builder(result)
             except Exception as exc:
@@ -167,6 +168,8 @@ def render_report(
         "versions": metadata.get("versions", {}),
         "config_description": result.config.description or "",
         "cutoff": result.config.data.cutoff.isoformat(),
+        "record_process": result.config.fit.frontier.likelihood == "record",
+        "frontier_growth": result.config.fit.frontier.growth,
         "as_of": as_of_context(result),
         "nowcast": nowcast_rows(result),
         "vintages": vintage_rows(result),

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from forecast.config import Config, ResolvedScenario, config_hash, resolve
@@ -22,6 +23,8 @@ from forecast.data.provenance import verify
 from forecast.errors import ConvergenceError, DataError
 from forecast.hashing import package_versions
 from forecast.model.fit import Progress, fit_hash, fit_posterior
+from forecast.model.record import record_data
+from forecast.model.record_paths import RecordPathCheck, record_path_check
 from forecast.model.sample import (
     diagnostics_of,
     posterior_arrays,
@@ -48,6 +51,7 @@ from forecast.run.outputs import (
 )
 from forecast.run.result import RunResult
 from forecast.run.vintages import vintage_table
+from forecast.units import decimal_year
 
 
 @contextmanager
@@ -113,6 +117,36 @@ def run_metadata(config: Config, bundle: DataBundle, key: str, known: KnownAtCut
     }
 
 
+#: Posterior draws simulated by the record-path check (its p-values' Monte Carlo SE is ≤ 0.016).
+RECORD_CHECK_DRAWS = 1000
+
+
+def record_check_of(config: Config, bundle: DataBundle, idata: xr.DataTree) -> RecordPathCheck | None:
+    """The record-path predictive check of a record-process fit (None for a stochastic-frontier fit)."""
+    posterior = idata["posterior"]
+    if "dataset_record_scale" not in posterior:
+        return None
+    names = [name for name in posterior.data_vars if str(name).startswith("dataset_")]
+    draws = {str(name): np.asarray(posterior[name].values) for name in names}
+    end = float(decimal_year(pd.Series([pd.Timestamp(config.data.cutoff)]))[0])
+    rng = np.random.default_rng(np.random.SeedSequence([config.seed, 0x505043]))  # "PPC"
+    return record_path_check(draws, record_data(bundle.runs, end), rng, RECORD_CHECK_DRAWS)
+
+
+def record_check_metadata(check: RecordPathCheck | None) -> dict[str, Any]:
+    """The check's numbers for run.json (nothing without a check)."""
+    if check is None:
+        return {}
+    return {
+        "record_path_check": {
+            "observed_new_records": check.observed_records,
+            "p_new_records": check.p_records,
+            "observed_longest_plateau_years": round(check.observed_longest, 3),
+            "p_longest_plateau": check.p_longest,
+        }
+    }
+
+
 def compute_result(
     config: Config,
     data_dir: Path = Path("data"),
@@ -139,6 +173,7 @@ def compute_result(
         else:
             idata, reused = posterior, True
         diagnostics = diagnostics_of(idata)
+        record_check = record_check_of(config, bundle, idata)
     if strict and not diagnostics.converged:
         raise ConvergenceError("sampling did not converge: " + "; ".join(diagnostics.problems()))
     with _timed(timings, "scenarios", progress):
@@ -163,13 +198,14 @@ def compute_result(
         bands=bands,
         summary=summary,
         probabilities=probabilities,
-        metadata=run_metadata(config, bundle, key, known),
+        metadata=run_metadata(config, bundle, key, known) | record_check_metadata(record_check),
         effects=effects,
         sensitivity=sensitivity,
         believe=believe,
         nowcast=nowcast,
         timings=timings,
         fit_reused=reused,
+        record_check=record_check,
     )
     if vintages and posterior is None and config.vintages.dates:
         with _timed(timings, "vintages", progress):

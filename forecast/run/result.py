@@ -11,6 +11,7 @@ import xarray as xr
 
 from forecast.config import Config, ResolvedScenario
 from forecast.data import DataBundle
+from forecast.model.record_paths import RecordPathCheck
 from forecast.model.sample import Diagnostics
 from forecast.projection.project import ScenarioResult
 
@@ -36,5 +37,7 @@ class RunResult:
     believe: pd.DataFrame = field(default_factory=pd.DataFrame)
     nowcast: pd.DataFrame = field(default_factory=pd.DataFrame)  # how scenarios were tied to the record
     vintages: pd.DataFrame = field(default_factory=pd.DataFrame)  # the forecast at earlier data cut-offs
+    #: Posterior predictive check of the record path (a record-process fit only; `forecast.model.record_paths`).
+    record_check: RecordPathCheck | None = None
     timings: dict[str, float] = field(default_factory=dict)
     fit_reused: bool = False

@@ -8,8 +8,8 @@ from a notebook:
     figures.fan_chart(result).show()
 
 Modules: `style` (house template, colours, `make_figure`), `reading` (what the figures read from a RunResult),
-`exhaustion` (fan and probability charts), `stock`, `fit`, `vintages` (how the forecast moved), `switches` (the
-figures of the extensions). The report
+`exhaustion` (fan and probability charts), `stock`, `fit`, `record` (the record-path check), `vintages` (how the
+forecast moved), `switches` (the figures of the extensions). The report
 takes its figures from `FIGURE_BUILDERS` and `EXTENSION_FIGURES`, by name (the names are also the PNG file names).
 """
 
@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from forecast.report.figures.exhaustion import fan_chart, probability_chart
 from forecast.report.figures.fit import KEY_PARAMETERS, frontier_fit, prior_posterior
 from forecast.report.figures.reading import scenario_names
+from forecast.report.figures.record import record_path_figure
 from forecast.report.figures.stock import STAGE_LABELS, stock_decomposition, stock_estimates_chart
 from forecast.report.figures.style import TEMPLATE, house_template, make_figure, scatter_trace
 from forecast.report.figures.switches import EXTENSION_FIGURES
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from forecast.run.result import RunResult
 
 __all__ = [
+    "CHECK_FIGURES",
     "EXTENSION_FIGURES",
     "FIGURE_BUILDERS",
     "KEY_PARAMETERS",
@@ -45,6 +47,7 @@ __all__ = [
     "make_figure",
     "prior_posterior",
     "probability_chart",
+    "record_path_figure",
     "scatter_trace",
     "scenario_names",
     "stock_decomposition",
@@ -65,6 +68,9 @@ FIGURE_BUILDERS: dict[str, Callable[[RunResult], go.Figure]] = {
 
 #: Figures of the now-cast, by name; None when the run has nothing to show (no vintages).
 NOWCAST_FIGURES: dict[str, Callable[[RunResult], go.Figure | None]] = {"vintage_chart": vintage_chart}
+
+#: Checks of the fit that only some fits have, by name; None when the run's fit has none (a stochastic frontier).
+CHECK_FIGURES: dict[str, Callable[[RunResult], go.Figure | None]] = {"record_path_check": record_path_figure}
 
 
 def build_all(result: RunResult) -> dict[str, go.Figure]:

@@ -177,10 +177,16 @@ def frontier_fit(result: RunResult) -> go.Figure:
          "Training compute (FLOP, log scale)"),
     )  # fmt: skip
     traces: list[dict[str, Any]] = []
+    record = "dataset_record_scale" in posterior
     layout = page_layout(
-        "Stochastic-frontier fits: largest dataset and largest training run over time",
-        "Only frontier candidates (within 1 order of magnitude of the running record) enter the fit; "
-        "compute is fitted from 2020.",
+        ("Record-process dataset fit and stochastic-frontier compute fit" if record else "Stochastic-frontier fits")
+        + ": largest dataset and largest training run over time",
+        (
+            "Dataset: F(t), where one release a year is larger, fitted to the record path (runs that set it); "
+            if record
+            else "Only frontier candidates (within 1 order of magnitude of the running record) enter the fit; "
+        )
+        + "compute is fitted from 2020.",
         height=620,
         top=125,
     )
