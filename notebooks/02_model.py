@@ -44,6 +44,7 @@ from forecast.config import load_config, resolve
 from forecast.data import find_data_dir, has_flag, load_bundle
 from forecast.hashing import package_versions
 from forecast.model.frontier import CANDIDATE_WINDOW_OOM, build_model, fit_data_from_frames
+from forecast.model.record_paths import record_path_check
 from forecast.model.sample import diagnose, posterior_arrays, posterior_predictive, prior_predictive, sample_posterior
 from forecast.model.trend import ANCHOR_YEAR
 from forecast.projection.crossing import first_crossing
@@ -52,6 +53,7 @@ from forecast.projection.memo import BAND_QUANTILES
 from forecast.projection.project import project_scenario
 from forecast.projection.scenario_model import demand_paths, scenario_inputs, stock_paths, time_grid
 from forecast.projection.tables import exhaustion_dataset, probability_table, summary_table
+from forecast.report.figures import record_check_figure
 from forecast.run.pipeline import known_at_cutoff
 from forecast.units import decimal_year, from_decimal_year
 
@@ -66,6 +68,8 @@ SEED = config.seed
 sampler = config.sampler.model_copy(update={"draws": 100, "tune": 200, "chains": 2}) if SMOKE else config.sampler
 PRIOR_DRAWS = 200 if SMOKE else 1000
 SCENARIO = "mixture-optimal"  # the scenario followed in sections 7-8 (the first one if absent)
+# The dataset frontier's likelihood: the record process (the default) or the stochastic frontier of every candidate.
+RECORD_FIT = config.fit.frontier.likelihood == "record"
 
 pd.set_option("display.width", 160)
 pd.set_option("display.max_colwidth", 60)
@@ -182,9 +186,12 @@ candidates_figure(
 # ## 3. Priors and the prior predictive check
 #
 # The frontier is `log10 y = level + growth · (t − 2024)`; `level` and `growth` have the normal priors of the
-# config's `fit` section (below). The noise and shortfall scales are weakly informative constants of
-# `forecast.model.frontier`. The prior predictive check draws parameters from the priors and simulates runs: the
-# simulated runs should *cover* the recorded ones without being absurdly narrow or wide.
+# config's `fit` section (below). The other scales are weakly informative constants: the record process's jump
+# scale (`forecast.model.record.RECORD_SCALE_PRIOR`) when the dataset frontier is a record process, the noise and
+# shortfall scales of `forecast.model.frontier` for a stochastic frontier (the compute frontier always is one).
+# The prior predictive check draws parameters from the priors and simulates data: simulated runs (or, for the
+# record process, simulated record paths from the first run's record on) should *cover* the recorded ones without
+# being absurdly narrow or wide.
 
 # %%
 priors = config.fit  # the model reads the config's `fit` priors as they are
@@ -276,16 +283,25 @@ def frontier_figure(
     return fig
 
 
-frontier_figure(
-    "Prior predictive: dataset frontier",
-    "tokens",
-    fit_data.dataset_year,
-    fit_data.dataset_log10,
-    fit_data.dataset_runs,
-    draws_of(prior, "prior", "dataset_level"),
-    draws_of(prior, "prior", "dataset_growth"),
-    draws_of(prior, "prior_predictive", "dataset_obs"),
-).show()
+def record_check(tree, group: str):
+    """The record-path check of the dataset frontier from the draws of one group (prior or posterior)."""
+    draws = {str(name): tree[group][name].values for name in tree[group].data_vars if str(name).startswith("dataset_")}
+    return record_path_check(draws, fit_data.dataset_record, np.random.default_rng(SEED), draws=400)
+
+
+if RECORD_FIT:
+    record_check_figure(record_check(prior, "prior"), "Prior predictive: dataset record path", "prior").show()
+else:
+    frontier_figure(
+        "Prior predictive: dataset frontier",
+        "tokens",
+        fit_data.dataset_year,
+        fit_data.dataset_log10,
+        fit_data.dataset_runs,
+        draws_of(prior, "prior", "dataset_level"),
+        draws_of(prior, "prior", "dataset_growth"),
+        draws_of(prior, "prior_predictive", "dataset_obs"),
+    ).show()
 frontier_figure(
     "Prior predictive: compute frontier",
     "FLOP",
@@ -399,22 +415,28 @@ fig.show()
 # %% [markdown]
 # ## 6. Posterior predictive check
 #
-# Simulated runs from the fitted model against the recorded ones. Because the frontier is an *upper* boundary
-# with a shortfall below it, most recorded runs sit under the frontier lines: that is the model, not a misfit.
-# What matters is that the recorded runs fall inside their predictive intervals at about the nominal rate.
+# Simulated data from the fitted model against the recorded data. For the record process (the default dataset
+# frontier) that is the record path itself: records simulated from the first run's record on, with the number of
+# new records and the longest plateau as test statistics (the same check as the report's). For a stochastic
+# frontier, and for compute, it is simulated runs: the frontier is an *upper* boundary with a shortfall below
+# it, so most recorded runs sit under the frontier lines (that is the model, not a misfit); what matters is that
+# the recorded runs fall inside their predictive intervals at about the nominal rate.
 
 # %%
 ppc = posterior_predictive(model, idata, SEED)
-frontier_figure(
-    "Posterior predictive: dataset frontier",
-    "tokens",
-    fit_data.dataset_year,
-    fit_data.dataset_log10,
-    fit_data.dataset_runs,
-    draws_of(idata, "posterior", "dataset_level"),
-    draws_of(idata, "posterior", "dataset_growth"),
-    draws_of(ppc, "posterior_predictive", "dataset_obs"),
-).show()
+if RECORD_FIT:
+    record_check_figure(record_check(idata, "posterior"), "Posterior predictive: dataset record path").show()
+else:
+    frontier_figure(
+        "Posterior predictive: dataset frontier",
+        "tokens",
+        fit_data.dataset_year,
+        fit_data.dataset_log10,
+        fit_data.dataset_runs,
+        draws_of(idata, "posterior", "dataset_level"),
+        draws_of(idata, "posterior", "dataset_growth"),
+        draws_of(ppc, "posterior_predictive", "dataset_obs"),
+    ).show()
 frontier_figure(
     "Posterior predictive: compute frontier",
     "FLOP",

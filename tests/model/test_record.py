@@ -147,3 +147,116 @@ def test_short_histories_fall_back_to_the_constant_slope() -> None:
             "dataset_growth",
             "dataset_record_scale",
         }
+
+
+# Spread of the simulated first record around the prior's frontier (OOM): about the record scale's prior median.
+START_RECORD_SPREAD_OOM = 0.2
+
+
+def _simulated_runs(level: float, growth: float, scale: float, rng: np.random.Generator) -> pd.DataFrame:
+    """Record-setting releases 2018–2026 drawn exactly from the record process, as runs the loader would give,
+    with rows the record rule must ignore.
+
+    From a record R at t the next record comes after a time whose cumulative hazard
+    H(T) = (s/g)·exp((F(t) − R)/s)·(exp(g(T − t)/s) − 1) is a unit exponential (inverted in closed form), and
+    overshoots R by an exponential of scale s. Beside each record: a smaller run on the same date, and a larger
+    continued-pretraining increment, upper bound and leak a month later.
+
+    The likelihood conditions on the first run (the record's start), so for calibration its size must not carry
+    information about the parameters: it is drawn around the prior's frontier in 2018, not the true one."""
+    t, end = 2018.0, 2026.0
+    priors = FitSettings()
+    prior_frontier = priors.dataset_level_2024.mean + priors.dataset_growth.mean * (t - ANCHOR_YEAR)
+    record_now = prior_frontier + START_RECORD_SPREAD_OOM * rng.gumbel()
+    events = [(t, record_now)]
+    while True:
+        base = np.exp((level + growth * (t - ANCHOR_YEAR) - record_now) / scale)
+        argument = 1.0 + rng.exponential() * growth / (scale * base)
+        if argument <= 0:
+            break  # a shrinking frontier: no further record
+        t = t + scale / growth * np.log(argument)
+        if t >= end:
+            break
+        record_now = record_now + rng.exponential(scale)
+        events.append((t, record_now))
+    rows = []
+    for i, (year, size) in enumerate(events):
+        date = pd.Timestamp("2018-01-01") + pd.Timedelta(days=round((year - 2018.0) * 365.25))
+        rows.append((f"r{i}", date, 10**size, "total", "point", ""))
+        rows.append((f"small{i}", date, 10 ** (size - 0.5), "total", "point", ""))
+        later = date + pd.Timedelta(days=30)
+        for label, scope, bound, flags in (("inc", "increment", "point", ""), ("up", "total", "upper", ""),
+                                           ("leak", "total", "point", "leak")):  # fmt: skip
+            rows.append((f"{label}{i}", later, 10 ** (size + 1), scope, bound, flags))
+    return _runs([(m, d.strftime("%Y-%m-%d"), v, sc, b, f) for m, d, v, sc, b, f in rows])
+
+
+def test_record_path_check_is_calibrated_at_the_truth() -> None:
+    # With the posterior a point mass at the parameters that made the data, the observed path is one more draw
+    # from the simulated paths' distribution: its p-values are uniform over replicates. 100 replicates:
+    # Kolmogorov–Smirnov at the 0.1% level (discreteness of the statistics makes it conservative).
+    from scipy import stats
+
+    from forecast.model.record_paths import record_path_check
+
+    rng = np.random.default_rng(11)
+    p_longest, p_records = [], []
+    for _ in range(100):
+        runs = _simulated_runs(12.8, 0.4, 0.25, rng)
+        data = record.record_data(runs, end_year=2026.0)
+        point = {"dataset_level": np.full((1, 400), 12.8), "dataset_growth": np.full((1, 400), 0.4),
+                 "dataset_record_scale": np.full((1, 400), 0.25)}  # fmt: skip
+        check = record_path_check(point, data, rng, draws=400)
+        # Randomised p-values (ties of discrete statistics split uniformly) are exactly uniform.
+        ties_l = np.mean(check.simulated_longest == check.observed_longest)
+        ties_r = np.mean(check.simulated_records == check.observed_records)
+        p_longest.append(check.p_longest - rng.random() * ties_l)
+        p_records.append(check.p_records - rng.random() * ties_r)
+    assert stats.kstest(p_longest, "uniform").pvalue > 0.001
+    assert stats.kstest(p_records, "uniform").pvalue > 0.001
+
+
+@pytest.mark.slow
+def test_simulation_based_calibration_of_the_record_process() -> None:
+    """SBC (Talts et al. 2018) of every record-process parameter, through the same record rule as the data.
+
+    200 data sets from the prior (level, growth, record scale: `FitSettings` and `RECORD_SCALE_PRIOR`), simulated
+    as monthly releases with rows the rule must drop (`_simulated_runs`), fitted with the default sampler's
+    target_accept 0.95 on 2 chains; ranks of the truth among 100 thinned draws. Per parameter, the rank ECDF must
+    stay inside the simultaneous Dvoretzky–Kiefer–Wolfowitz band at 1% / 3 (Bonferroni over the three), and the
+    rank histogram (10 bins) must pass chi-square at the 0.1% level.
+    """
+    import pymc as pm
+    from scipy import stats
+
+    from forecast.model.sample import sample_posterior
+
+    class Sampler:
+        backend, draws, tune, chains, target_accept, cores = "pymc", 500, 500, 2, 0.95, 2
+
+    priors = FitSettings()
+    rng = np.random.default_rng(2026)
+    names = ("dataset_level", "dataset_growth", "dataset_record_scale")
+    ranks: dict[str, list[int]] = {name: [] for name in names}
+    for _ in range(200):
+        truth = {
+            "dataset_level": rng.normal(priors.dataset_level_2024.mean, priors.dataset_level_2024.sd),
+            "dataset_growth": rng.normal(priors.dataset_growth.mean, priors.dataset_growth.sd),
+            "dataset_record_scale": float(np.exp(rng.normal(*record.RECORD_SCALE_PRIOR))),
+        }
+        runs = _simulated_runs(*truth.values(), rng)
+        data = record.record_data(runs, end_year=2026.0)
+        with pm.Model() as model:
+            record.add_record_block(data, "constant", priors)
+        idata = sample_posterior(model, Sampler(), int(rng.integers(1_000_000)))
+        for name in names:
+            draws = idata.posterior[name].values.ravel()[::10]
+            ranks[name].append(int((draws < truth[name]).sum()))
+    epsilon = np.sqrt(np.log(2 / (0.01 / 3)) / (2 * 200))
+    for name in names:
+        normalised = (np.asarray(ranks[name]) + 0.5) / 101
+        grid = np.linspace(0, 1, 101)
+        ecdf = (normalised[:, None] <= grid[None, :]).mean(axis=0)
+        assert np.max(np.abs(ecdf - grid)) <= epsilon, name
+        counts = np.histogram(ranks[name], bins=10, range=(0, 101))[0]
+        assert stats.chisquare(counts).pvalue > 0.001, name

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from forecast.report.figures.exhaustion import fan_chart, probability_chart
 from forecast.report.figures.fit import KEY_PARAMETERS, frontier_fit, prior_posterior
 from forecast.report.figures.reading import scenario_names
-from forecast.report.figures.record import record_path_figure
+from forecast.report.figures.record import record_check_figure, record_path_figure
 from forecast.report.figures.stock import STAGE_LABELS, stock_decomposition, stock_estimates_chart
 from forecast.report.figures.style import TEMPLATE, house_template, make_figure, scatter_trace
 from forecast.report.figures.switches import EXTENSION_FIGURES
@@ -47,6 +47,7 @@ __all__ = [
     "make_figure",
     "prior_posterior",
     "probability_chart",
+    "record_check_figure",
     "record_path_figure",
     "scatter_trace",
     "scenario_names",

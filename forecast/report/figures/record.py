@@ -20,18 +20,25 @@ from forecast.report.figures.style import (
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
+    from forecast.model.record_paths import RecordPathCheck
     from forecast.run.result import RunResult
 
 #: Width of the histogram bins of the longest plateau (years): a quarter.
 PLATEAU_BIN_YEARS = 0.25
 
 
+RECORD_CHECK_TITLE = "Record-path check: the record the fit saw, against records simulated from it"
+
+
 def record_path_figure(result: RunResult) -> go.Figure | None:
+    """The run's record-path check (None for a fit without one)."""
+    return None if result.record_check is None else record_check_figure(result.record_check, RECORD_CHECK_TITLE)
+
+
+def record_check_figure(check: RecordPathCheck, title: str, draws_from: str = "posterior") -> go.Figure:
     """Observed record path over the 5–95% band and median of simulated ones, and the longest plateau of the
-    simulated paths against the observed one (with its posterior predictive p-value). None without a check."""
-    check = result.record_check
-    if check is None:
-        return None
+    simulated paths against the observed one, with predictive p-values. `draws_from` names where the simulated
+    paths' parameters come from (the posterior; the notebook's prior predictive check passes "prior")."""
     color = scenario_color(0)
     traces: list[dict[str, Any]] = []
     low, median, high = (10.0**values for values in check.simulated_bands)
@@ -85,13 +92,11 @@ def record_path_figure(result: RunResult) -> go.Figure | None:
         )
     )
     subtitle = (
-        f"Posterior predictive p-values: P(simulated longest plateau ≥ observed) = {check.p_longest:.2f}; "
-        f"P(simulated new records ≥ observed {check.observed_records}) = {check.p_records:.2f} "
-        f"({check.simulated_records.size} posterior draws)."
+        f"{draws_from.capitalize()} predictive p-values: P(simulated longest plateau ≥ observed) = "
+        f"{check.p_longest:.2f}; P(simulated new records ≥ observed {check.observed_records}) = "
+        f"{check.p_records:.2f} ({check.simulated_records.size} {draws_from} draws)."
     )
-    layout = page_layout(
-        "Record-path check: the record the fit saw, against records simulated from it", subtitle, 520, 110
-    )
+    layout = page_layout(title, subtitle, 520, 110)
     layout["legend"] = {"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0}
     layout["xaxis"] = {"title": {"text": "Publication date (year)"}}
     layout["yaxis"] = {
