@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from forecast import cache
 from forecast.config import Config
 from forecast.data import load_bundle
 from forecast.hashing import canonical_json, sha256_text, source_hash
@@ -60,15 +59,17 @@ def fit_data_known_at(runs: pd.DataFrame, web_growth: pd.DataFrame, cutoff: dt.d
 
 
 def cutoff_fit_key(config: Config, bundle: DataBundle) -> str:
-    """The posterior cache key of a fit at a cut-off: the forecast run's `fit_hash` (data, config with its
-    data.cutoff, versions, model source) plus the source of this module and every `forecast` module it imports.
+    """The cache key of a whole fit at a cut-off: the key of its blocks' inputs (`fit_hash_of` the data this
+    module cuts) plus the source of this module and every `forecast` module it imports.
 
     These fits differ from a forecast run's fit with the same data.cutoff (web_growth rows are cut too, and the
-    AI-share block is left out), so the two never share an entry; and an edit to how they are made changes the
-    key by itself."""
-    from forecast.model.fit import fit_hash
+    AI-share block is left out), so the two never share a whole-fit entry (blocks with equal inputs share theirs);
+    and an edit to how they are made changes the key by itself."""
+    from forecast.model.fit import fit_hash_of
 
-    return sha256_text(canonical_json({"fit_hash": fit_hash(config, bundle), "backtest": source_hash(__name__)}))
+    cutoff = config.data.cutoff
+    data = fit_data_known_at(bundle.runs, bundle.web_growth, cutoff, config.fit.leak_rows)
+    return sha256_text(canonical_json({"fit_hash": fit_hash_of(data, config), "backtest": source_hash(__name__)}))
 
 
 @dataclass
@@ -88,25 +89,21 @@ def fit_at_cutoff(
     config: Config, data_dir: Path, cutoff: dt.date, use_cache: bool = True, progress: Progress | None = None
 ) -> CutoffFit:
     """Fit (or reuse from the cache) the model on runs and web_growth rows dated on or before the cut-off."""
-    from forecast.model.frontier import build_model
-    from forecast.model.sample import diagnose, sample_posterior
+    from forecast.model.fit import fit_blocks
+    from forecast.model.sample import diagnostics_of
 
     started = time.perf_counter()
     cfg = config_at_cutoff(config, cutoff)
     bundle = load_bundle(Path(data_dir), cutoff=cutoff)
     data = fit_data_known_at(bundle.runs, bundle.web_growth, cutoff, cfg.fit.leak_rows)
     key = cutoff_fit_key(cfg, bundle)
-    idata = cache.load(key, progress) if use_cache else None
-    reused = idata is not None
-    if idata is None:
-        if progress:
-            progress(
-                f"cut-off {cutoff}: fitting on {data.dataset_runs.size} runs with token counts, "
-                f"{data.compute_runs.size} with compute, {data.adoption_year.size} adoption points"
-            )
-        idata = sample_posterior(build_model(data, cfg.fit), cfg.sampler, cfg.seed)
-        if use_cache:
-            cache.store(key, idata, progress)
-    elif progress:
+    if progress:
+        progress(
+            f"cut-off {cutoff}: fit on {data.dataset_runs.size} runs with token counts, "
+            f"{data.compute_runs.size} with compute, {data.adoption_year.size} adoption points"
+        )
+    idata, reused = fit_blocks(data, cfg, key, use_cache, progress)
+    if reused and progress:
         progress(f"cut-off {cutoff}: fit reused from the cache")
-    return CutoffFit(cutoff, data, idata, diagnose(idata), key, reused, round(time.perf_counter() - started, 3))
+    diagnostics = diagnostics_of(idata)
+    return CutoffFit(cutoff, data, idata, diagnostics, key, reused, round(time.perf_counter() - started, 3))

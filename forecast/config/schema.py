@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
@@ -39,6 +39,10 @@ MAX_DRAWS = 1_000_000
 MAX_CHAINS = 64
 
 
+#: The blocks of the fit, each sampled on its own (`forecast.model.blocks`).
+FitBlock = Literal["dataset", "compute", "adoption", "ai_share"]
+
+
 class SamplerSettings(ConfigModel):
     """MCMC settings for the posterior fit."""
 
@@ -55,6 +59,23 @@ class SamplerSettings(ConfigModel):
         description="NUTS target acceptance rate; higher = smaller steps, fewer divergences.",
     )
     cores: Integer = Field(2, ge=1, description="Chains sampled in parallel (does not change the result).")
+    thin: Integer = Field(
+        1,
+        ge=1,
+        le=100,
+        description="Keep every thin-th draw: draws x thin are sampled per chain, `draws` kept (steadier R-hat).",
+    )
+    block_target_accept: dict[FitBlock, Annotated[float, Field(gt=0, lt=1)]] = Field(
+        default_factory=dict,
+        description=(
+            "target_accept of single blocks of the fit (each block is sampled on its own), e.g. {compute: 0.99}; "
+            "blocks not named use target_accept."
+        ),
+    )
+
+    def target_accept_of(self, block: str) -> float:
+        """The target acceptance rate the named block is sampled at."""
+        return float(self.block_target_accept.get(block, self.target_accept))  # type: ignore[call-overload]
 
 
 class DataSettings(ConfigModel):
@@ -103,7 +124,7 @@ class FrontierSettings(ConfigModel):
 
 
 class FitSettings(ConfigModel):
-    """Priors and options of the fit; `forecast.model.frontier.build_model` reads them as given."""
+    """Priors and options of the fit; `forecast.model.blocks` hands them to every block as given."""
 
     frontier: FrontierSettings = Field(FrontierSettings(), description="The model of the frontier dataset.")
 

@@ -1,6 +1,7 @@
 """The PyMC model of everything in this forecast that has a likelihood.
 
-Three independent blocks, sampled together with NUTS:
+Independent blocks, each sampled on its own with NUTS (`forecast.model.blocks`: no parameter is shared, so the
+joint posterior is the product of the blocks'):
 
 1. **Dataset-size frontier.** For each recorded run with a developer-reported token count,
    log10 tokens_i = f(t_i) − u_i + ε_i with f(t) = level + growth·(t − anchor) the frontier (largest dataset at
@@ -47,7 +48,6 @@ from forecast.model.trend import frontier_log10
 from forecast.units import decimal_year
 
 if TYPE_CHECKING:
-    import pymc as pm
     import pytensor.tensor as pt
 
     from forecast.config.schema import FitSettings
@@ -227,56 +227,67 @@ def _stochastic_frontier(
     )
 
 
-def build_model(data: FitData, priors: FitSettings) -> pm.Model:
-    """The joint model of the three blocks; variable names are the posterior's public schema. `priors` is the
-    config's `fit` section: the frontier levels (log10 at the anchor), growth rates (OOM/yr) and leak noise."""
+def add_dataset_block(data: FitData, priors: FitSettings) -> None:
+    """The dataset frontier, in the model in context: the record process of the record path
+    (`fit.frontier.likelihood: record`) or the stochastic frontier of the frontier candidates."""
     import pymc as pm
     import pytensor.tensor as pt
 
-    coords = {
-        "dataset_run": data.dataset_runs,
-        "compute_run": data.compute_runs,
-        "adoption_point": np.arange(data.adoption_year.size),
-    }
-    with pm.Model(coords=coords) as model:
-        if priors.frontier.likelihood == "record":
-            if data.dataset_record is None:
-                raise ValueError("fit.frontier.likelihood 'record' needs at least one run that can set the record")
-            add_record_block(data.dataset_record, priors.frontier.growth, priors, prefix="dataset")
-        else:
-            secondary = pm.HalfNormal("dataset_secondary_sd", SECONDARY_EXTRA_SCALE_OOM)
-            extra = pt.stack([pt.constant(0.0), secondary, pt.constant(priors.leak_extra_sd_oom)])[
-                data.dataset_reliability
-            ]
-            _stochastic_frontier(
-                "dataset",
-                data.dataset_year,
-                data.dataset_log10,
-                priors.dataset_level_2024,
-                priors.dataset_growth,
-                extra,
-                DATASET_NOISE_SCALE_OOM,
-                "dataset_run",
-            )
-        _stochastic_frontier(
-            "compute",
-            data.compute_year,
-            data.compute_log10,
-            priors.compute_level_2024,
-            priors.compute_growth,
-            0.0,
-            COMPUTE_NOISE_SCALE_OOM,
-            "compute_run",
-        )
-        midpoint = pm.Normal("adoption_midpoint", *ADOPTION_MIDPOINT_PRIOR)
-        rate = pm.LogNormal("adoption_rate", *ADOPTION_RATE_PRIOR)
-        ceiling = pm.Uniform("adoption_ceiling", *ADOPTION_CEILING_BOUNDS)
-        noise = pm.HalfNormal("adoption_noise_sd", ADOPTION_NOISE_SCALE)
-        share = ceiling * pm.math.sigmoid(rate * (data.adoption_year - midpoint))
-        pm.Normal("adoption_obs", mu=share, sigma=noise, observed=data.adoption_share, dims="adoption_point")
-        if data.ai_share is not None:
-            add_ai_share_block(data.ai_share, prefix=AI_SHARE_PREFIX)
-    return model
+    if priors.frontier.likelihood == "record":
+        if data.dataset_record is None:
+            raise ValueError("fit.frontier.likelihood 'record' needs at least one run that can set the record")
+        add_record_block(data.dataset_record, priors.frontier.growth, priors, prefix="dataset")
+        return
+    pm.modelcontext(None).add_coords({"dataset_run": data.dataset_runs})
+    secondary = pm.HalfNormal("dataset_secondary_sd", SECONDARY_EXTRA_SCALE_OOM)
+    extra = pt.stack([pt.constant(0.0), secondary, pt.constant(priors.leak_extra_sd_oom)])[data.dataset_reliability]
+    _stochastic_frontier(
+        "dataset",
+        data.dataset_year,
+        data.dataset_log10,
+        priors.dataset_level_2024,
+        priors.dataset_growth,
+        extra,
+        DATASET_NOISE_SCALE_OOM,
+        "dataset_run",
+    )
+
+
+def add_compute_block(data: FitData, priors: FitSettings) -> None:
+    """The compute frontier of the frontier candidates from the fitting window on, in the model in context."""
+    import pymc as pm
+
+    pm.modelcontext(None).add_coords({"compute_run": data.compute_runs})
+    _stochastic_frontier(
+        "compute",
+        data.compute_year,
+        data.compute_log10,
+        priors.compute_level_2024,
+        priors.compute_growth,
+        0.0,
+        COMPUTE_NOISE_SCALE_OOM,
+        "compute_run",
+    )
+
+
+def add_adoption_block(data: FitData, priors: FitSettings) -> None:
+    """The logistic share of the world population online, in the model in context (its priors are this
+    module's constants: `priors` is taken for a uniform signature)."""
+    import pymc as pm
+
+    pm.modelcontext(None).add_coords({"adoption_point": np.arange(data.adoption_year.size)})
+    midpoint = pm.Normal("adoption_midpoint", *ADOPTION_MIDPOINT_PRIOR)
+    rate = pm.LogNormal("adoption_rate", *ADOPTION_RATE_PRIOR)
+    ceiling = pm.Uniform("adoption_ceiling", *ADOPTION_CEILING_BOUNDS)
+    noise = pm.HalfNormal("adoption_noise_sd", ADOPTION_NOISE_SCALE)
+    share = ceiling * pm.math.sigmoid(rate * (data.adoption_year - midpoint))
+    pm.Normal("adoption_obs", mu=share, sigma=noise, observed=data.adoption_share, dims="adoption_point")
+
+
+def add_ai_share_of(data: FitData, priors: FitSettings) -> None:
+    """The AI-written share of new web text (`forecast.model.ai_share`), names prefixed `ai_`."""
+    if data.ai_share is not None:
+        add_ai_share_block(data.ai_share, prefix=AI_SHARE_PREFIX)
 
 
 AI_SHARE_PREFIX = "ai_"

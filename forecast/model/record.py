@@ -252,9 +252,23 @@ def add_record_block(data: RecordData, form: GrowthForm, priors: FitSettings, pr
     if form == "local_linear" and knot_years(data.start_year, data.end_year).size < 3:
         form = "constant"  # one slope interval only: the local linear trend is the constant slope
     if form == "constant":
-        level = pm.Normal(f"{prefix}_level", level_prior.mean, level_prior.sd)
+        # Sampled as the slope and the frontier at the record's centre in time, where the records pin it down
+        # (at 2024 the level and slope are correlated up to 0.84); the prior is the same: given the slope, the
+        # frontier at the centre is the 2024 level's normal moved along the line.
+        # And the frontier there in units of the record scale s above the record then, as the likelihood sees it,
+        # exp((F − R)/s): the records pin it down to about one unit, so s does not squeeze it into a funnel
+        # (divergences at s near 0.1). A linear map, given s, of the same normal: the prior is unchanged.
+        # (The slope per s as well was worse: it is correlated with s, as the records fix the slope in OOM/yr.)
+        centre = information_centre(data)
+        reference = record_in_force(data, centre)
         growth = pm.Normal(f"{prefix}_growth", growth_prior.mean, growth_prior.sd)
-        frontier = level + growth * (grid - ANCHOR_YEAR)
+        prior_at_centre = level_prior.mean + growth * (centre - ANCHOR_YEAR)
+        above = pm.Normal(
+            f"{prefix}_frontier_above_record", (prior_at_centre - reference) / scale, level_prior.sd / scale
+        )
+        at_centre = pm.Deterministic(f"{prefix}_frontier_at_centre", reference + scale * above)
+        pm.Deterministic(f"{prefix}_level", at_centre - growth * (centre - ANCHOR_YEAR))
+        frontier = at_centre + growth * (grid - centre)
     elif form == "hinge":
         low, high = hinge_range(data)  # type: ignore[misc]
         level = pm.Normal(f"{prefix}_level", level_prior.mean, level_prior.sd)
@@ -286,6 +300,18 @@ def add_record_block(data: RecordData, form: GrowthForm, priors: FitSettings, pr
     at_events = frontier[data.event_node]
     events = event_log_density(at_events, data.event_log10, data.event_lower.astype(float), scale, pt.log(scale))
     pm.Potential(f"{prefix}_record_loglik", events.sum() - counts.sum())
+
+
+def information_centre(data: RecordData) -> float:
+    """The year the record path pins the frontier down best: the mean date of its new records (the middle of
+    the path without any)."""
+    return float(np.mean(data.event_year)) if data.event_year.size else 0.5 * (data.start_year + data.end_year)
+
+
+def record_in_force(data: RecordData, year: float) -> float:
+    """log10 of the record in force at `year` on the path (the start's before the first new record)."""
+    index = int(np.clip(np.searchsorted(data.grid, year, side="right") - 1, 0, data.grid_record.size - 1))
+    return float(data.grid_record[index])
 
 
 def interpolate_knots(t: np.ndarray, knots: np.ndarray, values: object) -> object:

@@ -18,6 +18,7 @@ import pandas as pd
 from forecast.data import published
 from forecast.formatting import DASH, format_percent, format_sci, format_tokens
 from forecast.model.sample import MAX_R_HAT, MIN_ESS_BULK
+from forecast.model.sensitivity import stored_sensitivity
 from forecast.projection import switches
 from forecast.report.figures import scenario_names
 
@@ -140,8 +141,24 @@ def diagnostics_context(result: RunResult) -> dict[str, Any]:
             }
         )
     sampler = result.metadata.get("sampler") or result.config.sampler.model_dump(mode="json")
+    blocks = [
+        {
+            "name": str(name),
+            "divergences": int(row["divergences"]),
+            "max_r_hat": f"{row['max_r_hat']:.3f}",
+            "min_ess_bulk": f"{row['min_ess_bulk']:.0f}",
+            "min_bfmi": f"{row['min_bfmi']:.2f}" if np.isfinite(row["min_bfmi"]) else "",
+            "depth_share": f"{row['max_treedepth_share']:.1%}",
+            "target_accept": f"{row['target_accept']:g}",
+            "bad": bool(row["divergences"] > 0 or row["max_r_hat"] > MAX_R_HAT or row["min_ess_bulk"] < MIN_ESS_BULK),
+        }
+        for name, row in d.blocks.iterrows()
+    ]
     return {
         "rows": rows,
+        "blocks": blocks,
+        "min_bfmi": f"{d.min_bfmi:.2f}" if np.isfinite(d.min_bfmi) else "",
+        "depth_share": f"{d.max_depth_share:.1%}",
         "divergences": d.divergences,
         "max_r_hat": f"{d.max_r_hat:.3f}",
         "min_ess_bulk": f"{d.min_ess_bulk:.0f}",
@@ -153,6 +170,21 @@ def diagnostics_context(result: RunResult) -> dict[str, Any]:
         "sampler": sampler,
         "fit_reused": result.fit_reused,
     }
+
+
+def sensitivity_rows(result: RunResult) -> list[dict[str, Any]]:
+    """The power-scaling table stored with the fit, one row per frontier parameter (empty without one)."""
+    table = stored_sensitivity(result.idata)
+    return [
+        {
+            "name": str(name),
+            "prior": f"{float(row['prior']):.3f}",
+            "likelihood": f"{float(row['likelihood']):.3f}",
+            "diagnosis": str(row["diagnosis"]),
+            "flagged": str(row["diagnosis"]) != "✓",
+        }
+        for name, row in table.iterrows()
+    ]
 
 
 def _interval_text(interval: Any) -> str:

@@ -23,6 +23,7 @@ import plotly.graph_objects as go
 import plotly.offline
 
 from forecast.formatting import DASH
+from forecast.model.sensitivity import THRESHOLD as SENSITIVITY_THRESHOLD
 from forecast.report.asof import as_of_context, nowcast_rows, vintage_rows
 from forecast.report.context import (
     assumption_rows,
@@ -33,6 +34,7 @@ from forecast.report.context import (
     lead_scenario,
     prior_rows,
     published_context,
+    sensitivity_rows,
     source_rows,
 )
 from forecast.report.figures import (
@@ -185,6 +187,8 @@ def render_report(
         ),
         "figures": figure_html(figures, failed),
         "diagnostics": diagnostics_context(result),
+        "sensitivity": sensitivity_rows(result),
+        "sensitivity_threshold": SENSITIVITY_THRESHOLD,
         "assumptions": assumption_rows(result),
         "priors": prior_rows(result),
         "sources": sources,

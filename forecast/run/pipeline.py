@@ -26,6 +26,7 @@ from forecast.model.fit import Progress, fit_hash, fit_posterior
 from forecast.model.record import record_data
 from forecast.model.record_paths import RecordPathCheck, record_path_check
 from forecast.model.sample import (
+    Diagnostics,
     diagnostics_of,
     posterior_arrays,
 )
@@ -133,14 +134,22 @@ def record_check_of(config: Config, bundle: DataBundle, idata: xr.DataTree) -> R
     return record_path_check(draws, record_data(bundle.runs, end), rng, RECORD_CHECK_DRAWS)
 
 
+def block_diagnostics_metadata(diagnostics: Diagnostics) -> dict[str, dict[str, float]]:
+    """Each block's diagnostics and target_accept for run.json (JSON has no NaN: a missing E-BFMI is None)."""
+    return {
+        str(name): {key: (None if pd.isna(value) else float(value)) for key, value in row.items()}
+        for name, row in diagnostics.blocks.iterrows()
+    }
+
+
 def record_check_metadata(check: RecordPathCheck | None) -> dict[str, Any]:
     """The check's numbers for run.json (nothing without a check)."""
     if check is None:
         return {}
     return {
         "record_path_check": {
-            "observed_new_records": check.observed_records,
-            "p_new_records": check.p_records,
+            "observed_months_with_new_record": check.observed_records,
+            "p_months_with_new_record": check.p_records,
             "observed_longest_plateau_years": round(check.observed_longest, 3),
             "p_longest_plateau": check.p_longest,
         }
@@ -282,6 +291,7 @@ def run_pipeline(
                 **result.diagnostics.as_dict(),
                 "converged": result.diagnostics.converged,
                 "convergence_problems": result.diagnostics.problems(),
+                "blocks": block_diagnostics_metadata(result.diagnostics),
                 "fit_reused_from_cache": result.fit_reused,
                 "wall_time_seconds": timings,
                 "scenarios": [r.name for r in result.results],

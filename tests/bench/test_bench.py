@@ -206,11 +206,12 @@ def prior_draws_sampler():
     made: dict[str, Any] = {}
 
     def sample(model, sampler, seed, progressbar=False):
-        if "tree" not in made:
+        names = [rv.name for rv in model.free_RVs] + [d.name for d in model.deterministics]
+        key = tuple(names)  # one tree per block's model
+        if key not in made.setdefault("trees", {}):
             import pymc as pm
             import xarray as xr
 
-            names = [rv.name for rv in model.free_RVs]
             with model:
                 prior = pm.sample_prior_predictive(draws=sampler.chains * sampler.draws, random_seed=1, var_names=names)
             shape = (sampler.chains, sampler.draws)
@@ -221,9 +222,9 @@ def prior_draws_sampler():
                 }
             )
             stats = xr.Dataset({"diverging": (("chain", "draw"), np.zeros(shape, dtype=bool))})
-            made["tree"] = xr.DataTree.from_dict({"posterior": posterior, "sample_stats": stats})
+            made["trees"][key] = xr.DataTree.from_dict({"posterior": posterior, "sample_stats": stats})
         made.setdefault("calls", []).append(seed)
-        return made["tree"]
+        return made["trees"][key].copy()
 
     sample.made = made  # type: ignore[attr-defined]
     return sample
@@ -235,6 +236,7 @@ def test_corrupt_cache_entry_is_ignored_with_a_note_and_resampled(
     from forecast import cache
     from forecast.data import load_bundle
     from forecast.model import fit as model_fit
+    from forecast.model.blocks import model_blocks
     from forecast.run import pipeline
 
     monkeypatch.setenv("FORECAST_CACHE_DIR", str(tmp_path / "cache"))
@@ -249,17 +251,19 @@ def test_corrupt_cache_entry_is_ignored_with_a_note_and_resampled(
     result = pipeline.run_pipeline(
         small_config, data_dir=DATA_DIR, out_dir=tmp_path / "out", progress=notes.append, write_report=False
     )
-    assert len(prior_draws_sampler.made["calls"]) == calls_before + 1  # sampled again
+    blocks = len(model_blocks(model_fit.fit_data_of(small_config, bundle), small_config.fit))
+    assert len(prior_draws_sampler.made["calls"]) == calls_before + blocks  # every block sampled again
     assert not result.fit_reused
     assert any(note.startswith(f"ignoring cache entry {entry.name}") for note in notes), notes
     assert cache.load(key) is not None  # the garbage was replaced by a valid entry
     again = pipeline.run_pipeline(small_config, data_dir=DATA_DIR, out_dir=tmp_path / "again", write_report=False)
-    assert again.fit_reused and len(prior_draws_sampler.made["calls"]) == calls_before + 1
+    assert again.fit_reused and len(prior_draws_sampler.made["calls"]) == calls_before + blocks
 
 
 def test_no_cache_neither_reads_nor_writes(tmp_path, monkeypatch, small_config, prior_draws_sampler) -> None:
     from forecast.data import load_bundle
     from forecast.model import fit as model_fit
+    from forecast.model.blocks import model_blocks
 
     monkeypatch.setenv("FORECAST_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setattr(model_fit, "sample_posterior", prior_draws_sampler)
@@ -268,7 +272,8 @@ def test_no_cache_neither_reads_nor_writes(tmp_path, monkeypatch, small_config, 
     assert not reused
     calls_before = len(prior_draws_sampler.made["calls"])
     _, reused = model_fit.fit_posterior(small_config, bundle, use_cache=False)
-    assert not reused and len(prior_draws_sampler.made["calls"]) == calls_before + 1
+    blocks = len(model_blocks(model_fit.fit_data_of(small_config, bundle), small_config.fit))
+    assert not reused and len(prior_draws_sampler.made["calls"]) == calls_before + blocks
     other = tmp_path / "empty-cache"
     monkeypatch.setenv("FORECAST_CACHE_DIR", str(other))
     model_fit.fit_posterior(small_config, bundle, use_cache=False)

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from forecast.config import FitSettings, NormalPrior
+from forecast.model.blocks import build_model
 from forecast.model.frontier import (
     LEAK,
     PRIMARY,
     FitData,
-    build_model,
     frontier_candidates,
 )
 from forecast.model.sample import diagnose, sample_posterior

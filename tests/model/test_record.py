@@ -101,7 +101,10 @@ def test_pymc_model_computes_the_same_likelihood() -> None:
     data = record.record_data(RUNS, end_year=2023.0)
     with pm.Model() as model:
         record.add_record_block(data, "constant", FitSettings())
-    point = {"dataset_level": 12.4, "dataset_growth": 0.45, "dataset_record_scale_log__": np.log(0.3)}
+    # The block samples the frontier at the record's centre, above the record then, in units of the scale.
+    centre = record.information_centre(data)
+    above = (12.4 + 0.45 * (centre - ANCHOR_YEAR) - record.record_in_force(data, centre)) / 0.3
+    point = {"dataset_frontier_above_record": above, "dataset_growth": 0.45, "dataset_record_scale_log__": np.log(0.3)}
     (potential_of_values,) = model.replace_rvs_by_values([model.potentials[0]])
     potential = model.compile_fn(potential_of_values, inputs=model.value_vars, on_unused_input="ignore")(point)
     frontier = (12.4 + 0.45 * (data.grid - ANCHOR_YEAR))[None, :]
@@ -143,7 +146,7 @@ def test_short_histories_fall_back_to_the_constant_slope() -> None:
         with pm.Model() as model:
             record.add_record_block(data, form, FitSettings())  # type: ignore[arg-type]
         assert set(model.free_RVs) and {v.name for v in model.free_RVs} == {
-            "dataset_level",
+            "dataset_frontier_above_record",
             "dataset_growth",
             "dataset_record_scale",
         }

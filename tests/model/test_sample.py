@@ -51,3 +51,26 @@ def test_missing_or_broken_stored_diagnostics_are_recomputed(stored: str | None)
         tree.attrs[fit.DIAGNOSTICS_ATTR] = stored
     assert fit.stored_diagnostics(tree) is None
     assert fit.diagnostics_of(tree).as_dict() == fit.diagnose(tree).as_dict()
+
+
+def test_thinning_keeps_every_divergence() -> None:
+    """draws × thin are sampled and every thin-th kept; the divergence count is of all sampled transitions.
+
+    A funnel sampled by PyMC's NUTS at a low target_accept diverges; the same seed and total number of draws,
+    thinned by 3, must report the same count even though some divergent draws are not kept."""
+    import pymc as pm
+
+    from forecast.config import SamplerSettings
+
+    with pm.Model() as funnel:
+        log_scale = pm.Normal("v", 0, 3)
+        pm.Normal("x", 0, pm.math.exp(log_scale / 2), shape=9)
+    settings = {"backend": "pymc", "tune": 200, "chains": 2, "target_accept": 0.6, "cores": 1}
+    full = fit.sample_posterior(funnel, SamplerSettings(draws=300, **settings), 3)
+    thinned = fit.sample_posterior(funnel, SamplerSettings(draws=100, thin=3, **settings), 3)
+    assert dict(thinned["posterior"].sizes) == {"chain": 2, "draw": 100, "x_dim_0": 9}
+    assert list(thinned["posterior"]["draw"].values) == list(range(100))
+    every = int(full["sample_stats"]["diverging"].sum())
+    assert every > 0
+    assert fit.diagnose(thinned).divergences == every
+    np.testing.assert_array_equal(thinned["posterior"]["v"].values, full["posterior"]["v"].values[:, ::3])

@@ -93,7 +93,7 @@ def record_check_figure(check: RecordPathCheck, title: str, draws_from: str = "p
     )
     subtitle = (
         f"{draws_from.capitalize()} predictive p-values: P(simulated longest plateau ≥ observed) = "
-        f"{check.p_longest:.2f}; P(simulated new records ≥ observed {check.observed_records}) = "
+        f"{check.p_longest:.2f}; P(simulated months with a new record ≥ observed {check.observed_records}) = "
         f"{check.p_records:.2f} ({check.simulated_records.size} {draws_from} draws)."
     )
     layout = page_layout(title, subtitle, 520, 110)
