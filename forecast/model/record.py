@@ -14,14 +14,13 @@ models it directly (a marked Poisson process, as in records in a trending series
 
 Which growth F(t) follows is a model choice (`GROWTH_FORMS`): a constant slope, a hinge (the slope changes once,
 at an uncertain date), or a local linear trend (the slope follows a random walk, non-centred). The likelihood
-integrates λ on a grid (every month and every record date), with the trapezoid rule (relative error ≈ x²/12 for
-x = θ·growth·Δt ≈ 0.16 per month: 0.2%).
+integrates λ on a grid (every month and every record date), exactly for F linear between nodes.
 
 Leaked figures and continued-pretraining increments never set the record; neither do upper bounds ("up to 18T").
 Runs published on the same date count once, by the largest. The process starts at the first recorded run and is
 conditioned on its value (nothing is modelled before it).
 
-Every equation is written once, for numpy arrays and PyTensor tensors alike (`logaddexp` is passed in): the fit
+Every equation is written once, for numpy arrays and PyTensor tensors alike (the array module is passed in): the fit
 (`add_record_block`), the pointwise log-likelihood for LOO/LFO (`segment_log_likelihood`), and the forward
 simulation of the backtest, the checks and the figures (`simulate_records`).
 """
@@ -30,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -167,14 +166,26 @@ def _with_grid(
 Fn = Callable[[object], object]
 
 
-def log_exceedance(
-    frontier: object, record: object, dt: object, scale: object, logaddexp: Callable[[object, object], object]
-) -> object:
-    """log of the expected number of releases above `record` on each grid interval, ∫ exp((F(s) − R)/scale) ds
-    by the trapezoid rule from F at the interval's two ends (`frontier` has one more entry on its last axis)."""
+def log_exceedance(frontier: object, record: object, dt: object, scale: object, xp: Any) -> object:
+    """log of the expected number of releases above `record` on each grid interval, ∫ exp((F(s) − R)/scale) ds,
+    exact for F linear between the interval's two ends (`frontier` has one more entry on its last axis): with
+    u = (F − R)/scale at the ends, Δt·(e^u₁ − e^u₀)/(u₁ − u₀), written as max(u) + log Δt + log((1 − e^−d)/d),
+    d = |u₁ − u₀|. `xp` is numpy or `pytensor.tensor` (the same equation in the fit and in numpy).
+
+    (The trapezoid rule this replaced overstates the integral by ≈ d²/12: 0.1% for the fitted scale, but 10% at
+    the small scales the prior allows, which biased the simulation-based calibration of the scale.)"""
     left = (frontier[..., :-1] - record) / scale  # type: ignore[index, operator]
     right = (frontier[..., 1:] - record) / scale  # type: ignore[index, operator]
-    return logaddexp(left, right) + np.log(0.5 * np.asarray(dt))  # type: ignore[operator]
+    gap = xp.abs(right - left)
+    tiny = gap < SERIES_BELOW
+    safe = xp.where(tiny, 1.0, gap)
+    # (1 − e^−d)/d: its series 1 − d/2 where d is too small for expm1(−d)/d to keep its digits.
+    relative = xp.where(tiny, 1.0 - 0.5 * gap, -xp.expm1(-safe) / safe)
+    return xp.maximum(left, right) + xp.log(relative) + np.log(np.asarray(dt))  # type: ignore[operator]
+
+
+#: Below this |u₁ − u₀| `log_exceedance` uses the series of (1 − e^−d)/d (error < d²/6 relative: < 1e-13).
+SERIES_BELOW = 1e-6
 
 
 def event_log_density(frontier_at: object, value: object, lower: object, scale: object, log_scale: object) -> object:
@@ -187,7 +198,7 @@ def segment_log_likelihood(data: RecordData, frontier: np.ndarray, scale: np.nda
     """Pointwise log-likelihood, shape (draws, segments): each new record with the spell before it, then the
     final spell to the cut-off. `frontier` is F at `data.grid` per draw (draws, nodes), `scale` per draw."""
     scale = np.asarray(scale, float)[:, None]
-    counts = np.exp(log_exceedance(frontier, data.grid_record, np.diff(data.grid), scale, np.logaddexp))
+    counts = np.exp(log_exceedance(frontier, data.grid_record, np.diff(data.grid), scale, np))
     spells = np.zeros((frontier.shape[0], data.segments))
     np.add.at(spells.T, data.grid_segment, counts.T)
     events = event_log_density(
@@ -201,7 +212,7 @@ def segment_log_likelihood(data: RecordData, frontier: np.ndarray, scale: np.nda
 def largest_release_location(frontier: np.ndarray, dt: np.ndarray, scale: np.ndarray) -> np.ndarray:
     """Per grid interval, the location of the largest release in it: P(max ≤ r) = exp(−N(r)) with N(r) the
     expected number above r = exp(log_exceedance at 0 − r/scale), a Gumbel with this location and `scale`."""
-    return scale * log_exceedance(frontier, 0.0, dt, scale, np.logaddexp)
+    return scale * log_exceedance(frontier, 0.0, dt, scale, np)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -296,7 +307,7 @@ def add_record_block(data: RecordData, form: GrowthForm, priors: FitSettings, pr
         pm.Deterministic(f"{prefix}_frontier_knots", at_knots)
         frontier = interpolate_knots(grid, knots, at_knots)
         pm.Deterministic(f"{prefix}_level", end_level - growth * (data.end_year - ANCHOR_YEAR))
-    counts = pt.exp(log_exceedance(frontier, data.grid_record, np.diff(grid), scale, pt.logaddexp))
+    counts = pt.exp(log_exceedance(frontier, data.grid_record, np.diff(grid), scale, pt))
     at_events = frontier[data.event_node]
     events = event_log_density(at_events, data.event_log10, data.event_lower.astype(float), scale, pt.log(scale))
     pm.Potential(f"{prefix}_record_loglik", events.sum() - counts.sum())
