@@ -78,6 +78,10 @@ def fit_posterior(
 ) -> tuple[xr.DataTree, bool]:
     """The posterior for this config and data: from the cache when its key matches, else sampled. `key` is
     `fit_hash(config, bundle)` when the caller has computed it already."""
+    if use_cache and key is not None:  # a warm run: the whole fit is stored, no fit data need be built
+        cached = cache.load(key, progress)
+        if cached is not None:
+            return cached, True
     data = fit_data_of(config, bundle)
     return fit_blocks(data, config, key or fit_hash_of(data, config), use_cache, progress)
 
