@@ -66,12 +66,7 @@ class Diagnostics:
 
     @property
     def converged(self) -> bool:
-        return (
-            self.divergences == 0
-            and self.max_r_hat <= MAX_R_HAT
-            and self.min_ess_bulk >= MIN_ESS_BULK
-            and not self.min_bfmi < MIN_BFMI
-        )
+        return passes(self.divergences, self.max_r_hat, self.min_ess_bulk, self.min_bfmi)
 
     def problems(self) -> list[str]:
         """Human-readable reasons the fit is not trusted (empty when converged)."""
@@ -84,10 +79,10 @@ class Diagnostics:
             out.append(f"min bulk ESS {self.min_ess_bulk:.0f} < {MIN_ESS_BULK}")
         if self.min_bfmi < MIN_BFMI:
             out.append(f"min E-BFMI {self.min_bfmi:.2f} < {MIN_BFMI}")
-        if not self.blocks.empty and out:
-            bad = [str(name) for name, row in self.blocks.iterrows() if not _block_ok(row)]
-            out.append("in block " + ", ".join(bad) if bad else "")
-        return [problem for problem in out if problem]
+        failing = [str(name) for name, row in self.blocks.iterrows() if not block_passes(row)]
+        if out and failing:
+            out.append("in block " + ", ".join(failing))
+        return out
 
     def as_dict(self) -> dict[str, float | int]:
         return {
@@ -100,14 +95,17 @@ class Diagnostics:
         }
 
 
-def _block_ok(row: pd.Series) -> bool:
-    """Whether one block's row of `Diagnostics.blocks` passes every convergence check."""
+def passes(divergences: float, max_r_hat: float, min_ess_bulk: float, min_bfmi: float) -> bool:
+    """The convergence checks, once for the whole fit and each block: no divergence, R-hat and bulk ESS within
+    their thresholds, E-BFMI not below its threshold (NaN, no energy recorded, does not fail)."""
     return bool(
-        row["divergences"] == 0
-        and row["max_r_hat"] <= MAX_R_HAT
-        and row["min_ess_bulk"] >= MIN_ESS_BULK
-        and not row["min_bfmi"] < MIN_BFMI
+        divergences == 0 and max_r_hat <= MAX_R_HAT and min_ess_bulk >= MIN_ESS_BULK and not min_bfmi < MIN_BFMI
     )
+
+
+def block_passes(row: pd.Series) -> bool:
+    """`passes` for one block's row of `Diagnostics.blocks`."""
+    return passes(row["divergences"], row["max_r_hat"], row["min_ess_bulk"], row["min_bfmi"])
 
 
 def sample_posterior(model: pm.Model, sampler: SamplerLike, seed: int, progressbar: bool = False) -> xr.DataTree:

@@ -17,7 +17,7 @@ import pandas as pd
 
 from forecast.data import published
 from forecast.formatting import DASH, format_percent, format_sci, format_tokens
-from forecast.model.sample import MAX_R_HAT, MIN_ESS_BULK
+from forecast.model.sample import MAX_R_HAT, MIN_ESS_BULK, block_passes
 from forecast.model.sensitivity import stored_sensitivity
 from forecast.projection import switches
 from forecast.report.figures import scenario_names
@@ -150,7 +150,7 @@ def diagnostics_context(result: RunResult) -> dict[str, Any]:
             "min_bfmi": f"{row['min_bfmi']:.2f}" if np.isfinite(row["min_bfmi"]) else "",
             "depth_share": f"{row['max_treedepth_share']:.1%}",
             "target_accept": f"{row['target_accept']:g}",
-            "bad": bool(row["divergences"] > 0 or row["max_r_hat"] > MAX_R_HAT or row["min_ess_bulk"] < MIN_ESS_BULK),
+            "bad": not block_passes(row),
         }
         for name, row in d.blocks.iterrows()
     ]
