@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
+from forecast.config.compute_limits import ComputeLimits
 from forecast.config.messages import PathError
 from forecast.priors import Number, Prior
 from forecast.projection.switches import SWITCHES
@@ -377,6 +378,13 @@ class _ScenarioCore(ConfigModel):
     compute_trend: ComputeTrend = Field(
         ComputeTrend(), description="Where the compute demand arm gets its level and growth."
     )
+    compute_limits: ComputeLimits | None = Field(
+        None,
+        description=(
+            "Limits that bend the compute trend (spending share of GWP or a dollar cap, power, chips; "
+            "forecast.config.compute_limits), in place of compute_slowdown; null: none."
+        ),
+    )
     stock_growth: Literal["users_model", "prior"] = Field(
         "users_model",
         description=(
@@ -387,6 +395,16 @@ class _ScenarioCore(ConfigModel):
     priors: PriorOverrides = Field(
         PriorOverrides(), description="Prior overrides; each unset prior keeps its data/stock_priors.csv row."
     )
+
+    @model_validator(mode="after")
+    def _one_bend(self) -> _ScenarioCore:
+        """Limits and a hand-set slowdown are two answers to one question: what bends the compute trend."""
+        if self.compute_limits is not None and self.compute_slowdown is not None:
+            raise PathError(
+                "compute_limits replaces compute_slowdown: set compute_slowdown: null where limits are given",
+                ("compute_limits",),
+            )
+        return self
 
     @model_validator(mode="after")
     def _horizon_after_start(self) -> _ScenarioCore:
@@ -438,6 +456,13 @@ class _ScenarioOverrideCore(ConfigModel):
     nowcast: Nowcast | None = _inherit("nowcast")
     historical_trend: HistoricalTrend | None = _inherit("historical_trend")
     compute_trend: ComputeTrend | None = _inherit("compute_trend")
+    compute_limits: ComputeLimits | None = Field(
+        None,
+        description=(
+            "Limits on compute, merged key by key into the default (a null limit inside switches it off). Omit "
+            "to inherit; an explicit null means no limits in this scenario."
+        ),
+    )
     stock_growth: Literal["users_model", "prior"] | None = _inherit("stock_growth")
     priors: PriorOverrides | None = _inherit("priors")
 
@@ -463,7 +488,7 @@ class ResolvedScenario(ScenarioSettings):
 # ----------------------------------------------------------------------------------------------------
 
 #: Settings for which an explicit null in a scenario means "none" rather than "inherit".
-_NULL_MEANS_NONE = frozenset({"compute_slowdown"})
+_NULL_MEANS_NONE = frozenset({"compute_slowdown", "compute_limits"})
 
 
 def _merge_model(base: BaseModel, override: BaseModel) -> dict[str, Any]:

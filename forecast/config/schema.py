@@ -40,7 +40,7 @@ MAX_CHAINS = 64
 
 
 #: The blocks of the fit, each sampled on its own (`forecast.model.blocks`).
-FitBlock = Literal["dataset", "compute", "adoption", "ai_share"]
+FitBlock = Literal["dataset", "compute", "adoption", "ai_share", "supply"]
 
 
 class SamplerSettings(ConfigModel):
@@ -171,6 +171,21 @@ class VintageSettings(ConfigModel):
     )
 
 
+class ComputeSensitivitySettings(ConfigModel):
+    """The compute frontier refitted under other defensible choices (`forecast.run.compute_sensitivity`)."""
+
+    windows_oom: list[Annotated[float, Field(gt=0)] | None] = Field(
+        [],
+        description=(
+            "Candidate windows to refit the compute frontier with, OOM below the running record (null: every run "
+            "from the fitting window on); each with and without closed models' estimated compute. Empty: off."
+        ),
+    )
+    scenario: str | None = Field(
+        None, description="The scenario whose date each refit is projected with; null: the first compute-only one."
+    )
+
+
 class Config(ConfigModel):
     """A complete scenario file."""
 
@@ -187,6 +202,9 @@ class Config(ConfigModel):
         min_length=1, description="The scenarios to run; each states only what differs from `defaults`."
     )
     vintages: VintageSettings = Field(VintageSettings(), description="Earlier vintages of the forecast.")
+    compute_sensitivity: ComputeSensitivitySettings = Field(
+        ComputeSensitivitySettings(), description="How the compute frontier's fit depends on its selection choices."
+    )
 
     @model_validator(mode="after")
     def _check_scenarios(self) -> Config:

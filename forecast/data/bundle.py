@@ -34,6 +34,7 @@ from forecast.data.schemas import (
     runs_spec,
     web_growth_spec,
 )
+from forecast.data.supply_schema import SUPPLY_COLUMNS, SUPPLY_FILE, supply_spec
 from forecast.data.validation import validate
 from forecast.errors import DataError
 from forecast.hashing import fingerprint as files_fingerprint
@@ -125,6 +126,13 @@ def _web_growth_frame(raw: RawTable, reuse_checks: bool = True) -> pd.DataFrame:
     return web
 
 
+def _supply_frame(raw: RawTable, reuse_checks: bool = True) -> pd.DataFrame:
+    validate(raw, supply_spec, reuse_checks)
+    supply = _typed(raw.frame, floats=("value", "value_low", "value_high"), dates=("date",))
+    supply["decimal_year"] = decimal_year(supply["date"])
+    return supply
+
+
 def _known_at(frame: pd.DataFrame, column: str, cutoff: dt.date | None) -> pd.DataFrame:
     """Rows dated (by `column`) on or before the cut-off: what was known then; a partial date ("2024", "2024-06")
     counts from the end of its period. Undated rows are kept."""
@@ -172,6 +180,13 @@ def load_stock_estimates(data_dir: Path) -> pd.DataFrame:
     return _estimates_frame(read_table(Path(data_dir) / ESTIMATES_FILE, ESTIMATE_COLUMNS))
 
 
+def load_compute_supply(data_dir: Path, cutoff: dt.date | None = None) -> pd.DataFrame:
+    """Inputs of the compute arm's limits (training-run costs, hardware, world product, published limits), rows
+    dated on or before `cutoff`; adds `decimal_year`."""
+    supply = _supply_frame(read_table(Path(data_dir) / SUPPLY_FILE, SUPPLY_COLUMNS))
+    return _known_at(supply, "date", cutoff)
+
+
 def load_web_growth(data_dir: Path, series: str | list[str] | None = None) -> pd.DataFrame:
     """Supply-side time series in long format, optionally only the named `series`; adds `decimal_year`."""
     web = _web_growth_frame(read_table(Path(data_dir) / WEB_GROWTH_FILE, WEB_GROWTH_COLUMNS))
@@ -192,6 +207,7 @@ class DataBundle:
     data_dir: Path
     sha256: Mapping[str, str]
     cutoff: dt.date | None = None
+    supply: pd.DataFrame | None = None  # compute_supply.csv (the compute arm's limits)
 
     @property
     def fingerprint(self) -> str:
@@ -209,6 +225,7 @@ def load_bundle(data_dir: Path, cutoff: dt.date | None = None, reuse_checks: boo
         PRIORS_FILE: read_table(data_dir / PRIORS_FILE, PRIOR_COLUMNS),
         ESTIMATES_FILE: read_table(data_dir / ESTIMATES_FILE, ESTIMATE_COLUMNS),
         WEB_GROWTH_FILE: read_table(data_dir / WEB_GROWTH_FILE, WEB_GROWTH_COLUMNS),
+        SUPPLY_FILE: read_table(data_dir / SUPPLY_FILE, SUPPLY_COLUMNS),
     }
     return DataBundle(
         runs=_cutoff_runs(_runs_frame(raws[RUNS_FILE], reuse_checks), cutoff),
@@ -218,6 +235,7 @@ def load_bundle(data_dir: Path, cutoff: dt.date | None = None, reuse_checks: boo
         data_dir=data_dir,
         sha256=MappingProxyType({name: raw.sha256 for name, raw in raws.items()}),
         cutoff=cutoff,
+        supply=_known_at(_supply_frame(raws[SUPPLY_FILE], reuse_checks), "date", cutoff),
     )
 
 

@@ -1,5 +1,5 @@
-"""The contract of the four data files: names, columns, closed vocabularies, plausibility bounds and the pandera
-schema of each file (column checks and cross-column rules).
+"""The contract of the data files (`compute_supply.csv`: `forecast.data.supply_schema`): names, columns, closed
+vocabularies, plausibility bounds and the pandera schema of each file (column checks and cross-column rules).
 
 Everything a check's outcome depends on, besides the file's bytes, is written here or in `forecast.data.checks`;
 the record of passed checks (`forecast.data.validation`) hashes the source of the whole `forecast.data` package,
@@ -33,6 +33,7 @@ from forecast.data.checks import (
     text,
     upper_bound_check,
 )
+from forecast.data.supply_schema import SUPPLY_FILE
 
 if TYPE_CHECKING:
     import pandera.pandas as pa
@@ -43,7 +44,7 @@ ESTIMATES_FILE = "stock_estimates.csv"
 WEB_GROWTH_FILE = "web_growth.csv"
 # The files `load_bundle` reads; `data_fingerprint` hashes exactly these (docs and sources.yml excluded,
 # so editing prose never invalidates a saved posterior).
-DATA_FILES: tuple[str, ...] = (RUNS_FILE, PRIORS_FILE, ESTIMATES_FILE, WEB_GROWTH_FILE)
+DATA_FILES: tuple[str, ...] = (RUNS_FILE, PRIORS_FILE, ESTIMATES_FILE, WEB_GROWTH_FILE, SUPPLY_FILE)
 
 RUN_COLUMNS: tuple[str, ...] = (
     "model",

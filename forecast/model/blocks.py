@@ -24,6 +24,7 @@ from forecast.model.frontier import (
     add_ai_share_of,
     add_compute_block,
     add_dataset_block,
+    add_supply_of,
 )
 
 if TYPE_CHECKING:
@@ -41,14 +42,16 @@ BUILDERS: dict[BlockName, Callable[[FitData, FitSettings], None]] = {
     "compute": add_compute_block,
     "adoption": add_adoption_block,
     "ai_share": add_ai_share_of,
+    "supply": add_supply_of,
 }
 
 #: The fields of `FitData` each block reads (the rest are left out of its inputs, and so of its cache key).
 BLOCK_FIELDS: dict[BlockName, tuple[str, ...]] = {
     "dataset": ("dataset_runs", "dataset_year", "dataset_log10", "dataset_reliability", "dataset_record"),
-    "compute": ("compute_runs", "compute_year", "compute_log10"),
+    "compute": ("compute_runs", "compute_year", "compute_log10", "compute_estimated"),
     "adoption": ("adoption_year", "adoption_share"),
     "ai_share": ("ai_share",),
+    "supply": ("supply",),
 }
 
 
@@ -78,7 +81,7 @@ def model_blocks(data: FitData, priors: FitSettings) -> list[Block]:
     measurements are there)."""
     blocks = []
     for name in BLOCK_NAMES:
-        if name == "ai_share" and data.ai_share is None:
+        if (name == "ai_share" and data.ai_share is None) or (name == "supply" and data.supply is None):
             continue
         kept = {f.name: _blank(getattr(data, f.name)) for f in dataclasses.fields(data)}
         kept.update({field: getattr(data, field) for field in BLOCK_FIELDS[name]})

@@ -37,7 +37,11 @@ def fit_hash(config: Config, bundle: DataBundle) -> str:
 def fit_data_of(config: Config, bundle: DataBundle) -> FitData:
     """What the fit reads of the data bundle: the runs and web-growth rows, cut at `data.cutoff`."""
     return fit_data_from_frames(
-        bundle.runs, bundle.web_growth, leak_rows=config.fit.leak_rows, cutoff=config.data.cutoff
+        bundle.runs,
+        bundle.web_growth,
+        leak_rows=config.fit.leak_rows,
+        cutoff=config.data.cutoff,
+        supply=bundle.supply,
     )
 
 
@@ -99,7 +103,7 @@ def fit_blocks(
     by_block: dict[str, tuple[Diagnostics, float]] = {}
     reused = True
     for block in model_blocks(data, config.fit):
-        block_tree, block_reused = _fit_block(block, config, use_cache, progress)
+        block_tree, block_reused = fit_block(block, config, use_cache, progress)
         reused = reused and block_reused
         trees[block.name] = block_tree
         by_block[block.name] = (diagnostics_of(block_tree), config.sampler.target_accept_of(block.name))
@@ -113,7 +117,9 @@ def fit_blocks(
     return idata, reused
 
 
-def _fit_block(block: Block, config: Config, use_cache: bool, progress: Progress | None) -> tuple[xr.DataTree, bool]:
+def fit_block(
+    block: Block, config: Config, use_cache: bool = True, progress: Progress | None = None
+) -> tuple[xr.DataTree, bool]:
     """One block's posterior, from its cache entry or sampled at its own target_accept and seed."""
     key = block_key(block, config)
     if use_cache:

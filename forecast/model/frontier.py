@@ -44,6 +44,7 @@ from forecast.data import is_leak, is_whole_dataset
 from forecast.model.ai_share import DEFAULT_SERIES as AI_SHARE_SERIES
 from forecast.model.ai_share import AIShareData, add_ai_share_block, ai_share_data_from_frame
 from forecast.model.record import RecordData, add_record_block, record_data, record_setters
+from forecast.model.supply import SupplyData, add_supply_block, supply_data_from_frame, supply_parameters
 from forecast.model.trend import frontier_log10
 from forecast.units import decimal_year
 
@@ -63,6 +64,10 @@ PRIMARY, SECONDARY, LEAK = 0, 1, 2
 # recorded runs (which span ~2 OOM around the trend in any year), so the data dominate:
 SHORTFALL_SCALE_OOM = 1.0  # HalfNormal scale of σ_u: how far typical runs sit below the frontier
 SECONDARY_EXTRA_SCALE_OOM = 0.3  # HalfNormal scale of the extra noise of secondary (S) figures
+# HalfNormal scale of the extra noise of closed models' compute, estimated by others from hardware, time and
+# benchmarks (`estimated_compute`): the two database copies in data/ differ by up to 0.26 OOM for GPT-4.5
+# (2.1e26 vs 3.8e26 FLOP, compute_supply.csv notes): a scale of 0.5 lets the data find larger errors.
+ESTIMATE_EXTRA_SCALE_OOM = 0.5
 # σ_ε is the error of a figure *above* the frontier, i.e. measurement error, not the spread of runs (that is the
 # shortfall's job). Left wide, it lets the frontier collapse onto the mean of all runs. Scales: token counts are
 # developer-reported (the main error is tokens-processed vs unique, ~0.1–0.2 OOM, see data/README.md);
@@ -109,6 +114,8 @@ class FitData:
     adoption_share: np.ndarray  # fraction of world population online
     ai_share: AIShareData | None = None  # measured AI share of new web text (None: block left out)
     dataset_record: RecordData | None = None  # the record path, for `fit.frontier.likelihood: record`
+    supply: SupplyData | None = None  # what compute costs (`forecast.model.supply`; None: block left out)
+    compute_estimated: np.ndarray | None = None  # bool per compute run: a closed model's estimated compute
 
 
 def frontier_candidates(
@@ -136,6 +143,8 @@ def fit_data_from_frames(
     compute_window_start: float = COMPUTE_WINDOW_START,
     candidate_window_oom: float = CANDIDATE_WINDOW_OOM,
     cutoff: date | None = None,
+    supply: pd.DataFrame | None = None,
+    include_estimated_compute: bool = True,
 ) -> FitData:
     """Select and transform the rows each likelihood uses (see module docstring for why). The record path runs
     to `cutoff` (its last flat spell ends there), or to the last run's date without one."""
@@ -156,11 +165,14 @@ def fit_data_from_frames(
     has_compute = runs["training_compute_flop"].notna() & (runs["training_compute_flop"] > 0)
     years = decimal_year(runs["publication_date"])
     compute = runs[has_compute & (years >= compute_window_start)]
+    if not include_estimated_compute:
+        compute = compute[~estimated_compute(compute)]
     compute = compute[
         frontier_candidates(
             decimal_year(compute["publication_date"]),
             np.log10(compute["training_compute_flop"].to_numpy(dtype=float)),
             candidate_window_oom,
+            never_sets_record=is_leak(compute).to_numpy(),
         )
     ]
     adoption = web_growth[web_growth["series"].isin(ADOPTION_SERIES) & web_growth["value"].notna()]
@@ -172,11 +184,23 @@ def fit_data_from_frames(
         compute_runs=compute["model"].to_numpy(dtype=str),
         compute_year=decimal_year(compute["publication_date"]),
         compute_log10=np.log10(compute["training_compute_flop"].to_numpy(dtype=float)),
+        compute_estimated=estimated_compute(compute).to_numpy(dtype=bool),
         adoption_year=decimal_year(adoption["date"]),
         adoption_share=adoption["value"].to_numpy(dtype=float) / 100.0,
         ai_share=ai_share_known(web_growth),
         dataset_record=_record_to(runs, cutoff),
+        supply=supply_data_from_frame(supply, None if cutoff is None else float(decimal_year(pd.Series([cutoff]))[0])),
     )
+
+
+def estimated_compute(runs: pd.DataFrame) -> pd.Series:
+    """Rows whose compute is an outsider's estimate for a closed model: a leak, a `compute_only` row (the
+    developer disclosed neither parameters nor tokens: Gemini 1.0 Ultra, Grok 3/4, GPT-4.5, GPT-5, ...) or a row
+    without a parameter count. Open models' compute is 6·N·D from disclosed figures, far more precise."""
+    flags = runs["flags"].fillna("").astype(str) if "flags" in runs else pd.Series("", index=runs.index)
+    compute_only = flags.str.split(";").map(lambda items: "compute_only" in items)
+    no_parameters = runs["parameters"].isna() if "parameters" in runs else pd.Series(False, index=runs.index)
+    return is_leak(runs) | compute_only | no_parameters
 
 
 def _record_to(runs: pd.DataFrame, cutoff: date | None) -> RecordData | None:
@@ -256,15 +280,20 @@ def add_dataset_block(data: FitData, priors: FitSettings) -> None:
 def add_compute_block(data: FitData, priors: FitSettings) -> None:
     """The compute frontier of the frontier candidates from the fitting window on, in the model in context."""
     import pymc as pm
+    import pytensor.tensor as pt
 
     pm.modelcontext(None).add_coords({"compute_run": data.compute_runs})
+    extra: pt.TensorVariable | float = 0.0
+    if data.compute_estimated is not None and data.compute_estimated.any():
+        estimate = pm.HalfNormal("compute_estimate_sd", ESTIMATE_EXTRA_SCALE_OOM)
+        extra = pt.stack([pt.constant(0.0), estimate])[data.compute_estimated.astype(int)]
     _stochastic_frontier(
         "compute",
         data.compute_year,
         data.compute_log10,
         priors.compute_level_2024,
         priors.compute_growth,
-        0.0,
+        extra,
         COMPUTE_NOISE_SCALE_OOM,
         "compute_run",
     )
@@ -290,6 +319,12 @@ def add_ai_share_of(data: FitData, priors: FitSettings) -> None:
         add_ai_share_block(data.ai_share, prefix=AI_SHARE_PREFIX)
 
 
+def add_supply_of(data: FitData, priors: FitSettings) -> None:
+    """What compute costs (`forecast.model.supply`), names prefixed `supply_` (its priors are that module's)."""
+    if data.supply is not None:
+        add_supply_block(data.supply)
+
+
 AI_SHARE_PREFIX = "ai_"
 
 #: Scalar parameters only a record-process fit has (`fit.frontier.likelihood: record`; growth-form ones only with
@@ -308,6 +343,7 @@ SCALAR_PARAMETERS = (
     "compute_growth",
     "compute_noise_sd",
     "compute_shortfall_sd",
+    "compute_estimate_sd",
     "adoption_midpoint",
     "adoption_rate",
     "adoption_ceiling",
@@ -315,4 +351,5 @@ SCALAR_PARAMETERS = (
     "ai_c_max",
     "ai_k",
     "ai_t0",
+    *supply_parameters(),
 )

@@ -13,7 +13,7 @@ figures and tests that want the dense paths evaluate it on the whole grid.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -110,6 +110,43 @@ def _compute_path(
     return frontier_log10(np.minimum(t, slowdown_year), level, growth, anchor) + growth_after * after_slowdown
 
 
+@dataclass(frozen=True)
+class ComputeCaps:
+    """Limits on the frontier run's compute, each a line in log10 FLOP per draw: level at `anchor` and slope.
+
+    Every limit of `forecast.projection.compute_limits` is a product of factors that grow exponentially (spending
+    cap × FLOP per dollar; power × FLOP per joule × duration; chips × FLOP/s × duration), so it is linear in log
+    space. Compute follows its trend U(t) until a limit bends it: log10 C = −w·log10(10^(−U/w) + Σ_j 10^(−K_j/w)),
+    a smooth minimum of U and the limits K_j whose bend is `width_oom` wide (C ≤ min; within w·log10(1 + k) of it).
+    """
+
+    names: tuple[str, ...]  # the limits, e.g. ("spending", "power", "chips")
+    level: np.ndarray  # (k, n) log10 FLOP at `anchor`
+    slope: np.ndarray  # (k, n) OOM/yr
+    anchor: float
+    width_oom: float
+
+    def lines(self, t: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
+        """(k, *t.shape) log10 FLOP of each limit at times `t` (time-major) for the selected draws."""
+        level = self.level if rows is None else self.level[:, rows]
+        slope = self.slope if rows is None else self.slope[:, rows]
+        return level[:, None, :] + slope[:, None, :] * (np.asarray(t)[None] - self.anchor)
+
+    def bend(self, uncapped: np.ndarray, t: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
+        """log10 compute: the smooth minimum of the trend `uncapped` and every limit."""
+        w = self.width_oom
+        terms = np.concatenate([uncapped[None], self.lines(t, rows)]) / -w
+        return -w * (np.logaddexp.reduce(terms * np.log(10.0), axis=0) / np.log(10.0))
+
+    def binding(self, uncapped: np.ndarray, t: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
+        """Index of what sets compute at `t`: 0 for the trend, 1 + j for the j-th limit (the lowest line)."""
+        return np.argmin(np.concatenate([uncapped[None], self.lines(t, rows)]), axis=0)
+
+    def least_slope(self) -> np.ndarray:
+        """Per draw, the smallest slope of the limits (the smooth minimum's slope is a mix of the lines')."""
+        return self.slope.min(axis=0)
+
+
 def profit_slope(policy: ProfitPolicy) -> float:
     """d log10(data multiple) / d log10(compute) of a profit policy (a straight line in log-log space)."""
     (c1, m1), (c2, m2) = PROFIT_POLICY_POINTS[policy]
@@ -194,6 +231,8 @@ class DemandPaths:
     # A record-process fit (`forecast.model.record`): the historical arm is the record itself, from the record
     # known at `record_start_year`, each draw at its own quantile (`record_quantile_path`); None: the line.
     record: RecordStart | None = None
+    # Limits that bend the compute arm's trend (spending, power, chips); None: the trend (and slowdown) alone.
+    caps: ComputeCaps | None = None
 
     # Evaluation is time-major (`time_major`): t is (k, 1) or (k, m), per-draw parameters (m,), results (k, m).
 
@@ -215,12 +254,17 @@ class DemandPaths:
         compute = log10_compute_for_tokens(optimal)
         return overtrained_log10_tokens(optimal, compute, self.factor, self.profit_policy), compute
 
-    def _compute(self, rows: np.ndarray | None, t: np.ndarray, with_compute: bool) -> tuple:
-        """(tokens, compute) on the compute arm: the dataset of the frontier compute."""
+    def _compute_flop(self, rows: np.ndarray | None, t: np.ndarray) -> np.ndarray:
+        """log10 FLOP of the compute arm (time-major): the trend with its slowdown, bent by the limits."""
         slowdown = None if self.slowdown_year is None else _take(self.slowdown_year, rows)
         level, growth = _take(self.compute_level, rows), _take(self.compute_growth, rows)
         after = np.broadcast_to(np.asarray(self.growth_after, dtype=float), level.shape)
         compute = _compute_path(t, level, growth, self.compute_anchor, slowdown, after)
+        return compute if self.caps is None else self.caps.bend(compute, t, rows)
+
+    def _compute(self, rows: np.ndarray | None, t: np.ndarray, with_compute: bool) -> tuple:
+        """(tokens, compute) on the compute arm: the dataset of the frontier compute."""
+        compute = self._compute_flop(rows, t)
         if self.overtraining_path is not None:
             return log10_chinchilla_tokens(compute) + 0.5 * self.overtraining_path.log10_k(t, rows), compute
         tokens = overtrained_log10_tokens(log10_chinchilla_tokens(compute), compute, self.factor, self.profit_policy)
@@ -264,6 +308,15 @@ class DemandPaths:
         """log10 FLOP of the frontier run (Chinchilla-equivalent on the historical arm)."""
         return self._evaluate(t, rows, with_compute=True)[1]
 
+    def compute_arm(self, t: np.ndarray, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+        """(log10 FLOP of the compute arm, index of what sets it or None without limits) at times `t`, for every
+        selected draw whichever arm it follows: 0 is the trend, 1 + j the j-th of `caps.names`."""
+        tm = time_major(t)
+        if self.caps is None:
+            return self._compute_flop(rows, tm).T, None
+        trend = replace(self, caps=None)._compute_flop(rows, tm)
+        return self.caps.bend(trend, tm, rows).T, self.caps.binding(trend, tm, rows).T
+
     def arms_at(self, year: float) -> tuple[np.ndarray, np.ndarray]:
         """(log10 tokens of the historical arm, log10 FLOP of the compute arm) of every draw at `year`, whichever
         arm the draw follows: what the two fitted frontiers say at one date."""
@@ -287,6 +340,8 @@ class DemandPaths:
         compute = per_compute * self.compute_growth
         if self.slowdown_year is not None:
             compute = np.minimum(compute, per_compute * np.broadcast_to(self.growth_after, compute.shape))
+        if self.caps is not None:
+            compute = np.minimum(compute, per_compute * self.caps.least_slope())
         if self.overtraining_path is not None:
             compute = compute + 0.5 * self.overtraining_path.least_growth()
         return np.where(self.historical, historical, compute)

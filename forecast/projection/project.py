@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from forecast.projection.compute_ahead import ComputeAhead, compute_ahead_of
 from forecast.projection.crossing import Crossing, bracketed_crossing
 from forecast.projection.memo import ProjectionCache, Rows
 from forecast.projection.nowcast import KnownAtCutoff, NowcastReport, condition_on_record
@@ -41,6 +42,7 @@ class ScenarioResult:
     switch_results: dict[str, Any] = field(default_factory=dict)  # the fields the enabled switches add
     at_start: np.ndarray | None = None  # bool per draw: demand already above the stock at the projection start
     nowcast: NowcastReport | None = None  # how the draws were tied to the record at the cut-off (None: not)
+    compute_ahead: ComputeAhead | None = None  # the compute arm year by year and its binding limits (None: no arm)
 
     def __getattr__(self, name: str) -> Any:
         """A switch's result field by name (`result.synthetic_year`), or what it reads as with the switch off.
@@ -115,6 +117,7 @@ def project_inputs(
         bands=proj.bands(),
         inputs=inputs,
         at_start=crossing.at_start,
+        compute_ahead=compute_ahead_of(proj.demand, inputs, crossing, float(grid[0]), float(scenario.horizon)),
     )
     if any_enabled(scenario):
         baseline = proj.baseline_crossing()

@@ -19,6 +19,7 @@ import pandas as pd
 from forecast.model.trend import ANCHOR_YEAR
 from forecast.priors import Prior
 from forecast.projection import demand, stock
+from forecast.projection.compute_limits import compute_caps, limit_inputs
 from forecast.projection.crossing import steadily_rising
 from forecast.projection.inputs import balanced_arms, draw_prior, resolve_prior
 from forecast.projection.memo import GRID_STEP_YEARS
@@ -132,6 +133,7 @@ def scenario_inputs(
     slowdown = _slowdown_years(scenario.compute_slowdown, n, seed)
     if slowdown is not None:
         inputs["compute_slowdown_year"] = slowdown
+    inputs.update(limit_inputs(scenario.compute_limits, posterior, n, seed))
     inputs["historical_arm"] = _arms(scenario, n, seed)
     if scenario.nowcast.condition_on_record:
         # What the record at the cut-off is weighed against: the fitted dataset frontier and its scales.
@@ -188,6 +190,7 @@ def frontier_model(scenario: Any, inputs: dict[str, np.ndarray], seed: int) -> d
         slowdown_year=inputs.get("compute_slowdown_year"),
         growth_after=slowdown.growth_after_oom_per_year if slowdown is not None else 0.0,
         record=record,
+        caps=compute_caps(scenario.compute_limits, inputs),
     )
 
 

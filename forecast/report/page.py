@@ -25,6 +25,7 @@ import plotly.offline
 from forecast.formatting import DASH
 from forecast.model.sensitivity import THRESHOLD as SENSITIVITY_THRESHOLD
 from forecast.report.asof import as_of_context, nowcast_rows, vintage_rows
+from forecast.report.compute_ahead import compute_ahead_context
 from forecast.report.context import (
     assumption_rows,
     diagnostics_context,
@@ -39,6 +40,7 @@ from forecast.report.context import (
 )
 from forecast.report.figures import (
     CHECK_FIGURES,
+    COMPUTE_FIGURES,
     EXTENSION_FIGURES,
     FIGURE_BUILDERS,
     NOWCAST_FIGURES,
@@ -62,6 +64,7 @@ SECTIONS: dict[str, str] = {
     "fan": "Projected datasets vs. the stock",
     "probability": "Probability of exhaustion by year",
     "stock": "Stock of public human text",
+    "compute": "Compute ahead: what bends the compute arm",
     "ai_share": "Is the web still adding human text?",
     "synthetic": "Synthetic data and model collapse",
     "nonpublic": "Non-public and multimodal stocks",
@@ -83,7 +86,9 @@ def build_figures(result: RunResult) -> tuple[dict[str, go.Figure], dict[str, st
     figures: dict[str, go.Figure] = {}
     failed: dict[str, str] = {}
     with house_template():
-        for name, builder in (FIGURE_BUILDERS | NOWCAST_FIGURES | CHECK_FIGURES | EXTENSION_FIGURES).items():
+        for name, builder in (
+            FIGURE_BUILDERS | NOWCAST_FIGURES | COMPUTE_FIGURES | CHECK_FIGURES | EXTENSION_FIGURES
+        ).items():
             try:
                 figure = builder(result)
             except Exception as exc:
@@ -175,6 +180,7 @@ def render_report(
         "as_of": as_of_context(result),
         "nowcast": nowcast_rows(result),
         "vintages": vintage_rows(result),
+        "compute_ahead": compute_ahead_context(result),
         "sections": SECTIONS,
         "headline": headline_rows(result),
         "published": published_context(),

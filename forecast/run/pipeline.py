@@ -30,6 +30,7 @@ from forecast.model.sample import (
     diagnostics_of,
     posterior_arrays,
 )
+from forecast.projection.compute_ahead import compute_ahead_table
 from forecast.projection.effects import extension_effects, sensitivity_tables
 from forecast.projection.inputs import flatten
 from forecast.projection.nowcast import KnownAtCutoff, record_at
@@ -42,6 +43,7 @@ from forecast.projection.tables import (
     summary_table,
 )
 from forecast.report.images import FIGURES_DIR
+from forecast.run.compute_sensitivity import compute_sensitivity_table
 from forecast.run.folders import staged_output
 from forecast.run.freshness import INPUTS_KEY, inputs_hash
 from forecast.run.outputs import (
@@ -164,6 +166,7 @@ def compute_result(
     progress: Progress | None = None,
     posterior: xr.DataTree | None = None,
     vintages: bool = True,
+    compute_sensitivity: bool = True,
 ) -> RunResult:
     """Validate, fit (or reuse the cache, or take `posterior`) and project `config`, writing nothing: what a
     run would write, in memory (for tests and notebooks; `run_pipeline` writes it). With `vintages`, the
@@ -194,8 +197,14 @@ def compute_result(
         last = int(max(r.horizon for r in results))
         probabilities = probability_table(exhaustion, np.arange(2024, last))
         nowcast = nowcast_table(results)
+        compute_ahead = compute_ahead_table(results)
         effects = extension_effects(results)
         sensitivity, believe = sensitivity_tables(results)
+    selection = pd.DataFrame()
+    if compute_sensitivity and posterior is None and config.compute_sensitivity.windows_oom:
+        with _timed(timings, "compute sensitivity", progress):
+            flat = flatten(posterior_arrays(idata, tuple(idata.posterior.data_vars)))
+            selection = compute_sensitivity_table(config, bundle, scenarios, flat, known, use_cache, progress)
     result = RunResult(
         config=config,
         scenarios=scenarios,
@@ -212,6 +221,8 @@ def compute_result(
         sensitivity=sensitivity,
         believe=believe,
         nowcast=nowcast,
+        compute_ahead=compute_ahead,
+        compute_sensitivity=selection,
         timings=timings,
         fit_reused=reused,
         record_check=record_check,
@@ -220,7 +231,9 @@ def compute_result(
         with _timed(timings, "vintages", progress):
 
             def at(earlier: Config) -> RunResult:
-                return compute_result(earlier, data_dir, False, use_cache, progress, vintages=False)
+                return compute_result(
+                    earlier, data_dir, False, use_cache, progress, vintages=False, compute_sensitivity=False
+                )
 
             result.vintages = vintage_table(config, result, at, progress, reuse=use_cache)
     return result
@@ -255,6 +268,8 @@ def run_pipeline(
         for name, table in (
             ("nowcast.csv", result.nowcast),
             ("vintages.csv", result.vintages),
+            ("compute_ahead.csv", result.compute_ahead),
+            ("compute_sensitivity.csv", result.compute_sensitivity),
             ("extension_effects.csv", result.effects),
             ("sensitivity.csv", result.sensitivity),
             ("what_you_would_have_to_believe.csv", result.believe),

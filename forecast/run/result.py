@@ -37,6 +37,8 @@ class RunResult:
     believe: pd.DataFrame = field(default_factory=pd.DataFrame)
     nowcast: pd.DataFrame = field(default_factory=pd.DataFrame)  # how scenarios were tied to the record
     vintages: pd.DataFrame = field(default_factory=pd.DataFrame)  # the forecast at earlier data cut-offs
+    compute_ahead: pd.DataFrame = field(default_factory=pd.DataFrame)  # what binds the compute arm, per scenario
+    compute_sensitivity: pd.DataFrame = field(default_factory=pd.DataFrame)  # the compute frontier's selection
     #: Posterior predictive check of the record path (a record-process fit only; `forecast.model.record_paths`).
     record_check: RecordPathCheck | None = None
     timings: dict[str, float] = field(default_factory=dict)

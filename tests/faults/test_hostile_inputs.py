@@ -252,6 +252,7 @@ NON_FINITE_CELLS = [
     ("web_growth.csv", "value", "NaN", "expected a number, got 'NaN'"),
     ("stock_priors.csv", "low", "1e400", "expected a number, got '1e400'"),
     ("stock_estimates.csv", "tokens_central", "-Infinity", "expected a positive number of tokens, got '-Infinity'"),
+    ("compute_supply.csv", "value", "inf", "expected a positive number, got 'inf'"),
 ]
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from forecast.report.figures.compute import compute_ahead_chart
 from forecast.report.figures.exhaustion import fan_chart, probability_chart
 from forecast.report.figures.fit import KEY_PARAMETERS, frontier_fit, prior_posterior
 from forecast.report.figures.reading import scenario_names
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CHECK_FIGURES",
+    "COMPUTE_FIGURES",
     "EXTENSION_FIGURES",
     "FIGURE_BUILDERS",
     "KEY_PARAMETERS",
@@ -69,6 +71,9 @@ FIGURE_BUILDERS: dict[str, Callable[[RunResult], go.Figure]] = {
 
 #: Figures of the now-cast, by name; None when the run has nothing to show (no vintages).
 NOWCAST_FIGURES: dict[str, Callable[[RunResult], go.Figure | None]] = {"vintage_chart": vintage_chart}
+
+#: The compute arm ahead, by name; None when no scenario has a compute arm.
+COMPUTE_FIGURES: dict[str, Callable[[RunResult], go.Figure | None]] = {"compute_ahead": compute_ahead_chart}
 
 #: Checks of the fit that only some fits have, by name; None when the run's fit has none (a stochastic frontier).
 CHECK_FIGURES: dict[str, Callable[[RunResult], go.Figure | None]] = {"record_path_check": record_path_figure}

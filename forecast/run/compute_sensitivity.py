@@ -1,0 +1,115 @@
+"""The compute frontier under other defensible choices: how far below the running record a run may sit and still
+count as a frontier candidate, and whether closed models' estimated compute (leaks, `compute_only` rows) enters.
+
+Why: the compute arm's date rests on the fitted growth of frontier compute, and equally defensible selections move
+it a lot. Each choice refits the compute block alone (cached like any block: `forecast.model.fit.fit_block`) and
+projects one compute-only scenario with that block's draws in place of the default's, so a row says what the
+choice does to the date. Written to `compute_sensitivity.csv` and shown in the report's "Compute ahead" section.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from forecast.model.blocks import model_blocks
+from forecast.model.fit import Progress, fit_block
+from forecast.model.frontier import fit_data_from_frames
+from forecast.model.sample import diagnostics_of, posterior_arrays
+from forecast.model.trend import ANCHOR_YEAR
+from forecast.projection.inputs import flatten
+from forecast.projection.project import project_scenario
+from forecast.units import decimal_year
+
+if TYPE_CHECKING:
+    from forecast.config import Config, ResolvedScenario
+    from forecast.data import DataBundle
+    from forecast.projection.nowcast import KnownAtCutoff
+
+COMPUTE_SENSITIVITY_COLUMNS = (
+    "window_oom",
+    "estimated_compute",
+    "runs",
+    "growth_median",
+    "growth_q05",
+    "growth_q95",
+    "compute_at_cutoff_median",
+    "scenario",
+    "median",
+    "q10",
+    "q90",
+    "p_not_by_horizon",
+    "divergences",
+    "converged",
+)
+
+
+def _scenario(config: Config, scenarios: list[ResolvedScenario]) -> ResolvedScenario | None:
+    named = config.compute_sensitivity.scenario
+    if named is not None:
+        return next(s for s in scenarios if s.name == named)
+    return next((s for s in scenarios if s.scaling == "compute" and s.compute_trend.source == "fitted"), None)
+
+
+def compute_sensitivity_table(
+    config: Config,
+    bundle: DataBundle,
+    scenarios: list[ResolvedScenario],
+    posterior: dict[str, np.ndarray],
+    known: KnownAtCutoff | None,
+    use_cache: bool = True,
+    progress: Progress | None = None,
+) -> pd.DataFrame:
+    """One row per candidate window × with/without estimated compute: the refitted growth, compute at the cut-off
+    and the scenario's exhaustion date with those draws. Empty when the config asks for none (or has no compute-only
+    scenario with a fitted trend)."""
+    scenario = _scenario(config, scenarios)
+    windows = config.compute_sensitivity.windows_oom
+    if not windows or scenario is None:
+        return pd.DataFrame(columns=list(COMPUTE_SENSITIVITY_COLUMNS))
+    cutoff = float(decimal_year(pd.Series([config.data.cutoff]))[0])
+    rows: list[dict[str, Any]] = []
+    for window in windows:
+        for estimated in (True, False):
+            data = fit_data_from_frames(
+                bundle.runs,
+                bundle.web_growth,
+                leak_rows=config.fit.leak_rows,
+                cutoff=config.data.cutoff,
+                candidate_window_oom=math.inf if window is None else window,
+                include_estimated_compute=estimated,
+            )
+            block = next(b for b in model_blocks(data, config.fit) if b.name == "compute")
+            if progress:
+                progress(f"compute sensitivity: window {window}, estimated compute {'in' if estimated else 'out'}")
+            tree, _ = fit_block(block, config, use_cache, progress)
+            draws = flatten(posterior_arrays(tree, tuple(tree.posterior.data_vars)))
+            swapped = {k: v for k, v in posterior.items() if not k.startswith("compute_")} | draws
+            result = project_scenario(scenario, swapped, bundle.stock_priors, config.seed, known=known)
+            years = np.where(result.censored, np.inf, result.crossing_year)
+            growth = draws["compute_growth"]
+            diagnostics = diagnostics_of(tree)
+            rows.append(
+                {
+                    "window_oom": "all" if window is None else window,
+                    "estimated_compute": estimated,
+                    "runs": int(data.compute_runs.size),
+                    "growth_median": float(np.median(growth)),
+                    "growth_q05": float(np.quantile(growth, 0.05)),
+                    "growth_q95": float(np.quantile(growth, 0.95)),
+                    "compute_at_cutoff_median": float(
+                        10 ** np.median(draws["compute_level"] + growth * (cutoff - ANCHOR_YEAR))
+                    ),
+                    "scenario": scenario.name,
+                    "median": float(np.quantile(years, 0.5)),
+                    "q10": float(np.quantile(years, 0.1)),
+                    "q90": float(np.quantile(years, 0.9)),
+                    "p_not_by_horizon": float(np.mean(result.censored)),
+                    "divergences": int(diagnostics.divergences),
+                    "converged": bool(diagnostics.converged),
+                }
+            )
+    return pd.DataFrame(rows, columns=list(COMPUTE_SENSITIVITY_COLUMNS))
