@@ -95,9 +95,9 @@ TARGETS = {
 }
 GRID_START, GRID_END = 2024.0, 2060.0
 SCENARIO_ONLY_HORIZON = 2070
-#: Compute growth after the slowdown (OOM/yr; the presets' 0.18) in the successive edits of the watch measurement:
-#: each a value no earlier run of the bench used, so each edit's changed figures are rendered, not copied.
-WATCH_EDITS = (0.17, 0.16, 0.15)
+#: Width of the compute limits' bend (OOM; the default preset's 0.3) in the successive edits of the watch
+#: measurement: each a value no earlier run of the bench used, so each edit's changed figures are rendered, not copied.
+WATCH_EDITS = (0.29, 0.28, 0.27)
 IMPORT_BREAKDOWN = ("arviz", "forecast.run.pipeline", "forecast.report.page")
 MB = 1024.0 * 1024.0
 
@@ -267,9 +267,11 @@ def preset_text(scenarios: str) -> str:
 
 def scenario_only_yaml(scenarios: str, path: Path, horizon: int = SCENARIO_ONLY_HORIZON) -> Path:
     """A copy of the preset that differs only in scenario settings (the default horizon), so the fit is reused;
-    without the preset's vintages, each a fit of its own (their cost is the `vintages` stage of a run)."""
+    without the preset's vintages and compute-sensitivity refits, each a fit of its own (their cost is the
+    `vintages` and `compute sensitivity` stages of a run)."""
     data = yaml.safe_load(preset_text(scenarios))
     data.pop("vintages", None)
+    data.pop("compute_sensitivity", None)
     data.setdefault("defaults", {})["horizon"] = horizon
     return _write_preset_copy(data, f"bench: {scenarios} with the default horizon moved to {horizon}", path)
 
@@ -405,13 +407,17 @@ class WatchProcess:
             self.proc.wait(10)
 
 
-def compute_growth_yaml(scenarios: str, path: Path, growth: float) -> Path:
-    """A copy of the preset with another compute growth after the slowdown (a scenario setting: the fit is reused,
-    and the fan chart, probability and extension figures change); without the vintages, as `scenario_only_yaml`."""
+def bend_width_yaml(scenarios: str, path: Path, width: float) -> Path:
+    """A copy of the preset with another width of the compute limits' bend (a scenario setting: the fit is reused,
+    and the fan chart, probability, compute and extension figures change); without the vintages and the compute
+    sensitivity refits, as `scenario_only_yaml`."""
     data = yaml.safe_load(preset_text(scenarios))
     data.pop("vintages", None)
-    data.setdefault("defaults", {}).setdefault("compute_slowdown", {})["growth_after_oom_per_year"] = growth
-    description = f"bench: {scenarios} with compute growth after the slowdown at {growth} OOM/yr"
+    data.pop("compute_sensitivity", None)
+    limits = data.setdefault("defaults", {}).get("compute_limits")
+    data["defaults"]["compute_limits"] = {**(limits or {}), "bend_width_oom": width}
+    data["defaults"]["compute_slowdown"] = None
+    description = f"bench: {scenarios} with the compute limits' bend {width} OOM wide"
     return _write_preset_copy(data, description, path)
 
 
@@ -420,11 +426,11 @@ def time_watch_edits(
     data_dir: Path,
     root: Path,
     env: dict[str, str] | None,
-    growths: Sequence[float] = WATCH_EDITS,
+    widths: Sequence[float] = WATCH_EDITS,
     command: Sequence[str] = FORECAST_COMMAND,
 ) -> dict[str, Any]:
     """A `forecast watch` of the scenario-only YAML: its start until the first run is done, then, for each of
-    `growths`, the time from saving the edited YAML until the watch's run of it is done, with what that run
+    `widths`, the time from saving the edited YAML until the watch's run of it is done, with what that run
     recorded (fit reused, image times); then Ctrl-C and its exit code."""
     config = scenario_only_yaml(scenarios, root / "watched.yml")
     out = root / "out-watch"
@@ -435,13 +441,13 @@ def time_watch_edits(
     try:
         arrived, _ = watch.wait_for("watching")
         result["first_run_seconds"] = round(arrived - started, 3)
-        for growth in growths:
+        for width in widths:
             # Timed from the start of the save: a watch may answer before a clock read after the rename would
             # run (a loaded machine can pause this thread there), which gave negative times.
             saved = time.perf_counter()
-            compute_growth_yaml(scenarios, config, growth)
+            bend_width_yaml(scenarios, config, width)
             arrived, line = watch.wait_for("done:", "up to date", "error:", "internal error:")
-            edit: dict[str, Any] = {"growth_after_oom_per_year": growth, "seconds": round(arrived - saved, 3)}
+            edit: dict[str, Any] = {"bend_width_oom": width, "seconds": round(arrived - saved, 3)}
             if line.startswith("done:"):
                 run = _run_json(out)
                 edit["fit_reused"] = run.get("fit_reused_from_cache")
@@ -517,6 +523,13 @@ POSTERIOR_APPROXIMATION = {
     # The frontier's scales, which the now-cast weighs the record with (drawn as |normal|: only their scale matters).
     "dataset_noise_sd": (0.25, 0.06),
     "dataset_shortfall_sd": (0.28, 0.15),
+    # What compute costs (the supply block), which the compute arm's limits read.
+    "supply_price_level": (17.96, 0.038),
+    "supply_price_growth": (0.130, 0.013),
+    "supply_efficiency_level": (12.14, 0.032),
+    "supply_efficiency_growth": (0.098, 0.0125),
+    "supply_gwp_level": (14.027, 0.003),
+    "supply_gwp_growth": (0.0194, 0.0008),
 }
 LOG_ADOPTION_RATE = (float(np.log(0.17)), 0.043)
 THROUGHPUT_SCENARIO = "mixture-optimal"
@@ -902,7 +915,7 @@ def _watch_lines(watch: dict[str, Any], reference: float) -> list[str]:
     ]
     for edit in watch.get("edits", []):
         outcome = edit.get("outcome") or f"fit reused {edit.get('fit_reused')}"
-        lines.append(f"  growth after slowdown {edit['growth_after_oom_per_year']}: {edit['seconds']:.2f} s, {outcome}")
+        lines.append(f"  bend width {edit['bend_width_oom']}: {edit['seconds']:.2f} s, {outcome}")
         if edit.get("png_seconds"):
             lines.append(f"    {_images_line(edit['png_seconds'])}")
     if "error" in watch:

@@ -44,8 +44,8 @@ from forecast.config import load_config, resolve
 from forecast.data import find_data_dir, has_flag, load_bundle
 from forecast.hashing import package_versions
 from forecast.model.blocks import build_model
-from forecast.model.fit import fit_blocks, fit_hash_of
-from forecast.model.frontier import CANDIDATE_WINDOW_OOM, fit_data_from_frames
+from forecast.model.fit import fit_blocks, fit_data_of, fit_hash_of
+from forecast.model.frontier import CANDIDATE_WINDOW_OOM
 from forecast.model.record_paths import record_path_check
 from forecast.model.sample import diagnostics_of, posterior_arrays, posterior_predictive, prior_predictive
 from forecast.model.trend import ANCHOR_YEAR
@@ -81,13 +81,14 @@ display(pd.Series(package_versions(), name="version").to_frame())
 # %% [markdown]
 # ## 1. What the model is fitted to
 #
-# `forecast.model.frontier.fit_data_from_frames` selects and transforms the rows each of the three likelihood blocks
-# uses: log10 dataset tokens of frontier candidates, log10 training compute of frontier candidates published
-# from 2020 on, and the share of the world population online (OWID + ITU).
+# `forecast.model.fit.fit_data_of` (through `forecast.model.frontier.fit_data_from_frames`) selects and transforms
+# the rows each likelihood block uses: the record path of dataset tokens, log10 training compute of frontier
+# candidates published from 2020 on, the share of the world population online (OWID + ITU), the measured AI share
+# of new web text, and what compute costs (`data/compute_supply.csv`: FLOP per dollar, FLOP per joule, world product).
 
 # %%
 bundle = load_bundle(DATA_DIR, cutoff=config.data.cutoff)
-fit_data = fit_data_from_frames(bundle.runs, bundle.web_growth, leak_rows=config.fit.leak_rows)
+fit_data = fit_data_of(config, bundle)  # what a run fits: runs, web growth and compute supply, cut at the cut-off
 display(
     pd.DataFrame(
         {

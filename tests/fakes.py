@@ -29,6 +29,19 @@ POSTERIOR_CENTRES: dict[str, tuple[float, float]] = {
     "compute_growth": (0.55, 0.06),
     "compute_noise_sd": (0.4, 0.08),
     "compute_shortfall_sd": (0.35, 0.1),
+    "compute_estimate_sd": (0.64, 0.25),
+    "supply_price_level": (17.96, 0.04),
+    "supply_price_growth": (0.13, 0.013),
+    "supply_price_noise_sd": (0.25, 0.025),
+    "supply_hardware_level": (10.7, 0.1),
+    "supply_hardware_growth": (0.1, 0.026),
+    "supply_hardware_noise_sd": (0.26, 0.06),
+    "supply_efficiency_level": (12.14, 0.03),
+    "supply_efficiency_growth": (0.098, 0.0125),
+    "supply_efficiency_noise_sd": (0.14, 0.025),
+    "supply_gwp_level": (14.027, 0.003),
+    "supply_gwp_growth": (0.0194, 0.0008),
+    "supply_gwp_noise_sd": (0.007, 0.003),
     "adoption_midpoint": (2015.0, 0.5),
     "adoption_rate": (0.17, 0.007),
     "adoption_ceiling": (0.8, 0.03),
@@ -74,11 +87,14 @@ def make_result(preset: str = "default", chains: int = 2, draws: int = 100) -> R
 
 
 def without_vintages(config):
-    """The config without its vintages: a test that counts or times fits wants today's fit only (the vintages
-    refit once per vintage; tests/run/test_vintages.py covers them)."""
-    from forecast.config.schema import VintageSettings
+    """The config without its vintages and compute-sensitivity refits: a test that counts or times fits wants
+    today's fit only (the vintages refit once per vintage, tests/run/test_vintages.py covers them; the compute
+    refits, tests/run/test_compute_sensitivity.py)."""
+    from forecast.config.schema import ComputeSensitivitySettings, VintageSettings
 
-    return config.model_copy(update={"vintages": VintageSettings()})
+    return config.model_copy(
+        update={"vintages": VintageSettings(), "compute_sensitivity": ComputeSensitivitySettings()}
+    )
 
 
 def with_vintages(result: RunResult, chains: int = 2, draws: int = 100) -> RunResult:

@@ -192,7 +192,8 @@ def bracketed_crossing(
     - else the gap at `coarse` grid indices (`coarse_gap`, shape (n, len(coarse))), which must be increasing and
       hold the first and the last index: the first coarse interval that ends with gap >= 0. Without them the
       coarse points are the grid's two ends. A rising gap below 0 at the last point is censored.
-    Rows not known to rise are evaluated on the whole grid (`first_crossing`), so every row is exact.
+    Rows not known to rise are evaluated from the grid's start up to their first gap >= 0 (`scan_crossing`), so
+    every row is exact.
     """
     n, size = rising.size, grid.size
     out = _CrossingBuilder(grid, n)
@@ -214,7 +215,10 @@ def bracketed_crossing(
         _from_coarse(out, gap_at, rows, coarse, coarse_gap, n)
     dense = np.flatnonzero(~rising)
     if dense.size:
-        out.set_crossing(dense, first_crossing(grid, gap_at(dense, np.arange(size))))
+        # Walked from the grid's start a chunk at a time up to each row's first gap >= 0 (`scan_crossing`, the same
+        # crossing as `first_crossing` on the whole grid): most rows cross long before the horizon.
+        scanned = scan_crossing(grid, lambda r, index: gap_at(dense[r], index), np.zeros(dense.size, dtype=np.intp))
+        out.set_crossing(dense, scanned)
     return out.build()
 
 

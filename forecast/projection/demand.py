@@ -133,10 +133,16 @@ class ComputeCaps:
         return level[:, None, :] + slope[:, None, :] * (np.asarray(t)[None] - self.anchor)
 
     def bend(self, uncapped: np.ndarray, t: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
-        """log10 compute: the smooth minimum of the trend `uncapped` and every limit."""
-        w = self.width_oom
-        terms = np.concatenate([uncapped[None], self.lines(t, rows)]) / -w
-        return -w * (np.logaddexp.reduce(terms * np.log(10.0), axis=0) / np.log(10.0))
+        """log10 compute: the smooth minimum of the trend `uncapped` and every limit.
+
+        Written from the lowest line m: C = m − w·log10(Σ over all lines of 10^((m − line)/w)), every exponent ≤ 0,
+        so nothing overflows however far apart the lines are (the same value as the definition above)."""
+        lines = self.lines(t, rows)
+        low = np.minimum(uncapped, lines.min(axis=0))
+        per_oom = np.log(10.0) / self.width_oom
+        total = np.exp((low - uncapped) * per_oom)
+        total += np.exp((low[None] - lines) * per_oom).sum(axis=0)
+        return low - np.log(total) / per_oom
 
     def binding(self, uncapped: np.ndarray, t: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
         """Index of what sets compute at `t`: 0 for the trend, 1 + j for the j-th limit (the lowest line)."""

@@ -209,6 +209,25 @@ def _overtraining_text(ot: Any) -> str:
     return policy if ot.factor == 1 and ot.profit_model is None else f"{policy}; {arm}"
 
 
+#: How the assumptions table names each limit's prior (`ComputeLimits` field, label).
+LIMIT_LABELS = (
+    ("spending_share_of_gwp", "spending ≤ share of GWP"),
+    ("spending_cap_usd", "spending ≤ $"),
+    ("power_gw", "power, GW at 2030"),
+    ("chips_h100e", "chips, H100e at 2030"),
+)
+
+
+def _bend_text(slowdown: Any, limits: Any) -> str:
+    """What bends the compute trend: the limits (each prior), a hand-set slowdown, or nothing."""
+    if limits is not None:
+        parts = [
+            f"{label} {_interval_text(getattr(limits, key))}" for key, label in LIMIT_LABELS if getattr(limits, key)
+        ]
+        return "limits: " + ("; ".join(parts) if parts else "none on")
+    return _slowdown_text(slowdown)
+
+
 def _slowdown_text(slowdown: Any) -> str:
     if slowdown is None:
         return "none"
@@ -235,7 +254,7 @@ def assumption_rows(result: RunResult) -> list[dict[str, str]]:
                 "description": s.description,
                 "scaling": s.scaling,
                 "overtraining": _overtraining_text(s.overtraining),
-                "slowdown": _slowdown_text(s.compute_slowdown),
+                "slowdown": _bend_text(s.compute_slowdown, s.compute_limits),
                 "horizon": str(s.horizon),
                 "start": s.projection_start.isoformat(),
                 "historical": s.historical_trend.source

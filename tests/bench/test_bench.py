@@ -124,7 +124,7 @@ WATCH_PNG_SECONDS = {"chromium_open": 0.0, "render": {"fan_chart": 0.36}, "waite
 
 
 def _canned_watch(scenarios: str, data_dir: Path, root: Path, env: dict[str, str] | None) -> dict[str, Any]:
-    edit = {"growth_after_oom_per_year": 0.17, "seconds": 1.5, "fit_reused": True, "png_seconds": WATCH_PNG_SECONDS}
+    edit = {"bend_width_oom": 0.29, "seconds": 1.5, "fit_reused": True, "png_seconds": WATCH_PNG_SECONDS}
     return {"edits": [edit], "first_run_seconds": 4.0, "exit_code": 0, "median_edit_seconds": 1.5}
 
 
@@ -330,13 +330,13 @@ def test_watch_edits_are_timed_from_save_to_done(tmp_path: Path) -> None:
     script = tmp_path / "fake_watch.py"
     script.write_text(FAKE_WATCH)
     results = bench.time_watch_edits(
-        "default", DATA_DIR, tmp_path, None, growths=(0.17, 0.16), command=(sys.executable, str(script))
+        "default", DATA_DIR, tmp_path, None, widths=(0.29, 0.28), command=(sys.executable, str(script))
     )
     assert "error" not in results, results
-    assert [e["growth_after_oom_per_year"] for e in results["edits"]] == [0.17, 0.16]
+    assert [e["bend_width_oom"] for e in results["edits"]] == [0.29, 0.28]
     # An answer within 10 s of the save: the stand-in polls every 10 ms; the bound only catches a lost save.
     assert all(0 < e["seconds"] < 10 and e["fit_reused"] for e in results["edits"]), results["edits"]
     assert [e["png_seconds"]["chromium_open"] for e in results["edits"]] == [0.0, 0.0]
     assert results["median_edit_seconds"] == round(sum(e["seconds"] for e in results["edits"]) / 2, 3)
     assert results["exit_code"] == 0
-    assert "growth_after_oom_per_year: 0.16" in (tmp_path / "watched.yml").read_text()
+    assert "bend_width_oom: 0.28" in (tmp_path / "watched.yml").read_text()

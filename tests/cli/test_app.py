@@ -146,7 +146,7 @@ def test_real_process_exit_code_and_stderr() -> None:
 def test_validate_default_on_real_data() -> None:
     result = _invoke("validate", "--scenarios", "default", "--data", str(DATA_DIR))
     assert result.exit_code == 0, result.stderr
-    assert result.stdout.startswith("OK: default: 14 scenarios")
+    assert result.stdout.startswith("OK: default: 16 scenarios")
     assert "up to 2026-06-30" in result.stdout
     assert "with dataset tokens" in result.stdout
 

@@ -271,7 +271,7 @@ def test_a_real_watch_reruns_a_scenario_edit_from_the_cached_fit_with_one_chromi
     try:
         process.wait_for("watching")
         first = _run_record(out)
-        bench.compute_growth_yaml("default", config, 0.13)
+        bench.bend_width_yaml("default", config, 0.26)
         _, changed = process.wait_for("changed:")
         assert changed == f"changed: {config}"
         process.wait_for("done:")
@@ -286,7 +286,7 @@ def test_a_real_watch_reruns_a_scenario_edit_from_the_cached_fit_with_one_chromi
     assert first["fit_hash"] == second["fit_hash"] and first["config_hash"] != second["config_hash"]
     if png:
         assert second["figures"]["png"] == "written"
-        # The compute growth changes the fan chart: rendered, in the Chromium that was already open.
+        # The bend width changes the fan chart: rendered, in the Chromium that was already open.
         assert "fan_chart" in second["figures"]["png_rendered"]
         assert second["figures"]["png_seconds"]["chromium_open"] == 0.0
     time.sleep(0.5)

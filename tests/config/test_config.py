@@ -47,6 +47,8 @@ DEFAULT_SCENARIOS = [
     "mixture-100x",
     "mixture-human-share",
     "mixture-synthetic",
+    "mixture-spending-plateau",
+    "mixture-power-limited",
     "mixture-nonpublic",
 ]
 VILLALOBOS_SCENARIOS = ["compute-optimal", "overtrained-5x", "overtrained-100x"]
@@ -89,7 +91,13 @@ def test_default_preset_resolves() -> None:
         assert scenario.historical_trend.source == "fitted"
         assert scenario.stock_growth == "users_model"
         assert scenario.overtraining.applies_to == "compute"
-        assert scenario.compute_slowdown == ComputeSlowdown()
+        # Compute is bent by spending, power and chip limits, not a hand-set slowdown year.
+        assert scenario.compute_slowdown is None
+        assert scenario.compute_limits is not None and scenario.compute_limits.limits() == (
+            "spending",
+            "power",
+            "chips",
+        )
         # Projections start from what is known at the cut-off, and are tied to the record there.
         assert scenario.projection_start == config.data.cutoff
         assert scenario.nowcast.condition_on_record
@@ -111,7 +119,9 @@ def test_villalobos_preset_resolves() -> None:
         assert scenario.historical_trend.source == "given"
         assert scenario.stock_growth == "prior"
         assert scenario.overtraining.applies_to == "all"
-        assert scenario.compute_slowdown == ComputeSlowdown()
+        # The paper's own limit only: spending up to a share of GWP ([P2] fn. 20).
+        assert scenario.compute_slowdown is None
+        assert scenario.compute_limits is not None and scenario.compute_limits.limits() == ("spending",)
     assert scenarios["compute-optimal"].overtraining.factor == 1
     assert scenarios["compute-optimal"].overtraining.profit_model is None
     assert scenarios["overtrained-5x"].overtraining.profit_model == "5x"

@@ -33,7 +33,7 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
 )
 FILE_IN_MESSAGE = re.compile(
-    r"^error: (?:\S+/)?(?:training_runs|stock_priors|stock_estimates|web_growth)\.csv: |"
+    r"^error: (?:\S+/)?(?:training_runs|stock_priors|stock_estimates|web_growth|compute_supply)\.csv: |"
     r"^error: sources\.yml: "
 )
 

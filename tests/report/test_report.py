@@ -23,6 +23,7 @@ from forecast.data import published
 from forecast.model.sample import Diagnostics
 from forecast.report import context, images
 from forecast.report import page as report
+from forecast.report.figures import COMPUTE_FIGURES
 from forecast.run.result import RunResult
 
 PLOTLYJS = plotly.offline.get_plotlyjs()
@@ -139,7 +140,8 @@ def test_header_metadata_and_tables(result: RunResult, written: tuple[Path, dict
     assert '<a href="https://arxiv.org/abs/2211.04325v2">' in html
     assumptions = html.split('id="assumptions-table"', 1)[1].split("</table>", 1)[0]
     assert "5x tokens per parameter; compute arm only" in assumptions
-    assert "from 2030–2040 (uniform), then 0.18 OOM/yr" in assumptions
+    assert "limits: spending ≤ share of GWP loguniform" in assumptions  # the default preset's limits
+    assert "power, GW at 2030 lognormal 90% [1, 5]" in _row(html, "assumptions-table", "mixture-power-limited")
     assert "users_model" in assumptions
 
 
@@ -189,7 +191,7 @@ def test_png_skipped_without_chromium(written: tuple[Path, dict, str]) -> None:
     out, status, _ = written
     assert status["png"].startswith("skipped: ")
     assert "Chromium" in status["png"] or "kaleido" in status["png"]
-    assert status["names"] == list(report.FIGURE_BUILDERS) + list(report.EXTENSION_FIGURES)
+    assert status["names"] == list(report.FIGURE_BUILDERS) + list(COMPUTE_FIGURES) + list(report.EXTENSION_FIGURES)
     assert status["files"] == []
     assert not (out / report.FIGURES_DIR).exists()
 

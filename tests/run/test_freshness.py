@@ -149,7 +149,9 @@ def test_real_run_records_the_inputs_hash_and_a_rerun_skips(default_run, pipelin
     run = json.loads((out / "run.json").read_text(encoding="utf-8"))
     assert run[freshness.INPUTS_KEY] == freshness.inputs_hash(result.config, DATA_DIR, png=True)
     preset = (REPO / "forecast" / "config" / "presets" / "default.yml").read_text(encoding="utf-8")
+    # The fixture's config has no vintages and no compute-sensitivity refits: both blocks sit before `defaults:`.
     start, end = preset.index("vintages:"), preset.index("defaults:")
+    assert preset.index("compute_sensitivity:") > start
     scenarios = out.parent / "default-without-vintages.yml"
     scenarios.write_text(preset[:start] + preset[end:], encoding="utf-8")
     result = CliRunner().invoke(app, ["run", "--scenarios", str(scenarios), "--data", str(DATA_DIR), "--out", str(out)])
