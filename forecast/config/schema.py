@@ -224,6 +224,12 @@ class Config(ConfigModel):
                     f"unknown scenario '{name}' (the file's scenarios: {', '.join(first_index)})",
                     ("vintages", "scenarios", index),
                 )
+        named = self.compute_sensitivity.scenario
+        if named is not None and named not in first_index:
+            raise PathError(
+                f"unknown scenario '{named}' (the file's scenarios: {', '.join(first_index)})",
+                ("compute_sensitivity", "scenario"),
+            )
         for index, when in enumerate(self.vintages.dates):
             if when > self.data.cutoff:
                 raise PathError(

@@ -166,3 +166,30 @@ class TableSpec:
     def required_message(self, column: str) -> str:
         """What an empty cell of required `column` is told."""
         return self.required_messages.get(column, REQUIRED_DEFAULT)
+
+
+#: What an empty `source` or `reliability` cell of any data file is told (the tags are listed per file).
+REQUIRED_SOURCE = "expected a citation (paper, URL or repository path); every row keeps its source"
+REQUIRED_RELIABILITY = "expected a reliability tag"
+
+
+def _has_value(frame: pd.DataFrame) -> pd.Series:
+    return frame["value"].notna() | (frame["value_low"].notna() & frame["value_high"].notna())
+
+
+def _low_below_high(frame: pd.DataFrame) -> pd.Series:
+    low, high = as_numbers(frame["value_low"]), as_numbers(frame["value_high"])
+    return low.isna() | high.isna() | (low <= high)
+
+
+#: The row rules of a long-format file with `value, value_low, value_high` (web_growth.csv, compute_supply.csv):
+#: a value or both ends of a range, and the range in order.
+VALUE_RANGE_RULES = (
+    RowRule(
+        "value",
+        "expected a value, or both value_low and value_high",
+        _has_value,
+        ("value", "value_low", "value_high"),
+    ),
+    RowRule("value_high", "expected value_low <= value_high", _low_below_high, ("value_low", "value_high")),
+)

@@ -16,6 +16,9 @@ import numpy as np
 import pandas as pd
 
 from forecast.data.checks import (
+    REQUIRED_RELIABILITY,
+    REQUIRED_SOURCE,
+    VALUE_RANGE_RULES,
     RowRule,
     TableSpec,
     as_numbers,
@@ -193,8 +196,6 @@ MEDIAN_RELATIVE_TOLERANCE = 1e-3
 FIRST_FOUR_DIGIT_YEAR, LAST_FOUR_DIGIT_YEAR = 1000, 9999
 # A web_growth.csv series id, e.g. commoncrawl_pages_per_crawl.
 SERIES_ID = re.compile(r"^[a-z0-9_]+$")
-REQUIRED_SOURCE = "expected a citation (paper, URL or repository path); every row keeps its source"
-REQUIRED_RELIABILITY = "expected a reliability tag"
 
 
 def _share_check() -> pa.Check:
@@ -467,15 +468,6 @@ def _year_matches_date(frame: pd.DataFrame) -> pd.Series:
     return dates.isna() | years.isna() | (dates.dt.year == years)
 
 
-def _has_value(frame: pd.DataFrame) -> pd.Series:
-    return frame["value"].notna() | (frame["value_low"].notna() & frame["value_high"].notna())
-
-
-def _low_below_high(frame: pd.DataFrame) -> pd.Series:
-    low, high = as_numbers(frame["value_low"]), as_numbers(frame["value_high"])
-    return low.isna() | high.isna() | (low <= high)
-
-
 def web_growth_spec() -> TableSpec:
     """The checks of web_growth.csv."""
     number = number_check("expected a number")
@@ -499,13 +491,7 @@ def web_growth_spec() -> TableSpec:
     }
     rules = (
         RowRule("year", "expected year to equal the year of date", _year_matches_date, ("date", "year")),
-        RowRule(
-            "value",
-            "expected a value, or both value_low and value_high",
-            _has_value,
-            ("value", "value_low", "value_high"),
-        ),
-        RowRule("value_high", "expected value_low <= value_high", _low_below_high, ("value_low", "value_high")),
+        *VALUE_RANGE_RULES,
     )
     return TableSpec(
         WEB_GROWTH_COLUMNS,

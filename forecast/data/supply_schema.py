@@ -8,9 +8,10 @@ a reliability tag that may be `D` (arithmetic on cited numbers, inputs in `notes
 from __future__ import annotations
 
 from forecast.data.checks import (
-    RowRule,
+    REQUIRED_RELIABILITY,
+    REQUIRED_SOURCE,
+    VALUE_RANGE_RULES,
     TableSpec,
-    as_numbers,
     column,
     date_format_check,
     number_check,
@@ -49,15 +50,6 @@ SUPPLY_SERIES: dict[str, str] = {
 SUPPLY_RELIABILITY: tuple[str, ...] = ("P", "A", "S", "D")
 
 
-def _has_value(frame) -> object:
-    return frame["value"].notna() | (frame["value_low"].notna() & frame["value_high"].notna())
-
-
-def _low_below_high(frame) -> object:
-    low, high = as_numbers(frame["value_low"]), as_numbers(frame["value_high"])
-    return low.isna() | high.isna() | (low <= high)
-
-
 def supply_spec() -> TableSpec:
     """The checks of compute_supply.csv: every number positive, low <= high, a source and a tag on every row."""
     positive = number_check("expected a positive number", above=0.0)
@@ -73,21 +65,12 @@ def supply_spec() -> TableSpec:
         "reliability": column(one_of(SUPPLY_RELIABILITY), required=True),
         "notes": text(),
     }
-    rules = (
-        RowRule(
-            "value",
-            "expected a value, or both value_low and value_high",
-            _has_value,
-            ("value", "value_low", "value_high"),
-        ),
-        RowRule("value_high", "expected value_low <= value_high", _low_below_high, ("value_low", "value_high")),
-    )
     return TableSpec(
         SUPPLY_COLUMNS,
         columns,
-        rules,
+        VALUE_RANGE_RULES,
         {
-            "source": "expected a citation (paper, URL or repository path); every row keeps its source",
-            "reliability": f"expected a reliability tag: {', '.join(SUPPLY_RELIABILITY)}",
+            "source": REQUIRED_SOURCE,
+            "reliability": f"{REQUIRED_RELIABILITY}: {', '.join(SUPPLY_RELIABILITY)}",
         },
     )

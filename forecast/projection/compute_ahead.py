@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from forecast.projection.compute_limits import log10_cost
+from forecast.projection.compute_limits import PRICE_INPUTS, log10_cost
 from forecast.projection.crossing import Crossing
 from forecast.projection.demand import DemandPaths
 from forecast.projection.memo import BAND_QUANTILES
@@ -49,7 +49,8 @@ def compute_ahead_of(
     years = np.arange(np.ceil(start), horizon + 1.0)
     compute, _ = demand.compute_arm(years, rows)
     priced = "supply_price_level" in inputs
-    cost = log10_cost(compute, years, {k: np.asarray(v)[rows] for k, v in inputs.items()}) if priced else None
+    price = {name: np.asarray(inputs[name])[rows] for name in PRICE_INPUTS} if priced else None
+    cost = None if price is None else log10_cost(compute, years, price)
     at = np.where(crossing.censored[rows], horizon, crossing.year[rows])
     names = (TREND, *(demand.caps.names if demand.caps is not None else ()))
     _, index = demand.compute_arm(at[:, None], rows)

@@ -38,6 +38,9 @@ SUPPLY_INPUTS = (
     "supply_gwp_growth",
 )
 
+#: The fitted FLOP per dollar a run's cost is computed with (`log10_cost`).
+PRICE_INPUTS = ("supply_price_level", "supply_price_growth")
+
 #: The priors of `ComputeLimits` drawn per draw, each under the input name `limit_<field>`.
 PRIOR_FIELDS = (
     "spending_share_of_gwp",

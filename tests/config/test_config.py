@@ -554,3 +554,8 @@ def test_profit_policies_are_chinchilla_multiples_only() -> None:
     assert "change_oom_per_year: expected a value > 0 (got 0)" in _error(
         "schema_version: 1\nscenarios:\n  - name: a\n    overtraining: {change_oom_per_year: 0}\n"
     )
+
+
+def test_compute_sensitivity_names_a_scenario_of_the_file() -> None:
+    text = "schema_version: 1\ncompute_sensitivity: {windows_oom: [1.0], scenario: nope}\nscenarios:\n  - name: a\n"
+    assert "compute_sensitivity.scenario: unknown scenario 'nope' (the file's scenarios: a)" in _error(text)
