@@ -10,11 +10,12 @@ never trusted. A cache that cannot be written is not a failure: the entry is ski
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:  # xarray is imported where a posterior is read: `cache_folder()` serves light callers too
     import xarray as xr
@@ -27,8 +28,9 @@ TMP_PREFIX = ".tmp-"
 
 
 #: The cache's sub-folders, one per kind of entry: fitted posteriors (one per fit key, also the backtest's), PNGs
-#: by figure content, compiled report templates, data files whose checks passed.
-CacheFolder = Literal["posteriors", "png", "jinja", "validated"]
+#: by figure content, compiled report templates, data files whose checks passed, small result tables (rows as
+#: JSON, by a key of everything they depend on).
+CacheFolder = Literal["posteriors", "png", "jinja", "validated", "tables"]
 
 
 def cache_root() -> Path:
@@ -93,9 +95,42 @@ def store(key: str, idata: xr.DataTree, note: Callable[[str], None] | None = Non
             os.remove(tmp)
 
 
+def load_rows(key: str) -> list[dict[str, Any]] | None:
+    """The table rows stored under `key` (`store_rows`), or None if absent, unreadable or not for this key."""
+    path = cache_folder("tables") / f"{key}.json"
+    try:
+        entry = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(entry, dict) or entry.get("key") != key or not isinstance(entry.get("rows"), list):
+        return None
+    return entry["rows"]
+
+
+def store_rows(key: str, rows: list[dict[str, Any]]) -> None:
+    """Keep `rows` (JSON-serialisable values) under `key`, atomically; an unwritable cache is skipped silently
+    (the table is only computed again next time)."""
+    folder = cache_folder("tables")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle, tmp = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{os.getpid()}-", suffix=".json", dir=folder)
+    except OSError:
+        return
+    remove_stale_temporaries(folder)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            json.dump({"key": key, "rows": rows}, out)
+        os.replace(tmp, folder / f"{key}.json")
+    except OSError:
+        pass
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
 def remove_stale_temporaries(folder: Path) -> None:
     """Remove temporary files of writers that died before renaming them (their pid is no longer running)."""
-    for path in folder.glob(f"{TMP_PREFIX}*.nc"):
+    for path in folder.glob(f"{TMP_PREFIX}*"):
         pid = path.name.removeprefix(TMP_PREFIX).split("-", 1)[0]
         if pid.isdigit() and int(pid) != os.getpid() and not pid_alive(int(pid)):
             with contextlib.suppress(OSError):  # read-only cache, or another process removed it first

@@ -151,15 +151,36 @@ def _guarded[**P, R](func: Callable[P, R]) -> Callable[P, R]:
         except (typer.Exit, typer.Abort, typer.TyperException):
             raise
         except Interrupted as exc:
-            if exc.signum == signal.SIGINT:
-                raise _fail("interrupted", EXIT_INTERRUPTED) from None
-            raise _fail("interrupted (SIGTERM)", EXIT_TERMINATED) from None
+            raise _interrupted(exc) from None
         except KeyboardInterrupt:
             raise _fail("interrupted", EXIT_INTERRUPTED) from None
         except Exception as exc:
+            behind = _interrupt_behind(exc)
+            if behind is not None:
+                raise _interrupted(behind) from None
             raise typer.Exit(_report_failure(exc)) from None
 
     return wrapper
+
+
+def _interrupted(exc: Interrupted) -> typer.Exit:
+    if exc.signum == signal.SIGINT:
+        return _fail("interrupted", EXIT_INTERRUPTED)
+    return _fail("interrupted (SIGTERM)", EXIT_TERMINATED)
+
+
+def _interrupt_behind(exc: BaseException) -> Interrupted | None:
+    """The `Interrupted` a library wrapped in an error of its own, or None. When the signal arrives while compiled
+    code runs (PyTensor's Numba functions under PyMC's sampler), the handler's exception surfaces as a SystemError
+    ("returned a result with an exception set") whose cause is ours: still an interrupt, not a bug."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, Interrupted):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
 
 
 def _report_failure(exc: Exception) -> int:

@@ -5,6 +5,11 @@ Why: the compute arm's date rests on the fitted growth of frontier compute, and 
 it a lot. Each choice refits the compute block alone (cached like any block: `forecast.model.fit.fit_block`) and
 projects one compute-only scenario with that block's draws in place of the default's, so a row says what the
 choice does to the date. Written to `compute_sensitivity.csv` and shown in the report's "Compute ahead" section.
+
+The table itself is cached (`forecast.cache.store_rows`) under a key of everything it is computed from — the run's
+own fit key (the other blocks' draws), the config, the data files, the package versions and the source of this
+module and every `forecast` module it imports — so a warm run reads one small file instead of loading eight
+posteriors and projecting eight times.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from forecast import cache
+from forecast.hashing import canonical_json, package_versions, sha256_text, source_hash
 from forecast.model.blocks import model_blocks
 from forecast.model.fit import Progress, fit_block
 from forecast.model.frontier import fit_data_from_frames
@@ -54,6 +61,30 @@ def _scenario(config: Config, scenarios: list[ResolvedScenario]) -> ResolvedScen
     return next((s for s in scenarios if s.scaling == "compute" and s.compute_trend.source == "fitted"), None)
 
 
+#: Parts of the config the table does not read: the other scenarios (its one scenario enters resolved, whole)
+#: and the vintages. Everything else, including any setting added later, enters the key.
+UNREAD_CONFIG = frozenset({"description", "defaults", "scenarios", "vintages"})
+
+
+def table_key(config: Config, bundle: DataBundle, scenario: ResolvedScenario, fit_key: str) -> str:
+    """Cache key of the table: what it is computed from. The record at the cut-off and the refits' data follow
+    from the data files and the config; the refits' draws from those, the versions and the model's source. An
+    edit to another scenario leaves the key as it was."""
+    return sha256_text(
+        canonical_json(
+            {
+                "table": "compute_sensitivity",
+                "fit": fit_key,
+                "config": config.model_dump(mode="json", exclude=set(UNREAD_CONFIG)),
+                "scenario": scenario.model_dump(mode="json"),
+                "data": bundle.fingerprint,
+                "versions": package_versions(),
+                "source": source_hash("forecast.run.compute_sensitivity"),
+            }
+        )
+    )
+
+
 def compute_sensitivity_table(
     config: Config,
     bundle: DataBundle,
@@ -62,14 +93,20 @@ def compute_sensitivity_table(
     known: KnownAtCutoff | None,
     use_cache: bool = True,
     progress: Progress | None = None,
+    fit_key: str | None = None,
 ) -> pd.DataFrame:
     """One row per candidate window × with/without estimated compute: the refitted growth, compute at the cut-off
     and the scenario's exhaustion date with those draws. Empty when the config asks for none (or has no compute-only
-    scenario with a fitted trend)."""
+    scenario with a fitted trend). With `fit_key` (the key of the fit `posterior` came from) and `use_cache`, the
+    table is read from and kept in the cache (`table_key`)."""
     scenario = _scenario(config, scenarios)
     windows = config.compute_sensitivity.windows_oom
     if not windows or scenario is None:
         return pd.DataFrame(columns=list(COMPUTE_SENSITIVITY_COLUMNS))
+    key = None if fit_key is None or not use_cache else table_key(config, bundle, scenario, fit_key)
+    cached = None if key is None else cache.load_rows(key)
+    if cached is not None:
+        return pd.DataFrame(cached, columns=list(COMPUTE_SENSITIVITY_COLUMNS))
     cutoff = float(decimal_year(pd.Series([config.data.cutoff]))[0])
     rows: list[dict[str, Any]] = []
     for window in windows:
@@ -112,4 +149,6 @@ def compute_sensitivity_table(
                     "converged": bool(diagnostics.converged),
                 }
             )
+    if key is not None:
+        cache.store_rows(key, rows)
     return pd.DataFrame(rows, columns=list(COMPUTE_SENSITIVITY_COLUMNS))

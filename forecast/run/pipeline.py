@@ -83,12 +83,12 @@ def known_at_cutoff(
 def project_all(
     scenarios: list[ResolvedScenario],
     bundle: DataBundle,
-    idata: xr.DataTree,
+    posterior: dict[str, np.ndarray],
     seed: int,
     known: KnownAtCutoff | None = None,
 ) -> list[ScenarioResult]:
-    """Exhaustion draws of every scenario from one posterior (tied to `known` where a scenario asks)."""
-    posterior = flatten(posterior_arrays(idata, tuple(idata.posterior.data_vars)))
+    """Exhaustion draws of every scenario from one posterior, flattened over chains and draws
+    (`forecast.projection.inputs.flatten`), tied to `known` where a scenario asks."""
     return [project_scenario(s, posterior, bundle.stock_priors, seed, known=known) for s in scenarios]
 
 
@@ -190,7 +190,8 @@ def compute_result(
         raise ConvergenceError("sampling did not converge: " + "; ".join(diagnostics.problems()))
     with _timed(timings, "scenarios", progress):
         known = known_at_cutoff(config, bundle, scenarios)
-        results = project_all(scenarios, bundle, idata, config.seed, known)
+        flat = flatten(posterior_arrays(idata, tuple(idata.posterior.data_vars)))
+        results = project_all(scenarios, bundle, flat, config.seed, known)
         exhaustion = exhaustion_dataset(results, config.sampler.chains, config.sampler.draws)
         bands = bands_dataset(results)
         summary = summary_table(exhaustion)
@@ -203,8 +204,9 @@ def compute_result(
     selection = pd.DataFrame()
     if compute_sensitivity and posterior is None and config.compute_sensitivity.windows_oom:
         with _timed(timings, "compute sensitivity", progress):
-            flat = flatten(posterior_arrays(idata, tuple(idata.posterior.data_vars)))
-            selection = compute_sensitivity_table(config, bundle, scenarios, flat, known, use_cache, progress)
+            selection = compute_sensitivity_table(
+                config, bundle, scenarios, flat, known, use_cache, progress, fit_key=key
+            )
     result = RunResult(
         config=config,
         scenarios=scenarios,

@@ -28,6 +28,7 @@ from forecast.config import (
     parse_config,
     resolve,
 )
+from forecast.config.compute_limits import ComputeLimits
 from forecast.errors import ConfigError, InputError
 
 BAD_YAML = Path(__file__).parents[1] / "fixtures" / "bad_yaml"
@@ -216,6 +217,64 @@ def test_explicit_null_prior_restores_csv_prior(merged: dict[str, Any]) -> None:
 
 def test_null_plain_setting_inherits(merged: dict[str, Any]) -> None:
     assert merged["null-scaling"].scaling == "compute"
+
+
+LIMITS_DOC = """
+schema_version: 1
+defaults:
+  scaling: compute
+  compute_slowdown: null
+  compute_limits:
+    spending_cap_usd: {low: 5.0e9, high: 2.0e10}
+    bend_width_oom: 0.5
+scenarios:
+  - name: inherits
+  - name: power-only
+    compute_limits: {spending_share_of_gwp: null, spending_cap_usd: null, chips_h100e: null}
+  - name: wider-power
+    compute_limits: {power_gw: {distribution: lognormal, low: 2.0, high: 90.0, mass: 0.9}}
+  - name: unlimited
+    compute_limits: null
+"""
+
+
+@pytest.fixture(scope="module")
+def limited() -> dict[str, Any]:
+    return {s.name: s for s in resolve(_config(LIMITS_DOC))}
+
+
+def test_compute_limits_inherit_from_defaults(limited: dict[str, Any]) -> None:
+    limits = limited["inherits"].compute_limits
+    assert limits.spending_cap_usd == Prior(low=5.0e9, high=2.0e10)
+    assert limits.bend_width_oom == 0.5
+    # Keys the defaults left out keep the code's cited priors.
+    assert limits.power_gw == ComputeLimits().power_gw
+    assert limits.limits() == ("spending", "power", "chips")
+
+
+def test_compute_limits_merge_key_by_key(limited: dict[str, Any]) -> None:
+    power_only = limited["power-only"].compute_limits
+    # Explicit nulls inside the block switch those limits off; the other keys stay as the defaults set them.
+    assert power_only.limits() == ("power",)
+    assert power_only.bend_width_oom == 0.5
+    wider = limited["wider-power"].compute_limits
+    assert wider.power_gw == Prior(distribution="lognormal", low=2.0, high=90.0, mass=0.9)
+    assert wider.spending_cap_usd == Prior(low=5.0e9, high=2.0e10)
+    assert wider.chips_h100e == ComputeLimits().chips_h100e
+
+
+def test_null_compute_limits_means_no_limits(limited: dict[str, Any]) -> None:
+    assert limited["unlimited"].compute_limits is None
+    assert limited["unlimited"].compute_slowdown is None
+
+
+def test_bad_compute_limit_is_reported_at_its_key() -> None:
+    message = _error(
+        "schema_version: 1\ndefaults:\n  compute_slowdown: null\nscenarios:\n"
+        "  - name: a\n    compute_limits: {utilisation: {low: 0.3, high: 1.5}}\n"
+    )
+    assert message.startswith("test.yml: line 6: scenarios[0].compute_limits")
+    assert "utilisation is a fraction of peak" in message
 
 
 def test_merge_conflict_is_reported_at_the_scenario() -> None:

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import typer
 import xarray as xr
 from typer.testing import CliRunner
 
@@ -647,6 +648,37 @@ def test_repeated_signals_are_ignored_while_cleaning_up() -> None:
             cleaned.append(True)
     assert caught.value.signum == signal.SIGINT and cleaned == [True]
     assert signal.getsignal(signal.SIGINT) is before  # restored afterwards
+
+
+def test_signal_inside_compiled_code_is_still_an_interrupt(capsys: pytest.CaptureFixture[str]) -> None:
+    """A signal that arrives while a Numba-compiled function runs (PyMC's sampler evaluating PyTensor's graph)
+    surfaces as the SystemError CPython raises for "a result with an exception set", caused by our `Interrupted`
+    (seen in a fresh-machine run of test_sigterm_while_sampling[pymc]): exit 143 and one line, not "internal error"."""
+
+    def sampling() -> None:
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(10)
+        except cli.Interrupted as exc:  # what CPython does when a C function returns with our exception set
+            raise SystemError("CPUDispatcher(...) returned a result with an exception set") from exc
+
+    with pytest.raises(typer.Exit) as caught:
+        cli._guarded(sampling)()
+    assert caught.value.exit_code == cli.EXIT_TERMINATED
+    assert capsys.readouterr().err.strip() == "interrupted (SIGTERM)"
+
+
+def test_other_errors_with_an_unrelated_cause_are_still_reported(capsys: pytest.CaptureFixture[str]) -> None:
+    def failing() -> None:
+        try:
+            raise ValueError("inner")
+        except ValueError as exc:
+            raise SystemError("outer") from exc
+
+    with pytest.raises(typer.Exit) as caught:
+        cli._guarded(failing)()
+    assert caught.value.exit_code == cli.EXIT_INTERNAL_ERROR
+    assert capsys.readouterr().err.startswith("internal error: SystemError: outer")
 
 
 def test_partial_fit_is_refused_and_not_cached(default_run, tmp_path: Path, monkeypatch) -> None:
