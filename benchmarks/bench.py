@@ -674,6 +674,7 @@ def scenario_throughput(
     from forecast.data import load_bundle
     from forecast.projection.memo import ProjectionCache
     from forecast.projection.project import project_scenario
+    from forecast.run.pipeline import known_at_cutoff
 
     config = load_config(scenarios)
     resolved = resolve(config)
@@ -683,6 +684,7 @@ def scenario_throughput(
     else:
         scenario = (mixtures or resolved)[0]
     bundle = load_bundle(Path(data_dir), cutoff=config.data.cutoff)
+    known = known_at_cutoff(config, bundle, [scenario])  # the record at the cut-off, when the scenario ties to it
     posterior = az.from_netcdf(posterior_file).posterior
     flat = {
         name: np.asarray(posterior[name].values).reshape(-1)
@@ -698,7 +700,8 @@ def scenario_throughput(
         rows = rng.integers(0, size, n)
         draws = {name: values[rows] for name, values in flat.items()}
         start = time.perf_counter()
-        project_scenario(scenario, draws, bundle.stock_priors, config.seed, ProjectionCache())  # new draws: no reuse
+        # New draws each chunk: a fresh cache, nothing reused.
+        project_scenario(scenario, draws, bundle.stock_priors, config.seed, ProjectionCache(), known=known)
         total += time.perf_counter() - start
         done += n
     return {

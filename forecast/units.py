@@ -7,7 +7,9 @@ its source. Conversions refuse negative inputs: a negative size is a data error,
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -85,6 +87,13 @@ def decimal_year(dates: DatesLike) -> np.ndarray:
     day_fraction = (idx.day_of_year.to_numpy(dtype=float) - 1.0) + seconds_into_day / _SECONDS_PER_DAY
     days_in_year = np.where(idx.is_leap_year, 366.0, 365.0)
     return idx.year.to_numpy(dtype=float) + day_fraction / days_in_year
+
+
+@functools.lru_cache(maxsize=256)
+def date_year(date: Any) -> float:
+    """`decimal_year` of one date, cached: projections ask for the same few dates (projection start, limit
+    dates) once per scenario, and each answer goes through pandas."""
+    return float(decimal_year(pd.Series([date]))[0])
 
 
 def from_decimal_year(x: float) -> pd.Timestamp:

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from forecast.projection.compute_limits import PRICE_INPUTS, log10_cost
-from forecast.projection.crossing import Crossing
+from forecast.projection.crossing import Crossing, column_quantiles
 from forecast.projection.demand import DemandPaths
 from forecast.projection.memo import BAND_QUANTILES
 
@@ -61,11 +61,11 @@ def compute_ahead_of(
         lines = demand.caps.lines(years[:, None], rows)  # (k, year, draw)
         for name in dict.fromkeys(demand.caps.names):
             lowest = lines[[i for i, n in enumerate(demand.caps.names) if n == name]].min(axis=0)
-            limit_bands[name] = 10.0 ** np.quantile(lowest, BAND_QUANTILES, axis=1).T
+            limit_bands[name] = 10.0 ** column_quantiles(lowest.T, BAND_QUANTILES).T
     return ComputeAhead(
         years=years,
-        compute_band=10.0 ** np.quantile(compute, BAND_QUANTILES, axis=0).T,
-        cost_band=None if cost is None else 10.0 ** np.quantile(cost, BAND_QUANTILES, axis=0).T,
+        compute_band=10.0 ** column_quantiles(compute, BAND_QUANTILES).T,
+        cost_band=None if cost is None else 10.0 ** column_quantiles(cost, BAND_QUANTILES).T,
         binding=binding,
         compute_at_anchor=anchor[:, 0],
         limit_names=tuple(dict.fromkeys(names[1:])),

@@ -18,13 +18,12 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from forecast.config.compute_limits import H100_FLOP_PER_SECOND
 from forecast.errors import InputError
 from forecast.model.trend import ANCHOR_YEAR
 from forecast.projection.demand import ComputeCaps
-from forecast.units import decimal_year
+from forecast.units import date_year
 
 SECONDS_PER_DAY = 86_400.0
 
@@ -75,10 +74,6 @@ def limit_inputs(limits: Any, posterior: dict[str, np.ndarray], n: int, seed: in
     return inputs
 
 
-def _year(day: Any) -> float:
-    return float(decimal_year(pd.Series([day]))[0])
-
-
 def _per_run_seconds(inputs: dict[str, np.ndarray]) -> np.ndarray:
     return np.log10(inputs["limit_training_days"] * SECONDS_PER_DAY)
 
@@ -104,13 +99,13 @@ def compute_caps(limits: Any, inputs: dict[str, np.ndarray]) -> ComputeCaps | No
         add("spending", np.log10(inputs["limit_spending_cap_usd"]) + price, price_growth)
     if limits.power_gw is not None:
         growth = inputs["limit_power_growth_oom_per_year"]
-        watts_2024 = np.log10(inputs["limit_power_gw"] * 1e9) - growth * (_year(limits.power_year) - ANCHOR_YEAR)
+        watts_2024 = np.log10(inputs["limit_power_gw"] * 1e9) - growth * (date_year(limits.power_year) - ANCHOR_YEAR)
         realised = np.log10(inputs["limit_utilisation"] / inputs["limit_power_overhead"])
         level = watts_2024 + inputs["supply_efficiency_level"] + realised + _per_run_seconds(inputs)
         add("power", level, growth + inputs["supply_efficiency_growth"])
     if limits.chips_h100e is not None:
         growth = inputs["limit_chips_growth_oom_per_year"]
-        chips_2024 = np.log10(inputs["limit_chips_h100e"]) - growth * (_year(limits.chips_year) - ANCHOR_YEAR)
+        chips_2024 = np.log10(inputs["limit_chips_h100e"]) - growth * (date_year(limits.chips_year) - ANCHOR_YEAR)
         peak = np.log10(H100_FLOP_PER_SECOND * inputs["limit_utilisation"])
         add("chips", chips_2024 + peak + _per_run_seconds(inputs), growth)
     return ComputeCaps(tuple(names), np.stack(levels), np.stack(slopes), ANCHOR_YEAR, float(limits.bend_width_oom))

@@ -125,6 +125,13 @@ def steadily_rising(demand_rise: np.ndarray, stock_rise: np.ndarray) -> np.ndarr
     return demand_rise - np.maximum(stock_rise, 0.0) >= MONOTONE_MARGIN
 
 
+def rising_from_index(grid: np.ndarray, year: np.ndarray) -> np.ndarray:
+    """Per row, the grid index from which every step lies after `year` (a time after which a bound on the growth
+    holds), one point later for rounding; `grid.size` when that is never on the grid (+inf, NaN)."""
+    index = np.searchsorted(grid, np.where(np.isnan(year), np.inf, year), side="right") + 1
+    return np.minimum(index, grid.size).astype(np.intp)
+
+
 def _bisect(
     out: _CrossingBuilder,
     gap_at: GapAt,
@@ -180,6 +187,7 @@ def bracketed_crossing(
     coarse: np.ndarray | None = None,
     coarse_gap: np.ndarray | None = None,
     hint: tuple[np.ndarray, np.ndarray] | None = None,
+    rising_from: np.ndarray | None = None,
 ) -> Crossing:
     """`first_crossing` on the full grid, from a few evaluations of `gap_at` instead of all grid points.
 
@@ -193,7 +201,9 @@ def bracketed_crossing(
       hold the first and the last index: the first coarse interval that ends with gap >= 0. Without them the
       coarse points are the grid's two ends. A rising gap below 0 at the last point is censored.
     Rows not known to rise are evaluated from the grid's start up to their first gap >= 0 (`scan_crossing`), so
-    every row is exact.
+    every row is exact. `rising_from` (per row, a grid index) says that a row's gap rises at every step from that
+    index on (e.g. a record that stays flat, then grows): such a row is scanned up to that index only, then
+    bisected between it and the grid's end.
     """
     n, size = rising.size, grid.size
     out = _CrossingBuilder(grid, n)
@@ -217,8 +227,19 @@ def bracketed_crossing(
     if dense.size:
         # Walked from the grid's start a chunk at a time up to each row's first gap >= 0 (`scan_crossing`, the same
         # crossing as `first_crossing` on the whole grid): most rows cross long before the horizon.
-        scanned = scan_crossing(grid, lambda r, index: gap_at(dense[r], index), np.zeros(dense.size, dtype=np.intp))
+        until = None if rising_from is None else np.asarray(rising_from, dtype=np.intp)[dense]
+        start = np.zeros(dense.size, dtype=np.intp)
+        scanned = scan_crossing(grid, lambda r, index: gap_at(dense[r], index), start, until=until)
         out.set_crossing(dense, scanned)
+        if until is not None:
+            # Not crossed up to `until` (every point up to it evaluated, all < 0) and rising from there on.
+            late = np.flatnonzero(scanned.censored & (until < size - 1))
+            if late.size:
+                rows, lo = dense[late], until[late]
+                ends = gap_at(rows, np.stack([lo, np.full(late.size, size - 1)], axis=1))
+                hit = ends[:, 1] >= 0.0
+                hi = np.full(int(hit.sum()), size - 1)
+                _bisect(out, gap_at, rows[hit], lo[hit], hi, ends[hit, 0], ends[hit, 1], n)
     return out.build()
 
 
@@ -227,13 +248,16 @@ def scan_crossings(
     gaps_at: Callable[[np.ndarray | None, np.ndarray], tuple[np.ndarray, ...]],
     starts: list[np.ndarray],
     chunk: int = 12,
+    until: np.ndarray | None = None,
 ) -> list[Crossing]:
     """`first_crossing` on the full grid of several gaps, each known to be < 0 at every index below its start.
 
     gaps_at(rows, index) returns every gap at once (one evaluation serves all). Each row's window walks forward
     from its earliest unresolved start in steps of `chunk` grid points (plus the point before, for the
     interpolation), until each of its gaps has reached 0 at or after its own start, or the grid ends (censored).
-    No monotonicity is needed: every grid point from the start to the crossing is evaluated.
+    No monotonicity is needed: every grid point from the start to the crossing is evaluated. With `until` (per row,
+    a grid index), a row stops once its windows have covered that index: a row not crossed by then is left censored
+    for the caller to continue (every point up to `until` was evaluated and found < 0).
     """
     size = grid.size
     start = np.stack([np.asarray(s, dtype=np.intp) for s in starts])  # (gaps, n)
@@ -254,13 +278,17 @@ def scan_crossings(
             outs[j].set(rows[found], index[found, k], gap[found, k - 1], gap[found, k])
             pending[j, rows[found]] = False
         more = pending[:, rows].any(axis=0) & (position + chunk < size)
+        if until is not None:
+            more &= position + chunk <= until[rows]
         rows, position = rows[more], position[more] + chunk
     return [out.build() for out in outs]
 
 
-def scan_crossing(grid: np.ndarray, gap_at: GapAt, start: np.ndarray, chunk: int = 12) -> Crossing:
+def scan_crossing(
+    grid: np.ndarray, gap_at: GapAt, start: np.ndarray, chunk: int = 12, until: np.ndarray | None = None
+) -> Crossing:
     """`scan_crossings` of one gap: `first_crossing` for a gap known to be < 0 at every index below `start`."""
-    return scan_crossings(grid, lambda rows, index: (gap_at(rows, index),), [start], chunk)[0]
+    return scan_crossings(grid, lambda rows, index: (gap_at(rows, index),), [start], chunk, until)[0]
 
 
 def bracket_indices(crossing: Crossing) -> np.ndarray:

@@ -351,3 +351,26 @@ class DemandPaths:
         if self.overtraining_path is not None:
             compute = compute + 0.5 * self.overtraining_path.least_growth()
         return np.where(self.historical, historical, compute)
+
+    def rising_after(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per draw, (a decimal year, a lower bound on d log10 tokens / dt after it): where `least_growth` has to
+        be 0, a later bound that is not. The record of a record-process fit stays at the record known at the start
+        until the year τ at which its quantile path (`trend.record_quantile_path`) rises above it, and from then
+        on grows at least at the frontier's growth g (its slope is g / (1 − exp(−g(t − c)/s)) ≥ g for g > 0).
+        τ solves F(c) + s·log((s/g)·expm1(g(τ − c)/s)) − s·log(−log u) = start. Other draws: (−inf, least_growth);
+        a record draw with g ≤ 0: (+inf, 0), nothing proven."""
+        growth = self.least_growth()
+        year = np.full(growth.shape, -np.inf)
+        if self.record is None:
+            return year, growth
+        r = self.record
+        g, scale = self.hist_growth, np.broadcast_to(r.scale, self.hist_growth.shape)
+        at_start = frontier_log10(r.year, self.hist_level, g, self.hist_anchor)
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            z = (r.log10 - at_start) / scale + np.log(-np.log(r.quantile))
+            elapsed = (scale / g) * np.log1p((g / scale) * np.exp(z))
+        proven = self.historical & (g > 0) & np.isfinite(elapsed)
+        slope = profit_slope(self.profit_policy) if self.profit_policy is not None else 0.0
+        after = g * (1.0 + 2.0 * slope if self.overtrain_historical else 1.0)
+        year = np.where(self.historical, np.where(proven, r.year + np.maximum(elapsed, 0.0), np.inf), year)
+        return year, np.where(self.historical, np.where(proven, after, 0.0), growth)

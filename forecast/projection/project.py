@@ -19,7 +19,13 @@ from forecast.projection.crossing import Crossing, bracketed_crossing
 from forecast.projection.memo import ProjectionCache, Rows
 from forecast.projection.nowcast import KnownAtCutoff, NowcastReport, condition_on_record
 from forecast.projection.parts import projection
-from forecast.projection.scenario_model import demand_model, grid_and_inputs, steadily_rising_draws, stock_model
+from forecast.projection.scenario_model import (
+    demand_model,
+    grid_and_inputs,
+    rising_from_draws,
+    steadily_rising_draws,
+    stock_model,
+)
 from forecast.projection.switches import RESULT_DEFAULTS, any_enabled, switch_results
 
 
@@ -68,7 +74,8 @@ def exhaustion_crossing(scenario: Any, inputs: dict[str, np.ndarray], grid: np.n
         t = grid[index]
         return model.tokens(t, rows) - paths.effective(t, rows)
 
-    return bracketed_crossing(grid, gap_at, steadily_rising_draws(model, paths, grid))
+    rising, later = steadily_rising_draws(model, paths, grid), rising_from_draws(model, paths, grid)
+    return bracketed_crossing(grid, gap_at, rising, rising_from=later)
 
 
 def project_scenario(

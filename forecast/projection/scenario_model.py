@@ -20,23 +20,17 @@ from forecast.model.trend import ANCHOR_YEAR
 from forecast.priors import Prior
 from forecast.projection import demand, stock
 from forecast.projection.compute_limits import compute_caps, limit_inputs
-from forecast.projection.crossing import steadily_rising
+from forecast.projection.crossing import rising_from_index, steadily_rising
 from forecast.projection.inputs import balanced_arms, draw_prior, resolve_prior
 from forecast.projection.memo import GRID_STEP_YEARS
 from forecast.projection.switches import switch_inputs
-from forecast.units import decimal_year
+from forecast.units import date_year
 
 
 def time_grid(start: float, horizon: float) -> np.ndarray:
     """Monthly grid from `start` to `horizon` inclusive."""
     steps = int(np.ceil((horizon - start) / GRID_STEP_YEARS - 1e-9))
     return start + GRID_STEP_YEARS * np.arange(steps + 1)
-
-
-@lru_cache(maxsize=64)
-def date_year(date: Any) -> float:
-    """`units.decimal_year` of one date (cached: every scenario asks for the same few dates, via pandas)."""
-    return float(decimal_year(pd.Series([date]))[0])
 
 
 # Priors resolved from a stock-priors frame, per frame: (weak reference to the frame, name -> Prior). Resolving
@@ -255,6 +249,15 @@ def steadily_rising_draws(model: demand.DemandPaths, paths: stock.StockPaths, gr
     """Draws whose gap between demand and the public stock provably rises at every step of `grid`."""
     steps = np.diff(grid)
     return steadily_rising(model.least_growth() * steps.min(), paths.most_growth(grid[0]) * steps.max())
+
+
+def rising_from_draws(model: demand.DemandPaths, paths: stock.StockPaths, grid: np.ndarray) -> np.ndarray:
+    """Per draw, the grid index from which that gap provably rises at every step (`demand.rising_after`);
+    `grid.size` where nothing is proven."""
+    steps = np.diff(grid)
+    year, growth = model.rising_after()
+    rising = steadily_rising(growth * steps.min(), paths.most_growth(grid[0]) * steps.max())
+    return np.where(rising, rising_from_index(grid, year), grid.size)
 
 
 def grid_and_inputs(

@@ -142,6 +142,31 @@ def test_least_growth_bounds_every_step(settings: dict) -> None:
     assert np.all(steps >= model.least_growth()[:, None] - 1e-9)
 
 
+@pytest.mark.parametrize(
+    "settings",
+    [{"record": RECORD}, {"record": RECORD, "profit_policy": "near_optimal", "overtrain_historical": True}, {}],
+)
+def test_rising_after_bounds_every_later_step(settings: dict) -> None:
+    """After its year, every draw's tokens grow at least at the stated rate; a record draw stays at the record
+    until then, and is proven to rise from some year on (unless its growth is not positive)."""
+    model = _model(np.random.default_rng(4), **settings)
+    fine = np.linspace(2024.5, 2060.0, 2_000)
+    tokens = model.tokens(fine)
+    year, growth = model.rising_after()
+    steps = np.diff(tokens, axis=1) / np.diff(fine)
+    after = fine[None, :-1] >= year[:, None]
+    assert np.all(np.where(after, steps >= growth[:, None] - 1e-9, True))
+    assert np.all((growth > 0) | ~model.historical | (model.hist_growth <= 0))
+    if "record" in settings:
+        record = model.historical & (model.hist_growth > 0)
+        assert np.isfinite(year[record]).all() and (year[record] >= RECORD.year).all()
+        flat = fine[None, :] < year[:, None] - 1e-6
+        start = np.where(record[:, None] & flat, tokens - tokens[:, :1], 0.0)
+        assert np.abs(start).max() < 1e-12  # still at the record before that year
+    else:
+        np.testing.assert_array_equal(growth, model.least_growth())
+
+
 def test_observed_overtraining_of_llama_3_1_405b() -> None:
     """15.6T tokens at 3.8e25 FLOP: k = 6·D² / (20·C) = 1.92 (the issue's "k ≈ 2"), and the conversion inverts it."""
     k = demand.observed_log10_overtraining(np.log10(15.6e12), np.log10(3.8e25))

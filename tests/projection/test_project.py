@@ -17,7 +17,6 @@ from forecast.projection.inputs import balanced_arms, flatten
 from forecast.projection.memo import BAND_QUANTILES, GRID_STEP_YEARS, ProjectionCache
 from forecast.projection.project import ScenarioResult, exhaustion_crossing, project_inputs, project_scenario
 from forecast.projection.scenario_model import (
-    date_year,
     demand_model,
     demand_paths,
     scenario_inputs,
@@ -29,6 +28,7 @@ from forecast.projection.scenario_model import (
 from forecast.projection.switches import extra_stocks, human_share, switch_inputs, synthetic
 from forecast.projection.tables import EXHAUSTION_SCHEMA, SUMMARY_COLUMNS, exhaustion_dataset, summary_table
 from forecast.run.pipeline import known_at_cutoff
+from forecast.units import date_year
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 
