@@ -125,11 +125,17 @@ def steadily_rising(demand_rise: np.ndarray, stock_rise: np.ndarray) -> np.ndarr
     return demand_rise - np.maximum(stock_rise, 0.0) >= MONOTONE_MARGIN
 
 
-def rising_from_index(grid: np.ndarray, year: np.ndarray) -> np.ndarray:
-    """Per row, the grid index from which every step lies after `year` (a time after which a bound on the growth
-    holds), one point later for rounding; `grid.size` when that is never on the grid (+inf, NaN)."""
-    index = np.searchsorted(grid, np.where(np.isnan(year), np.inf, year), side="right") + 1
-    return np.minimum(index, grid.size).astype(np.intp)
+def window_indices(grid: np.ndarray, start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the grid indices (first, last) such that every step between them lies inside the years
+    [`start`, `end`] (where a bound on the growth holds), one point inside at each end for rounding. An empty or
+    unknown window (NaN, start after the grid) gives first = `grid.size`: nothing proven."""
+    start = np.where(np.isnan(start), np.inf, start)
+    end = np.where(np.isnan(end), -np.inf, end)
+    # No rounding margin at an open end (−inf: from the grid's start; +inf: to its end).
+    first = np.where(start == -np.inf, 0, np.searchsorted(grid, start, side="left") + 1)
+    last = np.where(end == np.inf, grid.size - 1, np.searchsorted(grid, end, side="right") - 2)
+    first = np.where(last > first, first, grid.size)
+    return np.minimum(first, grid.size).astype(np.intp), np.clip(last, 0, grid.size - 1).astype(np.intp)
 
 
 def _bisect(
@@ -187,7 +193,7 @@ def bracketed_crossing(
     coarse: np.ndarray | None = None,
     coarse_gap: np.ndarray | None = None,
     hint: tuple[np.ndarray, np.ndarray] | None = None,
-    rising_from: np.ndarray | None = None,
+    window: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Crossing:
     """`first_crossing` on the full grid, from a few evaluations of `gap_at` instead of all grid points.
 
@@ -201,9 +207,10 @@ def bracketed_crossing(
       hold the first and the last index: the first coarse interval that ends with gap >= 0. Without them the
       coarse points are the grid's two ends. A rising gap below 0 at the last point is censored.
     Rows not known to rise are evaluated from the grid's start up to their first gap >= 0 (`scan_crossing`), so
-    every row is exact. `rising_from` (per row, a grid index) says that a row's gap rises at every step from that
-    index on (e.g. a record that stays flat, then grows): such a row is scanned up to that index only, then
-    bisected between it and the grid's end.
+    every row is exact. `window` (per row, grid indices (first, last)) says that a row not known to rise on the
+    whole grid rises at every step between those two points (a record that stays flat, then grows; compute that
+    follows its trend until a limit comes near): such a row is scanned up to `first`, bisected inside the window
+    when the gap has reached 0 by `last`, else scanned on from `last` (`_windowed`).
     """
     n, size = rising.size, grid.size
     out = _CrossingBuilder(grid, n)
@@ -227,20 +234,44 @@ def bracketed_crossing(
     if dense.size:
         # Walked from the grid's start a chunk at a time up to each row's first gap >= 0 (`scan_crossing`, the same
         # crossing as `first_crossing` on the whole grid): most rows cross long before the horizon.
-        until = None if rising_from is None else np.asarray(rising_from, dtype=np.intp)[dense]
-        start = np.zeros(dense.size, dtype=np.intp)
-        scanned = scan_crossing(grid, lambda r, index: gap_at(dense[r], index), start, until=until)
-        out.set_crossing(dense, scanned)
-        if until is not None:
-            # Not crossed up to `until` (every point up to it evaluated, all < 0) and rising from there on.
-            late = np.flatnonzero(scanned.censored & (until < size - 1))
-            if late.size:
-                rows, lo = dense[late], until[late]
-                ends = gap_at(rows, np.stack([lo, np.full(late.size, size - 1)], axis=1))
-                hit = ends[:, 1] >= 0.0
-                hi = np.full(int(hit.sum()), size - 1)
-                _bisect(out, gap_at, rows[hit], lo[hit], hi, ends[hit, 0], ends[hit, 1], n)
+        if window is None:
+            scanned = scan_crossing(grid, lambda r, index: gap_at(dense[r], index), np.zeros(dense.size, np.intp))
+            out.set_crossing(dense, scanned)
+        else:
+            first, last = (np.asarray(w, dtype=np.intp)[dense] for w in window)
+            _windowed(out, grid, gap_at, dense, first, last, n)
     return out.build()
+
+
+def _windowed(
+    out: _CrossingBuilder,
+    grid: np.ndarray,
+    gap_at: GapAt,
+    rows: np.ndarray,
+    first: np.ndarray,
+    last: np.ndarray,
+    n: int,
+) -> None:
+    """Rows whose gap rises at every step from grid index `first` to `last` (nothing known elsewhere): scanned up
+    to `first` (every point evaluated); if not crossed by then, the gap at `last` decides — >= 0: the first
+    crossing is in (first, last], bisected; < 0: none up to `last` (it rose to a value below 0), scanned on from
+    there. An empty window (last <= first, or first at the grid's end) is a scan of the whole grid."""
+    size = grid.size
+    scanned = scan_crossing(grid, lambda r, index: gap_at(rows[r], index), np.zeros(rows.size, np.intp), until=first)
+    out.set_crossing(rows, scanned)
+    pending = np.flatnonzero(scanned.censored & (first < size - 1))
+    if not pending.size:
+        return
+    lo = first[pending]
+    hi = np.clip(last[pending], lo, size - 1)
+    ends = gap_at(rows[pending], np.stack([lo, hi], axis=1))
+    hit = (hi > lo) & (ends[:, 1] >= 0.0)
+    _bisect(out, gap_at, rows[pending[hit]], lo[hit], hi[hit], ends[hit, 0], ends[hit, 1], n)
+    on = ~hit & (hi < size - 1)
+    if on.any():
+        later = pending[on]
+        resumed = scan_crossing(grid, lambda r, index: gap_at(rows[later[r]], index), hi[on])
+        out.set_crossing(rows[later], resumed)
 
 
 def scan_crossings(

@@ -352,25 +352,46 @@ class DemandPaths:
             compute = compute + 0.5 * self.overtraining_path.least_growth()
         return np.where(self.historical, historical, compute)
 
-    def rising_after(self) -> tuple[np.ndarray, np.ndarray]:
-        """Per draw, (a decimal year, a lower bound on d log10 tokens / dt after it): where `least_growth` has to
-        be 0, a later bound that is not. The record of a record-process fit stays at the record known at the start
-        until the year τ at which its quantile path (`trend.record_quantile_path`) rises above it, and from then
-        on grows at least at the frontier's growth g (its slope is g / (1 − exp(−g(t − c)/s)) ≥ g for g > 0).
-        τ solves F(c) + s·log((s/g)·expm1(g(τ − c)/s)) − s·log(−log u) = start. Other draws: (−inf, least_growth);
-        a record draw with g ≤ 0: (+inf, 0), nothing proven."""
+    def rising_window(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per draw, years (start, end) and a lower bound on d log10 tokens / dt between them, for draws where
+        `least_growth` has to be 0 or small on the whole grid:
+
+        - the record of a record-process fit stays at the record known at the start until the year τ at which
+          its quantile path (`trend.record_quantile_path`) rises above it, and from then on grows at least at the
+          frontier's growth g (its slope is g / (1 − exp(−g(t − c)/s)) ≥ g for g > 0): (τ, +inf, g). τ solves
+          F(c) + s·log((s/g)·expm1(g(τ − c)/s)) − s·log(−log u) = start;
+        - compute bent by limits grows as the smooth minimum's weights mix the slopes: while every limit K_j is
+          at least δ_j above the trend U, C' ≥ g_U − Σ_j 10^(−(K_j − U)/w)·(g_U − s_j) ≥ g_U/2 with
+          δ_j = w·log10(2k(g_U − s_j)/g_U): (−inf, the first year a limit comes that near, per_compute·g_U/2);
+        - any other draw: (−inf, +inf, least_growth). Nothing proven: a window that is empty or has growth 0.
+        """
         growth = self.least_growth()
-        year = np.full(growth.shape, -np.inf)
-        if self.record is None:
-            return year, growth
-        r = self.record
-        g, scale = self.hist_growth, np.broadcast_to(r.scale, self.hist_growth.shape)
-        at_start = frontier_log10(r.year, self.hist_level, g, self.hist_anchor)
-        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-            z = (r.log10 - at_start) / scale + np.log(-np.log(r.quantile))
-            elapsed = (scale / g) * np.log1p((g / scale) * np.exp(z))
-        proven = self.historical & (g > 0) & np.isfinite(elapsed)
+        start, end = np.full(growth.shape, -np.inf), np.full(growth.shape, np.inf)
         slope = profit_slope(self.profit_policy) if self.profit_policy is not None else 0.0
-        after = g * (1.0 + 2.0 * slope if self.overtrain_historical else 1.0)
-        year = np.where(self.historical, np.where(proven, r.year + np.maximum(elapsed, 0.0), np.inf), year)
-        return year, np.where(self.historical, np.where(proven, after, 0.0), growth)
+        if self.caps is not None and self.slowdown_year is None:
+            g, caps = self.compute_growth, self.caps
+            gap = caps.level - frontier_log10(caps.anchor, self.compute_level, g, self.compute_anchor)  # K_j − U
+            slower = np.maximum(g[None] - caps.slope, 0.0)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                near = caps.width_oom * np.log10(2.0 * caps.slope.shape[0] * slower / g[None])
+                years = np.where(slower > 0, caps.anchor + (gap - near) / slower, np.inf)
+            until = np.min(years, axis=0)
+            per_compute = 0.5 + slope
+            bound = per_compute * 0.5 * g
+            if self.overtraining_path is not None:
+                bound = bound + 0.5 * self.overtraining_path.least_growth()
+            proven = ~self.historical & (g > 0) & (per_compute > 0)
+            end = np.where(proven, until, end)
+            growth = np.where(proven, np.maximum(bound, growth), growth)
+        if self.record is not None:
+            r = self.record
+            g, scale = self.hist_growth, np.broadcast_to(r.scale, self.hist_growth.shape)
+            at_start = frontier_log10(r.year, self.hist_level, g, self.hist_anchor)
+            with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+                z = (r.log10 - at_start) / scale + np.log(-np.log(r.quantile))
+                elapsed = (scale / g) * np.log1p((g / scale) * np.exp(z))
+            proven = self.historical & (g > 0) & np.isfinite(elapsed)
+            after = g * (1.0 + 2.0 * slope if self.overtrain_historical else 1.0)
+            start = np.where(self.historical, np.where(proven, r.year + np.maximum(elapsed, 0.0), np.inf), start)
+            growth = np.where(self.historical, np.where(proven, after, 0.0), growth)
+        return start, end, growth

@@ -23,10 +23,10 @@ from forecast.projection.crossing import (
     Crossing,
     bracket_indices,
     bracketed_crossing,
-    rising_from_index,
     scan_crossings,
     steadily_rising,
     value_at_bracket,
+    window_indices,
 )
 from forecast.projection.memo import (
     PROJECTION_CACHE,
@@ -115,9 +115,9 @@ class Projection:
     def __post_init__(self) -> None:
         low, _ = self.points.steps
         self._demand_step = self.demand.least_growth() * low
-        after_year, after_growth = self.demand.rising_after()
-        self._later_step = after_growth * low
-        self._later_from = rising_from_index(self.points.grid, after_year)
+        start, end, growth = self.demand.rising_window()
+        self._window_step = growth * low
+        self._window = window_indices(self.points.grid, start, end)
 
     def tokens(self, index: np.ndarray, rows: Rows = None) -> np.ndarray:
         return self.demand.tokens(self.points.times(index), rows)
@@ -153,11 +153,12 @@ class Projection:
 
         rising = steadily_rising(self._demand_step, step_growth)
         grid = self.points.grid
-        later = np.where(steadily_rising(self._later_step, step_growth), self._later_from, grid.size)
+        proven = steadily_rising(self._window_step, step_growth)
+        window = (np.where(proven, self._window[0], grid.size), self._window[1])
         if stock_coarse is None:
-            return bracketed_crossing(grid, gap_at, rising, hint=hint, rising_from=later)
+            return bracketed_crossing(grid, gap_at, rising, hint=hint, window=window)
         coarse_gap = self.tokens_coarse - stock_coarse
-        return bracketed_crossing(grid, gap_at, rising, self.points.coarse, coarse_gap, hint, rising_from=later)
+        return bracketed_crossing(grid, gap_at, rising, self.points.coarse, coarse_gap, hint, window=window)
 
     def main_crossing(self) -> Crossing:
         """The scenario's exhaustion: demand reaches its stock (plus extra stocks)."""

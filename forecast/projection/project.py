@@ -22,7 +22,7 @@ from forecast.projection.parts import projection
 from forecast.projection.scenario_model import (
     demand_model,
     grid_and_inputs,
-    rising_from_draws,
+    rising_window_draws,
     steadily_rising_draws,
     stock_model,
 )
@@ -74,8 +74,8 @@ def exhaustion_crossing(scenario: Any, inputs: dict[str, np.ndarray], grid: np.n
         t = grid[index]
         return model.tokens(t, rows) - paths.effective(t, rows)
 
-    rising, later = steadily_rising_draws(model, paths, grid), rising_from_draws(model, paths, grid)
-    return bracketed_crossing(grid, gap_at, rising, rising_from=later)
+    rising, window = steadily_rising_draws(model, paths, grid), rising_window_draws(model, paths, grid)
+    return bracketed_crossing(grid, gap_at, rising, window=window)
 
 
 def project_scenario(

@@ -20,7 +20,7 @@ from forecast.model.trend import ANCHOR_YEAR
 from forecast.priors import Prior
 from forecast.projection import demand, stock
 from forecast.projection.compute_limits import compute_caps, limit_inputs
-from forecast.projection.crossing import rising_from_index, steadily_rising
+from forecast.projection.crossing import steadily_rising, window_indices
 from forecast.projection.inputs import balanced_arms, draw_prior, resolve_prior
 from forecast.projection.memo import GRID_STEP_YEARS
 from forecast.projection.switches import switch_inputs
@@ -251,13 +251,16 @@ def steadily_rising_draws(model: demand.DemandPaths, paths: stock.StockPaths, gr
     return steadily_rising(model.least_growth() * steps.min(), paths.most_growth(grid[0]) * steps.max())
 
 
-def rising_from_draws(model: demand.DemandPaths, paths: stock.StockPaths, grid: np.ndarray) -> np.ndarray:
-    """Per draw, the grid index from which that gap provably rises at every step (`demand.rising_after`);
-    `grid.size` where nothing is proven."""
+def rising_window_draws(
+    model: demand.DemandPaths, paths: stock.StockPaths, grid: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per draw, grid indices (first, last) between which that gap provably rises at every step
+    (`demand.DemandPaths.rising_window`); first = `grid.size` where nothing is proven."""
     steps = np.diff(grid)
-    year, growth = model.rising_after()
+    start, end, growth = model.rising_window()
     rising = steadily_rising(growth * steps.min(), paths.most_growth(grid[0]) * steps.max())
-    return np.where(rising, rising_from_index(grid, year), grid.size)
+    first, last = window_indices(grid, start, end)
+    return np.where(rising, first, grid.size), last
 
 
 def grid_and_inputs(

@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from forecast import cache
 from forecast.config import Config, config_hash, with_cutoff
+from forecast.hashing import canonical_json, package_versions, sha256_text, source_hash
 
 if TYPE_CHECKING:
     from forecast.run.result import RunResult
@@ -71,6 +73,24 @@ def _rows(when: dt.date, result: RunResult, scenarios: list[str]) -> list[dict[s
     return rows
 
 
+def vintage_key(earlier: Config, data_fingerprint: str) -> str:
+    """Cache key of one vintage's rows (`forecast.cache.store_rows`): everything they are computed from — the
+    vintage's whole config (its cut-off, scenarios, fit and sampler settings, seed), the data files (the vintage
+    cuts them itself), the package versions and the source of `forecast.run` with every module it imports. A warm
+    run then reads a small file per vintage instead of loading its fit and projecting it again."""
+    return sha256_text(
+        canonical_json(
+            {
+                "table": "vintage",
+                "config": earlier.model_dump(mode="json"),
+                "data": data_fingerprint,
+                "versions": package_versions(),
+                "source": source_hash("forecast.run"),
+            }
+        )
+    )
+
+
 #: Rows of earlier vintages already computed in this process, by (config hash, data fingerprint): a
 #: `forecast watch` edit that leaves a vintage's config as it was does not load and project it again. Bounded.
 _SEEN: dict[tuple[str, str], list[dict[str, object]]] = {}
@@ -99,9 +119,14 @@ def vintage_table(
         if reuse and key in _SEEN:
             rows += _SEEN[key]
             continue
-        if progress:
-            progress(f"vintage {when.isoformat()}")
-        found = _rows(when, compute(earlier), scenarios)
+        stored = vintage_key(earlier, today.bundle.fingerprint)
+        found = cache.load_rows(stored) if reuse else None
+        if found is None:
+            if progress:
+                progress(f"vintage {when.isoformat()}")
+            found = _rows(when, compute(earlier), scenarios)
+            if reuse:
+                cache.store_rows(stored, found)
         if reuse:
             if len(_SEEN) >= _SEEN_LIMIT:
                 _SEEN.pop(next(iter(_SEEN)))

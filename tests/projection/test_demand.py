@@ -94,9 +94,7 @@ def _model(rng: np.random.Generator, n: int = 300, **settings) -> demand.DemandP
         compute_level=rng.normal(25.2, 0.3, n),
         compute_growth=rng.normal(0.55, 0.1, n),
         compute_anchor=2024.0,
-        slowdown_year=rng.uniform(2026.0, 2045.0, n),
-        growth_after=0.18,
-        **settings,
+        **({"slowdown_year": rng.uniform(2026.0, 2045.0, n), "growth_after": 0.18} | settings),
     )
 
 
@@ -142,28 +140,46 @@ def test_least_growth_bounds_every_step(settings: dict) -> None:
     assert np.all(steps >= model.least_growth()[:, None] - 1e-9)
 
 
+CAPS = demand.ComputeCaps(
+    names=("spending", "power", "chips"),
+    level=np.stack([np.full(300, 27.0), np.full(300, 26.5), np.random.default_rng(9).uniform(25.5, 27.5, 300)]),
+    slope=np.stack([np.full(300, 0.16), np.full(300, 0.1), np.random.default_rng(10).uniform(0.0, 0.2, 300)]),
+    anchor=2024.0,
+    width_oom=0.3,
+)
+
+
 @pytest.mark.parametrize(
     "settings",
-    [{"record": RECORD}, {"record": RECORD, "profit_policy": "near_optimal", "overtrain_historical": True}, {}],
+    [
+        {"record": RECORD},
+        {"record": RECORD, "profit_policy": "near_optimal", "overtrain_historical": True},
+        {"caps": CAPS, "slowdown_year": None},
+        {"caps": CAPS, "slowdown_year": None, "record": RECORD, "profit_policy": "100x"},
+        {},
+    ],
 )
-def test_rising_after_bounds_every_later_step(settings: dict) -> None:
-    """After its year, every draw's tokens grow at least at the stated rate; a record draw stays at the record
-    until then, and is proven to rise from some year on (unless its growth is not positive)."""
+def test_rising_window_bounds_every_step_inside_it(settings: dict) -> None:
+    """Inside its window every draw's tokens grow at least at the stated rate; a record draw stays at the
+    record until its window opens; compute bent by limits is proven to rise until a limit comes near."""
     model = _model(np.random.default_rng(4), **settings)
     fine = np.linspace(2024.5, 2060.0, 2_000)
     tokens = model.tokens(fine)
-    year, growth = model.rising_after()
+    start, end, growth = model.rising_window()
     steps = np.diff(tokens, axis=1) / np.diff(fine)
-    after = fine[None, :-1] >= year[:, None]
-    assert np.all(np.where(after, steps >= growth[:, None] - 1e-9, True))
-    assert np.all((growth > 0) | ~model.historical | (model.hist_growth <= 0))
+    inside = (fine[None, :-1] >= start[:, None]) & (fine[None, 1:] <= end[:, None])
+    assert np.all(np.where(inside, steps >= growth[:, None] - 1e-9, True))
     if "record" in settings:
         record = model.historical & (model.hist_growth > 0)
-        assert np.isfinite(year[record]).all() and (year[record] >= RECORD.year).all()
-        flat = fine[None, :] < year[:, None] - 1e-6
-        start = np.where(record[:, None] & flat, tokens - tokens[:, :1], 0.0)
-        assert np.abs(start).max() < 1e-12  # still at the record before that year
-    else:
+        assert np.isfinite(start[record]).all() and (start[record] >= RECORD.year).all()
+        flat = fine[None, :] < start[:, None] - 1e-6
+        held = np.where(record[:, None] & flat, tokens - tokens[:, :1], 0.0)
+        assert np.abs(held).max() < 1e-12  # still at the record before its window opens
+    if "caps" in settings:
+        bent = ~model.historical
+        assert np.all(growth[bent] > model.least_growth()[bent])  # better than the whole-grid bound
+        assert np.isfinite(end[bent]).all()  # every limit here grows slower than some trend draws
+    if not settings:
         np.testing.assert_array_equal(growth, model.least_growth())
 
 

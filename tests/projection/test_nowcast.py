@@ -146,3 +146,15 @@ def test_a_jump_at_the_cutoff_is_contradicted_by_the_record(scenario_inputs) -> 
     assert jump.record_evidence_log10 < -1.0
     assert smooth.record_evidence_log10 == pytest.approx(0.0, abs=1e-9)
     assert jump.ess < smooth.ess
+
+
+def test_record_density_of_a_record_fit_is_scipys_gumbel() -> None:
+    """Written out to spare a run the scipy.stats import; the same arithmetic as scipy, so the same bits."""
+    from scipy import stats
+
+    from forecast.projection.nowcast import record_log_density
+
+    rng = np.random.default_rng(0)
+    location, scale = rng.normal(13.8, 0.3, 10_000), rng.uniform(0.1, 0.5, 10_000)
+    got = record_log_density(13.6, location, {"fitted_dataset_record_scale": scale})
+    np.testing.assert_array_equal(got, stats.gumbel_r.logpdf(13.6, loc=location, scale=scale))

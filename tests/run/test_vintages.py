@@ -134,3 +134,32 @@ def make_result_at(config):
     config = config.model_copy(update={"sampler": config.sampler.model_copy(update={"chains": 2, "draws": 100})})
     bundle = load_bundle(DATA_DIR, cutoff=config.data.cutoff)
     return compute_result(config, DATA_DIR, posterior=synthetic_idata(bundle, 2, 100), vintages=False)
+
+
+def test_vintage_rows_are_kept_in_the_cache(result, monkeypatch, tmp_path) -> None:
+    """A new process (empty in-process memo) reads each vintage's rows from the cache instead of recomputing it;
+    `reuse=False` (--no-cache) computes them again."""
+    from forecast.run import vintages
+
+    monkeypatch.setenv("FORECAST_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(vintages, "_SEEN", {})
+    calls: list[dt.date] = []
+
+    def compute(earlier):
+        calls.append(earlier.data.cutoff)
+        return result
+
+    first = vintages.vintage_table(result.config, result, compute, None)
+    assert len(calls) == len(vintage_dates(result.config)) - 1  # today's row is today's run
+    monkeypatch.setattr(vintages, "_SEEN", {})
+    again = vintages.vintage_table(result.config, result, compute, None)
+    assert len(calls) == len(vintage_dates(result.config)) - 1
+    pd.testing.assert_frame_equal(first, again)
+    vintages.vintage_table(result.config, result, compute, None, reuse=False)
+    assert len(calls) == 2 * (len(vintage_dates(result.config)) - 1)
+    # Another seed is another forecast: its own entries.
+    reseeded = result.config.model_copy(update={"seed": result.config.seed + 1})
+    fingerprint = result.bundle.fingerprint
+    assert vintages.vintage_key(with_cutoff(reseeded, dt.date(2024, 1, 1)), fingerprint) != vintages.vintage_key(
+        with_cutoff(result.config, dt.date(2024, 1, 1)), fingerprint
+    )
