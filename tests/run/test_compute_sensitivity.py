@@ -19,6 +19,10 @@ from forecast.projection.project import project_scenario
 from forecast.run.compute_sensitivity import COMPUTE_SENSITIVITY_COLUMNS, compute_sensitivity_table, table_key
 from forecast.run.pipeline import known_at_cutoff
 
+#: One worker runs this module when pytest-xdist distributes with `--dist loadgroup` (the Quickstart's test command):
+#: its refits are done once, not once per worker (each worker has its own posterior cache).
+pytestmark = pytest.mark.xdist_group("compute_sensitivity")
+
 #: Small enough for the default suite; too few draws for the run's ESS threshold, so `converged` is not asserted
 #: (the default's own refits are judged in its report), only that the compute block samples without divergences.
 SMALL_SAMPLER = {"chains": 2, "draws": 200, "tune": 300, "thin": 1}

@@ -579,7 +579,9 @@ def test_signal_while_writing_keeps_previous_outputs(
     monkeypatch.setattr(report, "write_report", interrupted_report)
     out = _previous_outputs(tmp_path)
     before = _snapshot(out)
-    result = _invoke("run", "--data", DATA_DIR, "--out", out)
+    scenarios = tmp_path / "default-today.yml"  # today's fit only (default_run's): no vintage or selection refits
+    scenarios.write_text(_default_preset_text(), encoding="utf-8")
+    result = _invoke("run", "--scenarios", scenarios, "--data", DATA_DIR, "--out", out)
     assert result.exit_code == code, result.stderr
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1] == last
@@ -702,8 +704,9 @@ def test_partial_fit_is_refused_and_not_cached(default_run, tmp_path: Path, monk
 
 
 def _default_preset_text() -> str:
-    """The default preset's text without its vintages: each vintage is a fit of its own, which these tests of one
-    run's behaviour do not need (tests/run/test_vintages.py covers them)."""
+    """The default preset's text without its vintages and compute-selection refits: each a fit of its own, which
+    these tests of one run's behaviour do not need (tests/run/test_vintages.py and test_compute_sensitivity.py
+    cover them)."""
     text = DEFAULT_PRESET.read_text(encoding="utf-8")
     return text[: text.index("vintages:")] + text[text.index("defaults:") :]
 
