@@ -28,6 +28,8 @@ REPO = Path(__file__).resolve().parents[2]
 DATA_DIR = REPO / "data"
 FIXTURES = REPO / "tests" / "fixtures" / "backtest"
 FAST_CONFIG = FIXTURES / "fast.yml"
+#: The rolling fits run on one worker under `--dist loadgroup` (the Quickstart's test command).
+pytestmark = pytest.mark.xdist_group("backtest")
 CUTOFFS = [dt.date(2021, 1, 1), dt.date(2022, 1, 1), dt.date(2023, 1, 1), dt.date(2024, 1, 1)]
 FORECAST_COLUMNS = ["date", "q05", "q10", "q50", "q90", "q95"]
 
@@ -247,7 +249,7 @@ def test_cli_bad_cutoff_exits_2(value: str, tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # with the xdist group below: fitted once per test run, not per worker
 def rolling(cache_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[bt.BacktestResult, Path]:
     config = load_config(FAST_CONFIG)
     out = tmp_path_factory.mktemp("backtest") / "out"

@@ -19,8 +19,9 @@ from forecast.projection.project import project_scenario
 from forecast.run.compute_sensitivity import COMPUTE_SENSITIVITY_COLUMNS, compute_sensitivity_table, table_key
 from forecast.run.pipeline import known_at_cutoff
 
-#: One worker runs this module when pytest-xdist distributes with `--dist loadgroup` (the Quickstart's test command):
-#: its refits are done once, not once per worker (each worker has its own posterior cache).
+#: One worker runs this module when pytest-xdist distributes with `--dist loadgroup` (the Quickstart's test command),
+#: and the fixture is kept for the worker's session (other modules' tests may run between this module's): its refits
+#: are done once, not once per worker or per interleaving (each worker has its own posterior cache).
 pytestmark = pytest.mark.xdist_group("compute_sensitivity")
 
 #: Small enough for the default suite; too few draws for the run's ESS threshold, so `converged` is not asserted
@@ -28,7 +29,7 @@ pytestmark = pytest.mark.xdist_group("compute_sensitivity")
 SMALL_SAMPLER = {"chains": 2, "draws": 200, "tune": 300, "thin": 1}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def setting():
     config = load_config("default")
     config = config.model_copy(

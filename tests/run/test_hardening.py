@@ -471,7 +471,7 @@ class _RealRun:
         return self.stderr_path.read_text()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # with the xdist group of its tests: the four processes run once per test run
 def interrupted_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], _RealRun]:
     """Four real runs started together (they overlap, to cut the wait): each backend interrupted ~2 s after its
     chains start sampling, once by SIGINT to its process group and once by SIGTERM to its main process. The
@@ -534,6 +534,7 @@ def _assert_clean_interrupt(run: _RealRun, code: int, last_line: str) -> None:
 
 
 @linux_only
+@pytest.mark.xdist_group("interrupted_runs")
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_ctrl_c_while_sampling(interrupted_runs: dict[tuple[str, str], _RealRun], backend: str) -> None:
     """Ctrl-C in a terminal: SIGINT to the whole process group, PyMC's worker processes included; exit 130.
@@ -545,6 +546,7 @@ def test_ctrl_c_while_sampling(interrupted_runs: dict[tuple[str, str], _RealRun]
 
 
 @linux_only
+@pytest.mark.xdist_group("interrupted_runs")
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_sigterm_while_sampling(interrupted_runs: dict[tuple[str, str], _RealRun], backend: str) -> None:
     """`kill PID` (SIGTERM to the main process only): exit 143 = 128 + 15; PyMC's worker processes are stopped
