@@ -17,6 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from forecast.hashing import canonical_json, package_versions, sha256_text, source_hash
+
 if TYPE_CHECKING:  # xarray is imported where a posterior is read: `cache_folder()` serves light callers too
     import xarray as xr
 
@@ -93,6 +95,15 @@ def store(key: str, idata: xr.DataTree, note: Callable[[str], None] | None = Non
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def rows_key(table: str, module: str, parts: dict[str, Any]) -> str:
+    """Cache key of a table's rows: what the caller says it is computed from (`parts`: settings' `model_dump()`,
+    data fingerprints, fit keys), plus what every table depends on — the package versions and the source of the
+    module that computes it with every `forecast` module it imports (`hashing.source_hash`)."""
+    return sha256_text(
+        canonical_json({"table": table, **parts, "versions": package_versions(), "source": source_hash(module)})
+    )
 
 
 def load_rows(key: str) -> list[dict[str, Any]] | None:

@@ -21,7 +21,6 @@ import numpy as np
 import pandas as pd
 
 from forecast import cache
-from forecast.hashing import canonical_json, package_versions, sha256_text, source_hash
 from forecast.model.blocks import model_blocks
 from forecast.model.fit import Progress, fit_block
 from forecast.model.frontier import fit_data_from_frames
@@ -70,18 +69,15 @@ def table_key(config: Config, bundle: DataBundle, scenario: ResolvedScenario, fi
     """Cache key of the table: what it is computed from. The record at the cut-off and the refits' data follow
     from the data files and the config; the refits' draws from those, the versions and the model's source. An
     edit to another scenario leaves the key as it was."""
-    return sha256_text(
-        canonical_json(
-            {
-                "table": "compute_sensitivity",
-                "fit": fit_key,
-                "config": config.model_dump(mode="json", exclude=set(UNREAD_CONFIG)),
-                "scenario": scenario.model_dump(mode="json"),
-                "data": bundle.fingerprint,
-                "versions": package_versions(),
-                "source": source_hash("forecast.run.compute_sensitivity"),
-            }
-        )
+    return cache.rows_key(
+        "compute_sensitivity",
+        __name__,
+        {
+            "fit": fit_key,
+            "config": config.model_dump(mode="json", exclude=set(UNREAD_CONFIG)),
+            "scenario": scenario.model_dump(mode="json"),
+            "data": bundle.fingerprint,
+        },
     )
 
 

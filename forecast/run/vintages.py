@@ -17,7 +17,6 @@ import pandas as pd
 
 from forecast import cache
 from forecast.config import Config, config_hash, with_cutoff
-from forecast.hashing import canonical_json, package_versions, sha256_text, source_hash
 
 if TYPE_CHECKING:
     from forecast.run.result import RunResult
@@ -78,17 +77,8 @@ def vintage_key(earlier: Config, data_fingerprint: str) -> str:
     vintage's whole config (its cut-off, scenarios, fit and sampler settings, seed), the data files (the vintage
     cuts them itself), the package versions and the source of `forecast.run` with every module it imports. A warm
     run then reads a small file per vintage instead of loading its fit and projecting it again."""
-    return sha256_text(
-        canonical_json(
-            {
-                "table": "vintage",
-                "config": earlier.model_dump(mode="json"),
-                "data": data_fingerprint,
-                "versions": package_versions(),
-                "source": source_hash("forecast.run"),
-            }
-        )
-    )
+    parts = {"config": earlier.model_dump(mode="json"), "data": data_fingerprint}
+    return cache.rows_key("vintage", "forecast.run", parts)
 
 
 #: Rows of earlier vintages already computed in this process, by (config hash, data fingerprint): a
