@@ -5,8 +5,10 @@ Each model is the config with only `fit.frontier` changed, so priors, sampler, d
 each fit is cached under its own key. Per model and cut-off the table gives the backtest scores of the record
 1–3 years ahead (CRPS, 80%/90% coverage, log score: `forecast.backtest.scoring`), the leave-future-out log
 density of the next one and three years of the record path (record-process models only: the stochastic frontier
-has no likelihood for the record path), and the fit's diagnostics; pooled rows put every cut-off's points
-together. The baseline's scores are the same for every model and are given once per cut-off.
+has no likelihood for the record path), PSIS-LOO of the fit on what it saw (`forecast.model.loo`: ELPD ± SE,
+p_loo, the largest Pareto k̂; at each cut-off the record processes are ranked on the same spells by ArviZ's
+`compare`, with stacking weights), and the fit's diagnostics; pooled rows put every cut-off's points together.
+The baseline's scores are the same for every model and are given once per cut-off.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from forecast.backtest.record import observed_runs
 from forecast.backtest.result import BacktestResult, CutoffResult
 from forecast.backtest.run import backtest_cutoff
 from forecast.config import Config
+from forecast.model.loo import compare_loo, dataset_loo_tree, loo_summary
 
 #: The frontier models compared: name -> (likelihood, growth) of `fit.frontier`.
 FRONTIER_MODELS: dict[str, tuple[str, str]] = {
@@ -32,6 +35,9 @@ FRONTIER_MODELS: dict[str, tuple[str, str]] = {
 }
 COMPARISON_FILE = "model_comparison.csv"
 SCORE_COLUMNS = ("coverage80", "coverage90", "crps", "log_score")
+#: PSIS-LOO columns per fit (`LooSummary`) and per cut-off ranking of the record processes (`compare_loo`).
+LOO_COLUMNS = ("elpd_loo", "elpd_loo_se", "p_loo", "pareto_k_max", "n_pareto_k_high")
+RANK_COLUMNS = ("loo_rank", "elpd_diff", "elpd_diff_se", "stacking_weight")
 
 
 def with_frontier(config: Config, likelihood: str, growth: str) -> Config:
@@ -50,6 +56,8 @@ def _row(model: str, c: CutoffResult) -> dict[str, object]:
         **{k: m[k] for k in SCORE_COLUMNS},
         "lfo_elpd_1y": m.get("lfo_elpd_1y"),
         "lfo_elpd_3y": m.get("lfo_elpd_3y"),
+        "loo_observations": None,
+        **dict.fromkeys((*LOO_COLUMNS, *RANK_COLUMNS)),
         "baseline_coverage80": b["coverage80"],
         "baseline_crps": b["crps"],
         "growth_median": c.posterior_summary["dataset_growth_oom_per_year"]["median"],
@@ -70,6 +78,7 @@ def compare_frontiers(
     """One row per model and cut-off, and a pooled row per model (cutoff 'pooled'); see the module docstring."""
     later, _ = observed_runs(data_dir, None)
     rows = []
+    record_trees: dict[str, dict[str, object]] = {}  # cut-off -> model -> LOO tree (record processes only)
     for name in models:
         cfg = with_frontier(config, *FRONTIER_MODELS[name])
         results = [
@@ -78,26 +87,49 @@ def compare_frontiers(
             )
             for c in sorted(cutoffs)
         ]
-        rows += [_row(name, c) for c in results]
+        per_cutoff = []
+        for c in results:
+            row = _row(name, c)
+            tree = dataset_loo_tree(c.fit.idata, c.fit.data, cfg.fit)
+            loo = loo_summary(tree)
+            row.update({"loo_observations": loo.n_observations, **{k: getattr(loo, k) for k in LOO_COLUMNS}})
+            if loo.likelihood == "record":
+                record_trees.setdefault(row["cutoff"], {})[name] = tree  # type: ignore[index]
+            per_cutoff.append(row)
+        rows += per_cutoff
         pooled = BacktestResult(config=cfg, cutoffs=results, observed_source="").pooled
-        lfo = [r for r in rows if r["model"] == name]
         rows.append(
             {
                 "model": name,
                 "cutoff": "pooled",
                 "n_observed": pooled["model"]["n_observed"],
                 **{k: pooled["model"][k] for k in SCORE_COLUMNS},
-                "lfo_elpd_1y": _sum_or_none(r["lfo_elpd_1y"] for r in lfo),
-                "lfo_elpd_3y": _sum_or_none(r["lfo_elpd_3y"] for r in lfo),
+                "lfo_elpd_1y": _sum_or_none(r["lfo_elpd_1y"] for r in per_cutoff),
+                "lfo_elpd_3y": _sum_or_none(r["lfo_elpd_3y"] for r in per_cutoff),
+                # LOO is of each fit on its own data; the cut-offs' data overlap, so their ELPDs are not summed
+                "loo_observations": None,
+                **dict.fromkeys((*LOO_COLUMNS, *RANK_COLUMNS)),
                 "baseline_coverage80": pooled["baseline"]["coverage80"],
                 "baseline_crps": pooled["baseline"]["crps"],
                 "growth_median": None,
-                "divergences": sum(int(r["divergences"]) for r in lfo),  # type: ignore[call-overload]
-                "max_r_hat": max(float(r["max_r_hat"]) for r in lfo),  # type: ignore[arg-type]
-                "min_ess_bulk": min(float(r["min_ess_bulk"]) for r in lfo),  # type: ignore[arg-type]
+                "divergences": sum(int(r["divergences"]) for r in per_cutoff),  # type: ignore[call-overload]
+                "max_r_hat": max(float(r["max_r_hat"]) for r in per_cutoff),  # type: ignore[arg-type]
+                "min_ess_bulk": min(float(r["min_ess_bulk"]) for r in per_cutoff),  # type: ignore[arg-type]
             }
         )
+    _add_ranks(rows, record_trees)
     return pd.DataFrame(rows)
+
+
+def _add_ranks(rows: list[dict[str, object]], record_trees: dict[str, dict[str, object]]) -> None:
+    """Fill the LOO ranking of the record processes at each cut-off where two or more were fitted."""
+    for cutoff, trees in record_trees.items():
+        if len(trees) < 2:
+            continue
+        ranks = compare_loo(trees)  # type: ignore[arg-type]
+        for row in rows:
+            if row["cutoff"] == cutoff and row["model"] in ranks.index:
+                row.update({k: ranks.loc[row["model"], k] for k in RANK_COLUMNS})  # type: ignore[index]
 
 
 def _sum_or_none(values: object) -> float | None:
@@ -117,6 +149,10 @@ TABLE_COLUMNS = (
     "log_score",
     "lfo_elpd_1y",
     "lfo_elpd_3y",
+    "elpd_loo",
+    "elpd_loo_se",
+    "pareto_k_max",
+    "stacking_weight",
     "baseline_coverage80",
     "baseline_crps",
     "divergences",

@@ -5,7 +5,7 @@ Raising the prior or the likelihood to a power α near 1 and importance-weightin
 posterior would move: a parameter sensitive to its prior but not to the likelihood is set by the prior (weak
 data); one sensitive to both shows prior–data conflict. It needs the draws' log prior and pointwise log
 likelihood: PyMC computes both for the stochastic frontier; the record process's likelihood is a Potential, so its
-pointwise terms (one per spell) come from `record.segment_log_likelihood`, the same function LOO and LFO use.
+pointwise terms (one per spell) come from `loo.pointwise_log_likelihood`, the same terms LOO uses.
 Computed once when a block is sampled and stored with its draws (`SENSITIVITY_ATTR`), like the diagnostics."""
 
 from __future__ import annotations
@@ -14,12 +14,10 @@ import io
 import logging
 from typing import TYPE_CHECKING
 
-import numpy as np
 import pandas as pd
 import xarray as xr
 
-from forecast.model.record import segment_log_likelihood
-from forecast.model.record_paths import record_frontier
+from forecast.model.loo import pointwise_log_likelihood
 
 if TYPE_CHECKING:
     from forecast.model.blocks import Block
@@ -48,11 +46,7 @@ def power_scaling(idata: xr.DataTree, block: Block) -> pd.DataFrame | None:
     posterior = idata["posterior"].to_dataset()
     log_prior = pm.stats.compute_log_prior(idata, model=model, extend_inferencedata=False, progressbar=False)
     log_prior = log_prior["log_prior"].to_dataset() if isinstance(log_prior, xr.DataTree) else log_prior
-    if block.name == "dataset" and block.data.dataset_record is not None and "dataset_record_scale" in posterior:
-        log_lik = _record_log_likelihood(posterior, block)
-    else:
-        computed = pm.stats.compute_log_likelihood(idata, model=model, extend_inferencedata=False, progressbar=False)
-        log_lik = computed["log_likelihood"].to_dataset() if isinstance(computed, xr.DataTree) else computed
+    log_lik = pointwise_log_likelihood(idata, block)
     tree = xr.DataTree.from_dict({"posterior": posterior, "log_prior": log_prior, "log_likelihood": log_lik})
     names = [name for name in CHECKED[block.name] if name in posterior]
     # ArviZ logs a pointer to its docs when a parameter is flagged; the table says it (and the report explains).
@@ -64,19 +58,6 @@ def power_scaling(idata: xr.DataTree, block: Block) -> pd.DataFrame | None:
     finally:
         quiet.setLevel(level)
     return pd.DataFrame(table)
-
-
-def _record_log_likelihood(posterior: xr.Dataset, block: Block) -> xr.Dataset:
-    """Pointwise log likelihood of the record path, one term per spell, as (chain, draw, spell)."""
-    data = block.data.dataset_record
-    assert data is not None
-    draws = {str(name): np.asarray(posterior[name].values) for name in posterior.data_vars}
-    frontier = record_frontier(draws, data)
-    chains, n_draws = posterior.sizes["chain"], posterior.sizes["draw"]
-    values = frontier.at(data.grid, np.random.default_rng(0))  # a constant-slope line: no randomness is drawn
-    scale = frontier.draws["dataset_record_scale"]
-    pointwise = segment_log_likelihood(data, values, scale).reshape(chains, n_draws, -1)
-    return xr.Dataset({"dataset_record": (("chain", "draw", "spell"), pointwise)})
 
 
 def attach_sensitivity(idata: xr.DataTree, table: pd.DataFrame | None) -> None:

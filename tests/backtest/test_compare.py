@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -80,3 +81,24 @@ def test_unknown_model_is_one_line_exit_2(tmp_path: Path) -> None:
     )
     assert run.exit_code == 2
     assert run.stderr.strip().count("\n") == 0 and "expected one of stochastic-constant" in run.stderr
+
+
+def test_loo_of_each_fit_on_its_own_observations(compared: tuple[pd.DataFrame, Path]) -> None:
+    # PSIS-LOO is of each fit on what it saw: spells of the record path for the record process, candidate runs for
+    # the stochastic frontier. With one record process there is nothing to rank it against; pooled rows have none.
+    table, _ = compared
+    at = table[table["cutoff"] == CUTOFF.isoformat()].set_index("model")
+    config = load_config(FAST_CONFIG)
+    from forecast.backtest.fit import fit_data_known_at
+    from forecast.data import load_bundle
+
+    bundle = load_bundle(DATA_DIR, cutoff=CUTOFF)
+    data = fit_data_known_at(bundle.runs, bundle.web_growth, CUTOFF, config.fit.leak_rows)
+    assert data.dataset_record is not None
+    assert at.loc["record-constant", "loo_observations"] == data.dataset_record.segments
+    assert at.loc["stochastic-constant", "loo_observations"] == data.dataset_runs.size
+    for model in at.index:
+        assert np.isfinite(at.loc[model, "elpd_loo"]) and at.loc[model, "elpd_loo_se"] > 0
+        assert 0 < at.loc[model, "p_loo"] < 10 and np.isfinite(at.loc[model, "pareto_k_max"])
+    assert at["stacking_weight"].isna().all()
+    assert table.loc[table["cutoff"] == "pooled", "elpd_loo"].isna().all()
