@@ -87,13 +87,17 @@ def make_result(preset: str = "default", chains: int = 2, draws: int = 100) -> R
 
 
 def without_vintages(config):
-    """The config without its vintages and compute-sensitivity refits: a test that counts or times fits wants
-    today's fit only (the vintages refit once per vintage, tests/run/test_vintages.py covers them; the compute
-    refits, tests/run/test_compute_sensitivity.py)."""
-    from forecast.config.schema import ComputeSensitivitySettings, VintageSettings
+    """The config without its vintages, compute-sensitivity and frontier-model refits: a test that counts or times
+    fits wants today's fit only (the vintages refit once per vintage, tests/run/test_vintages.py covers them; the
+    compute refits, tests/run/test_compute_sensitivity.py; the frontier models, tests/run/test_frontier_models.py)."""
+    from forecast.config.schema import ComputeSensitivitySettings, ModelComparisonSettings, VintageSettings
 
     return config.model_copy(
-        update={"vintages": VintageSettings(), "compute_sensitivity": ComputeSensitivitySettings()}
+        update={
+            "vintages": VintageSettings(),
+            "compute_sensitivity": ComputeSensitivitySettings(),
+            "model_comparison": ModelComparisonSettings(),
+        }
     )
 
 

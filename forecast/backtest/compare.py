@@ -23,27 +23,14 @@ from forecast.backtest.fit import Progress
 from forecast.backtest.record import observed_runs
 from forecast.backtest.result import BacktestResult, CutoffResult
 from forecast.backtest.run import backtest_cutoff
-from forecast.config import Config
+from forecast.config import FRONTIER_MODELS, Config, with_frontier
 from forecast.model.loo import compare_loo, dataset_loo_tree, loo_summary
 
-#: The frontier models compared: name -> (likelihood, growth) of `fit.frontier`.
-FRONTIER_MODELS: dict[str, tuple[str, str]] = {
-    "stochastic-constant": ("stochastic", "constant"),
-    "record-constant": ("record", "constant"),
-    "record-hinge": ("record", "hinge"),
-    "record-local_linear": ("record", "local_linear"),
-}
 COMPARISON_FILE = "model_comparison.csv"
 SCORE_COLUMNS = ("coverage80", "coverage90", "crps", "log_score")
 #: PSIS-LOO columns per fit (`LooSummary`) and per cut-off ranking of the record processes (`compare_loo`).
 LOO_COLUMNS = ("elpd_loo", "elpd_loo_se", "p_loo", "pareto_k_max", "n_pareto_k_high")
 RANK_COLUMNS = ("loo_rank", "elpd_diff", "elpd_diff_se", "stacking_weight")
-
-
-def with_frontier(config: Config, likelihood: str, growth: str) -> Config:
-    """The config with `fit.frontier` replaced (validated like a config file's)."""
-    frontier = config.fit.frontier.model_validate({"likelihood": likelihood, "growth": growth})
-    return config.model_copy(update={"fit": config.fit.model_copy(update={"frontier": frontier})})
 
 
 def _row(model: str, c: CutoffResult) -> dict[str, object]:
@@ -80,7 +67,7 @@ def compare_frontiers(
     rows = []
     record_trees: dict[str, dict[str, object]] = {}  # cut-off -> model -> LOO tree (record processes only)
     for name in models:
-        cfg = with_frontier(config, *FRONTIER_MODELS[name])
+        cfg = with_frontier(config, name)
         results = [
             backtest_cutoff(
                 cfg, c, data_dir, later, use_cache=use_cache, progress=progress, observed_to=config.data.cutoff

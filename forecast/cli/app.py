@@ -517,7 +517,8 @@ def compare(
     check_out_dir(out)
     config = load_config(scenarios)
     from forecast.backtest import parse_cutoffs
-    from forecast.backtest.compare import FRONTIER_MODELS, compare_frontiers, comparison_markdown, write_comparison
+    from forecast.backtest.compare import compare_frontiers, comparison_markdown, write_comparison
+    from forecast.config import FRONTIER_MODELS
 
     names = [m.strip() for value in (model or list(FRONTIER_MODELS)) for m in value.split(",") if m.strip()]
     unknown = [m for m in names if m not in FRONTIER_MODELS]

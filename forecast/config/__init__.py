@@ -24,6 +24,7 @@ from forecast.config.scenario import (
     UniformRange,
 )
 from forecast.config.schema import (
+    FRONTIER_MODELS,
     SCHEMA_VERSION,
     Config,
     DataSettings,
@@ -35,11 +36,13 @@ from forecast.config.schema import (
     json_schema,
     resolve,
     with_cutoff,
+    with_frontier,
 )
 from forecast.priors import NormalPrior, Prior
 
 __all__ = [
     "DEFAULT_PER_USER_PRODUCTION_GROWTH",
+    "FRONTIER_MODELS",
     "SCHEMA_VERSION",
     "ComputeSlowdown",
     "ComputeTrend",
@@ -69,4 +72,5 @@ __all__ = [
     "preset_names",
     "resolve",
     "with_cutoff",
+    "with_frontier",
 ]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
@@ -123,6 +123,18 @@ class FrontierSettings(ConfigModel):
         return self
 
 
+#: The frontier models `forecast compare` and the run's model comparison fit: `<likelihood>-<growth>`.
+FrontierModel = Literal["stochastic-constant", "record-constant", "record-hinge", "record-local_linear"]
+FRONTIER_MODELS: dict[str, tuple[str, str]] = {
+    name: (name.split("-", 1)[0], name.split("-", 1)[1]) for name in get_args(FrontierModel)
+}
+
+
+def frontier_model_name(frontier: FrontierSettings) -> str:
+    """The name of a `fit.frontier` setting in `FRONTIER_MODELS`."""
+    return f"{frontier.likelihood}-{frontier.growth}"
+
+
 class FitSettings(ConfigModel):
     """Priors and options of the fit; `forecast.model.blocks` hands them to every block as given."""
 
@@ -186,6 +198,21 @@ class ComputeSensitivitySettings(ConfigModel):
     )
 
 
+class ModelComparisonSettings(ConfigModel):
+    """The frontier models compared at the data cut-off (`forecast.run.frontier_models`)."""
+
+    models: list[FrontierModel] = Field(
+        [],
+        description=(
+            "Frontier models to fit at the cut-off beside the config's own (only the dataset block is refitted): "
+            "PSIS-LOO of each and what each does to the exhaustion date of one scenario. Empty: off."
+        ),
+    )
+    scenario: str | None = Field(
+        None, description="The scenario each model's date is projected with; null: the first historical one."
+    )
+
+
 class Config(ConfigModel):
     """A complete scenario file."""
 
@@ -204,6 +231,9 @@ class Config(ConfigModel):
     vintages: VintageSettings = Field(VintageSettings(), description="Earlier vintages of the forecast.")
     compute_sensitivity: ComputeSensitivitySettings = Field(
         ComputeSensitivitySettings(), description="How the compute frontier's fit depends on its selection choices."
+    )
+    model_comparison: ModelComparisonSettings = Field(
+        ModelComparisonSettings(), description="The frontier models compared at the cut-off."
     )
 
     @model_validator(mode="after")
@@ -224,12 +254,13 @@ class Config(ConfigModel):
                     f"unknown scenario '{name}' (the file's scenarios: {', '.join(first_index)})",
                     ("vintages", "scenarios", index),
                 )
-        named = self.compute_sensitivity.scenario
-        if named is not None and named not in first_index:
-            raise PathError(
-                f"unknown scenario '{named}' (the file's scenarios: {', '.join(first_index)})",
-                ("compute_sensitivity", "scenario"),
-            )
+        for section in ("compute_sensitivity", "model_comparison"):
+            named = getattr(self, section).scenario
+            if named is not None and named not in first_index:
+                raise PathError(
+                    f"unknown scenario '{named}' (the file's scenarios: {', '.join(first_index)})",
+                    (section, "scenario"),
+                )
         for index, when in enumerate(self.vintages.dates):
             if when > self.data.cutoff:
                 raise PathError(
@@ -280,6 +311,13 @@ class Config(ConfigModel):
 # ----------------------------------------------------------------------------------------------------
 
 
+def with_frontier(config: Config, model: str) -> Config:
+    """The config with `fit.frontier` set to a model of `FRONTIER_MODELS` (validated like a config file's)."""
+    likelihood, growth = FRONTIER_MODELS[model]
+    frontier = FrontierSettings.model_validate({"likelihood": likelihood, "growth": growth})
+    return config.model_copy(update={"fit": config.fit.model_copy(update={"frontier": frontier})})
+
+
 def with_cutoff(config: Config, cutoff: date, scenarios: list[str] | None = None) -> Config:
     """The config as it would be with data known up to `cutoff` (and only the named scenarios), validated again:
     `forecast run --as-of` and the vintages. Scenarios starting at `cutoff` move with it; a fixed start before
@@ -289,6 +327,9 @@ def with_cutoff(config: Config, cutoff: date, scenarios: list[str] | None = None
     data.pop("vintages", None)
     if scenarios is not None:
         data["scenarios"] = [s for s in data["scenarios"] if s["name"] in scenarios]
+        for section in ("compute_sensitivity", "model_comparison"):  # a scenario they name may be left out
+            if data.get(section, {}).get("scenario") not in (None, *scenarios):
+                data.pop(section)
     try:
         return Config.model_validate(data)
     except ValidationError as exc:

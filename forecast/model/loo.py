@@ -31,8 +31,9 @@ if TYPE_CHECKING:
 
 #: Name of the record process's pointwise log-likelihood (one term per spell) in a `log_likelihood` group.
 RECORD_TERM = "dataset_record"
-#: Above this Pareto k̂ an observation's importance weights are unreliable (Vehtari et al. 2024, "Pareto smoothed
-#: importance sampling": 0.7 is the limit for any number of draws; ArviZ's `good_k` is lower for fewer draws).
+#: Pareto k̂ above which importance weights are unreliable (Vehtari et al. 2024, "Pareto smoothed importance
+#: sampling", JMLR 25(72), §3: k̂ > 0.7 means the estimate's error does not fall with more draws). Used for LOO's
+#: observations here and for the now-cast's weights (`forecast.projection.nowcast`).
 PARETO_K_LIMIT = 0.7
 
 

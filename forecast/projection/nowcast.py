@@ -25,14 +25,11 @@ import numpy as np
 import pandas as pd
 
 from forecast.errors import InputError
+from forecast.model.loo import PARETO_K_LIMIT
 from forecast.model.record import record_setters
 from forecast.model.trend import frontier_log10
 from forecast.projection.scenario_model import demand_model, stock_model
 from forecast.units import decimal_year
-
-#: Pareto k̂ above which importance weights are unreliable (Vehtari et al. 2024, "Pareto smoothed importance
-#: sampling", JMLR 25(72), §3: k̂ > 0.7 means the estimate's error does not fall with more draws).
-PARETO_K_LIMIT = 0.7
 
 
 @dataclass(frozen=True)

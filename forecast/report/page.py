@@ -47,6 +47,7 @@ from forecast.report.figures import (
     house_template,
     scenario_names,
 )
+from forecast.report.frontier_models import frontier_model_rows
 from forecast.report.images import FIGURES_DIR, export_pngs
 from forecast.run.outputs import REPORT_FILE
 
@@ -195,6 +196,7 @@ def render_report(
         "diagnostics": diagnostics_context(result),
         "sensitivity": sensitivity_rows(result),
         "sensitivity_threshold": SENSITIVITY_THRESHOLD,
+        "frontier_models": frontier_model_rows(result),
         "assumptions": assumption_rows(result),
         "priors": prior_rows(result),
         "sources": sources,

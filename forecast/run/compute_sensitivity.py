@@ -26,6 +26,7 @@ from forecast.model.fit import Progress, fit_block
 from forecast.model.frontier import fit_data_from_frames
 from forecast.model.sample import diagnostics_of, posterior_arrays
 from forecast.model.trend import ANCHOR_YEAR
+from forecast.projection.crossing import censored_quantiles
 from forecast.projection.inputs import flatten
 from forecast.projection.project import project_scenario
 from forecast.units import decimal_year
@@ -51,6 +52,10 @@ COMPUTE_SENSITIVITY_COLUMNS = (
     "divergences",
     "converged",
 )
+
+
+#: The date quantiles of a row: a quantile reaching into the paths not exhausted by the horizon is +inf.
+DATE_QUANTILES = {"median": 0.5, "q10": 0.1, "q90": 0.9}
 
 
 def _scenario(config: Config, scenarios: list[ResolvedScenario]) -> ResolvedScenario | None:
@@ -122,7 +127,7 @@ def compute_sensitivity_table(
             draws = flatten(posterior_arrays(tree, tuple(tree.posterior.data_vars)))
             swapped = {k: v for k, v in posterior.items() if not k.startswith("compute_")} | draws
             result = project_scenario(scenario, swapped, bundle.stock_priors, config.seed, known=known)
-            years = np.where(result.censored, np.inf, result.crossing_year)
+            dates = censored_quantiles(np.where(result.censored, np.nan, result.crossing_year), DATE_QUANTILES)
             growth = draws["compute_growth"]
             diagnostics = diagnostics_of(tree)
             rows.append(
@@ -137,9 +142,7 @@ def compute_sensitivity_table(
                         10 ** np.median(draws["compute_level"] + growth * (cutoff - ANCHOR_YEAR))
                     ),
                     "scenario": scenario.name,
-                    "median": float(np.quantile(years, 0.5)),
-                    "q10": float(np.quantile(years, 0.1)),
-                    "q90": float(np.quantile(years, 0.9)),
+                    **dates,
                     "p_not_by_horizon": float(np.mean(result.censored)),
                     "divergences": int(diagnostics.divergences),
                     "converged": bool(diagnostics.converged),

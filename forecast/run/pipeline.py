@@ -46,6 +46,7 @@ from forecast.report.images import FIGURES_DIR
 from forecast.run.compute_sensitivity import compute_sensitivity_table
 from forecast.run.folders import staged_output
 from forecast.run.freshness import INPUTS_KEY, inputs_hash
+from forecast.run.frontier_models import frontier_models_table
 from forecast.run.outputs import (
     REPORT_FILE,
     write_json,
@@ -167,6 +168,7 @@ def compute_result(
     posterior: xr.DataTree | None = None,
     vintages: bool = True,
     compute_sensitivity: bool = True,
+    frontier_models: bool = True,
 ) -> RunResult:
     """Validate, fit (or reuse the cache, or take `posterior`) and project `config`, writing nothing: what a
     run would write, in memory (for tests and notebooks; `run_pipeline` writes it). With `vintages`, the
@@ -207,6 +209,10 @@ def compute_result(
             selection = compute_sensitivity_table(
                 config, bundle, scenarios, flat, known, use_cache, progress, fit_key=key
             )
+    models = pd.DataFrame()
+    if frontier_models and posterior is None and config.model_comparison.models:
+        with _timed(timings, "frontier models", progress):
+            models = frontier_models_table(config, bundle, scenarios, idata, flat, known, use_cache, progress, key)
     result = RunResult(
         config=config,
         scenarios=scenarios,
@@ -225,6 +231,7 @@ def compute_result(
         nowcast=nowcast,
         compute_ahead=compute_ahead,
         compute_sensitivity=selection,
+        frontier_models=models,
         timings=timings,
         fit_reused=reused,
         record_check=record_check,
@@ -234,7 +241,14 @@ def compute_result(
 
             def at(earlier: Config) -> RunResult:
                 return compute_result(
-                    earlier, data_dir, False, use_cache, progress, vintages=False, compute_sensitivity=False
+                    earlier,
+                    data_dir,
+                    False,
+                    use_cache,
+                    progress,
+                    vintages=False,
+                    compute_sensitivity=False,
+                    frontier_models=False,
                 )
 
             result.vintages = vintage_table(config, result, at, progress, reuse=use_cache)
@@ -272,6 +286,7 @@ def run_pipeline(
             ("vintages.csv", result.vintages),
             ("compute_ahead.csv", result.compute_ahead),
             ("compute_sensitivity.csv", result.compute_sensitivity),
+            ("frontier_models.csv", result.frontier_models),
             ("extension_effects.csv", result.effects),
             ("sensitivity.csv", result.sensitivity),
             ("what_you_would_have_to_believe.csv", result.believe),

@@ -39,6 +39,7 @@ class RunResult:
     vintages: pd.DataFrame = field(default_factory=pd.DataFrame)  # the forecast at earlier data cut-offs
     compute_ahead: pd.DataFrame = field(default_factory=pd.DataFrame)  # what binds the compute arm, per scenario
     compute_sensitivity: pd.DataFrame = field(default_factory=pd.DataFrame)  # the compute frontier's selection
+    frontier_models: pd.DataFrame = field(default_factory=pd.DataFrame)  # the frontier models at the cut-off
     #: Posterior predictive check of the record path (a record-process fit only; `forecast.model.record_paths`).
     record_check: RecordPathCheck | None = None
     timings: dict[str, float] = field(default_factory=dict)

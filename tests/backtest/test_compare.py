@@ -16,9 +16,9 @@ import pytest
 from typer.testing import CliRunner
 
 from forecast import backtest as bt
-from forecast.backtest.compare import COMPARISON_FILE, with_frontier
+from forecast.backtest.compare import COMPARISON_FILE
 from forecast.cli.app import app
-from forecast.config import load_config
+from forecast.config import load_config, with_frontier
 
 REPO = Path(__file__).resolve().parents[2]
 DATA_DIR = REPO / "data"
@@ -70,7 +70,7 @@ def test_leave_future_out_only_where_the_horizon_is_observed(compared: tuple[pd.
 
 def test_the_config_differs_only_in_its_frontier_model() -> None:
     config = load_config(FAST_CONFIG)
-    changed = with_frontier(config, "record", "hinge")
+    changed = with_frontier(config, "record-hinge")
     assert changed.fit.frontier.growth == "hinge" and changed.sampler == config.sampler
     assert changed.model_dump(exclude={"fit"}) == config.model_dump(exclude={"fit"})
 

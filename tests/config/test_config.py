@@ -618,3 +618,24 @@ def test_profit_policies_are_chinchilla_multiples_only() -> None:
 def test_compute_sensitivity_names_a_scenario_of_the_file() -> None:
     text = "schema_version: 1\ncompute_sensitivity: {windows_oom: [1.0], scenario: nope}\nscenarios:\n  - name: a\n"
     assert "compute_sensitivity.scenario: unknown scenario 'nope' (the file's scenarios: a)" in _error(text)
+
+
+def test_model_comparison_names_models_and_a_scenario_of_the_file() -> None:
+    text = "schema_version: 1\nmodel_comparison: {models: [record-hinge], scenario: nope}\nscenarios:\n  - name: a\n"
+    assert "model_comparison.scenario: unknown scenario 'nope' (the file's scenarios: a)" in _error(text)
+    message = _error("schema_version: 1\nmodel_comparison: {models: [record-cubic]}\nscenarios:\n  - name: a\n")
+    assert "model_comparison.models[0]" in message and "record-hinge" in message
+
+
+def test_a_vintage_without_the_named_scenario_leaves_its_comparison_out() -> None:
+    from forecast.config import with_cutoff
+
+    text = (
+        "schema_version: 1\ndata: {cutoff: 2026-06-30}\nmodel_comparison: {models: [record-hinge], scenario: b}\n"
+        "scenarios:\n  - name: a\n  - name: b\n"
+    )
+    config = _config(text)
+    kept = with_cutoff(config, dt.date(2025, 1, 1), scenarios=["b"])
+    assert kept.model_comparison.models == ["record-hinge"]
+    dropped = with_cutoff(config, dt.date(2025, 1, 1), scenarios=["a"])
+    assert dropped.model_comparison.models == [] and [s.name for s in dropped.scenarios] == ["a"]
