@@ -49,6 +49,7 @@ def _row(model: str, c: CutoffResult) -> dict[str, object]:
         "baseline_crps": b["crps"],
         "growth_median": c.posterior_summary["dataset_growth_oom_per_year"]["median"],
         "divergences": d.divergences,
+        "dataset_divergences": _dataset_divergences(c),
         "max_r_hat": d.max_r_hat,
         "min_ess_bulk": d.min_ess_bulk,
     }
@@ -100,6 +101,7 @@ def compare_frontiers(
                 "baseline_crps": pooled["baseline"]["crps"],
                 "growth_median": None,
                 "divergences": sum(int(r["divergences"]) for r in per_cutoff),  # type: ignore[call-overload]
+                "dataset_divergences": sum(int(r["dataset_divergences"]) for r in per_cutoff),  # type: ignore[call-overload]
                 "max_r_hat": max(float(r["max_r_hat"]) for r in per_cutoff),  # type: ignore[arg-type]
                 "min_ess_bulk": min(float(r["min_ess_bulk"]) for r in per_cutoff),  # type: ignore[arg-type]
             }
@@ -117,6 +119,13 @@ def _add_ranks(rows: list[dict[str, object]], record_trees: dict[str, dict[str, 
         for row in rows:
             if row["cutoff"] == cutoff and row["model"] in ranks.index:
                 row.update({k: ranks.loc[row["model"], k] for k in RANK_COLUMNS})  # type: ignore[index]
+
+
+def _dataset_divergences(c: CutoffResult) -> int:
+    """Divergences of the dataset block, the block the models differ in (all blocks' are in `divergences`)."""
+    diagnostics = c.fit.diagnostics
+    blocks = diagnostics.blocks
+    return int(blocks.loc["dataset", "divergences"]) if "dataset" in blocks.index else int(diagnostics.divergences)
 
 
 def _sum_or_none(values: object) -> float | None:
@@ -142,6 +151,7 @@ TABLE_COLUMNS = (
     "stacking_weight",
     "baseline_coverage80",
     "baseline_crps",
+    "dataset_divergences",
     "divergences",
     "max_r_hat",
 )
