@@ -144,3 +144,62 @@ def test_simulation_based_calibration() -> None:
         ranks.append(int((draws < growth).sum()))
     counts = np.histogram(ranks, bins=10, range=(0, 100))[0]
     assert stats.chisquare(counts).pvalue > 0.001
+
+
+def test_compute_level_sampled_above_the_envelope_is_the_same_model() -> None:
+    """The compute level is sampled as its height above the open runs' envelope in units of σ_ε (a funnel as
+    σ_ε → 0 otherwise). The model must be the textbook one: its log density at any point is the normal/half-normal
+    frontier's (level prior, growth prior, Gamma σ_ε, half-normal σ_u and extra noise of estimated rows, skew-normal
+    runs) plus log σ_ε, the Jacobian of level = envelope + σ_ε·height. Equal to 1e-7: PyMC's and scipy's log Φ of the
+    skew-normal differ by ~1e-9 per run (seen: 3e-9 in all), a wrong term or Jacobian by far more."""
+    from scipy import stats
+
+    from forecast.model import frontier as fr
+    from forecast.model.blocks import Block
+
+    year = np.array([2020.5, 2021.2, 2022.8, 2023.3, 2024.1])
+    log10 = np.array([23.5, 24.0, 24.9, 25.6, 25.4])
+    estimated = np.array([False, False, True, False, True])  # the 25.6 of an open run sets the envelope
+    empty = np.empty(0)
+    data = FitData(
+        dataset_runs=empty.astype(str),
+        dataset_year=empty,
+        dataset_log10=empty,
+        dataset_reliability=empty.astype(int),
+        compute_runs=np.array([f"c{i}" for i in range(year.size)]),
+        compute_year=year,
+        compute_log10=log10,
+        adoption_year=empty,
+        adoption_share=empty,
+        compute_estimated=estimated,
+    )
+    model = Block("compute", data, PRIORS).model()
+    logp = model.compile_logp(jacobian=False)
+    growth, noise, shortfall, extra, height = 0.5, 0.12, 0.4, 0.3, -0.7
+    point = {
+        "compute_growth": growth,
+        "compute_noise_sd_log__": np.log(noise),
+        "compute_shortfall_sd_log__": np.log(shortfall),
+        "compute_estimate_sd_log__": np.log(extra),
+        "compute_level_above_envelope": height,
+    }
+    assert set(point) == {v.name for v in model.value_vars}
+    open_rows = ~estimated
+    envelope = np.max(log10[open_rows] - growth * (year[open_rows] - ANCHOR_YEAR))
+    level = envelope + noise * height
+    noise_i = np.sqrt(noise**2 + np.where(estimated, extra, 0.0) ** 2)
+    expected = (
+        stats.norm.logpdf(level, PRIORS.compute_level_2024.mean, PRIORS.compute_level_2024.sd)
+        + np.log(noise)  # the Jacobian
+        + stats.norm.logpdf(growth, PRIORS.compute_growth.mean, PRIORS.compute_growth.sd)
+        + stats.gamma.logpdf(noise, fr.NOISE_PRIOR_SHAPE, scale=fr.COMPUTE_NOISE_SCALE_OOM / fr.NOISE_PRIOR_SHAPE)
+        + stats.halfnorm.logpdf(shortfall, scale=fr.SHORTFALL_SCALE_OOM)
+        + stats.halfnorm.logpdf(extra, scale=fr.ESTIMATE_EXTRA_SCALE_OOM)
+        + stats.skewnorm.logpdf(
+            log10,
+            -shortfall / noise_i,
+            loc=level + growth * (year - ANCHOR_YEAR),
+            scale=np.sqrt(shortfall**2 + noise_i**2),
+        ).sum()
+    )
+    assert float(logp(point)) == pytest.approx(expected, abs=1e-7)

@@ -322,3 +322,87 @@ def test_report_says_when_it_speaks_from(result: RunResult) -> None:
     paper = report.render_report(make_result("villalobos2024"))
     assert 'id="as-of">as of 2023-12-31, data to 2023-12-31<' in paper
     assert 'id="nowcast-table"' not in paper and 'id="vintage-table"' not in paper  # the paper preset has neither
+
+
+def test_frontier_models_table(result: RunResult, tmp_path: Path) -> None:
+    """The models compared at the cut-off: LOO per model, the record processes' ranking, the stochastic frontier's
+    ELPD marked not comparable, and a row with unreliable LOO terms or a fit that did not converge flagged."""
+    import pandas as pd
+
+    from forecast.run.frontier_models import FRONTIER_MODEL_COLUMNS
+
+    common = {"scenario": "historical", "q10": 2026.9, "p_not_by_horizon": 0.0, "growth_median": 0.39}
+    rows = [
+        {
+            "model": "record-constant",
+            "default": True,
+            "likelihood": "record",
+            "loo_observations": 12,
+            "elpd_loo": -1.37,
+            "elpd_loo_se": 5.39,
+            "p_loo": 3.7,
+            "pareto_k_max": 0.69,
+            "n_pareto_k_high": 0,
+            "loo_rank": 0,
+            "elpd_diff": 0.0,
+            "elpd_diff_se": 0.0,
+            "stacking_weight": 0.8,
+            "median": 2028.3,
+            "q90": 2030.1,
+            "divergences": 0,
+            "converged": True,
+        },
+        {
+            "model": "record-hinge",
+            "default": False,
+            "likelihood": "record",
+            "loo_observations": 12,
+            "elpd_loo": -2.13,
+            "elpd_loo_se": 5.78,
+            "p_loo": 5.2,
+            "pareto_k_max": 0.99,
+            "n_pareto_k_high": 2,
+            "loo_rank": 1,
+            "elpd_diff": -0.76,
+            "elpd_diff_se": 0.82,
+            "stacking_weight": 0.2,
+            "median": 2029.3,
+            "q90": float("inf"),
+            "divergences": 0,
+            "converged": True,
+        },
+        {
+            "model": "stochastic-constant",
+            "default": False,
+            "likelihood": "stochastic",
+            "loo_observations": 120,
+            "elpd_loo": -30.6,
+            "elpd_loo_se": 8.6,
+            "p_loo": 5.7,
+            "pareto_k_max": 0.47,
+            "n_pareto_k_high": 0,
+            "loo_rank": None,
+            "elpd_diff": None,
+            "elpd_diff_se": None,
+            "stacking_weight": None,
+            "median": 2028.7,
+            "q90": 2030.0,
+            "divergences": 3,
+            "converged": False,
+        },
+    ]
+    table = pd.DataFrame([{**common, **row} for row in rows], columns=list(FRONTIER_MODEL_COLUMNS))
+    report.write_report(dataclasses.replace(result, frontier_models=table), tmp_path, png=False)
+    html = (tmp_path / report.REPORT_FILE).read_text(encoding="utf-8")
+    section = html.split('id="frontier-models-table"', 1)[1].split("</table>", 1)[0]
+    body = section.split("<tr")[2:]
+    assert len(body) == 3
+    assert "record-constant (this run&#39;s)" in body[0] or "record-constant (this run's)" in body[0]
+    assert "-1.4 ± 5.4" in body[0] and "0.80" in body[0] and 'class="bad"' not in body[0]
+    assert "0.99 (2 high)" in body[1] and "-0.76 ± 0.82" in body[1] and "after the horizon" in body[1]
+    assert 'class="bad"' in body[1]
+    assert "12 spells" in body[0] and "120 runs" in body[2] and "not comparable" in body[2]
+    assert "NOT converged (3 divergences)" in body[2] and 'class="bad"' in body[2]
+    # Without the table (the config asks for no comparison) the section is left out.
+    report.write_report(result, tmp_path / "none", png=False)
+    assert 'id="frontier-models-table"' not in (tmp_path / "none" / report.REPORT_FILE).read_text(encoding="utf-8")
