@@ -71,12 +71,20 @@ UNREAD_CONFIG = frozenset({"description", "defaults", "scenarios", "vintages"})
 
 
 def table_key(config: Config, bundle: DataBundle, scenario: ResolvedScenario, fit_key: str) -> str:
-    """Cache key of the table: what it is computed from. The record at the cut-off and the refits' data follow
-    from the data files and the config; the refits' draws from those, the versions and the model's source. An
-    edit to another scenario leaves the key as it was."""
+    """Cache key of the table: what it is computed from (`scenario_table_key`)."""
+    return scenario_table_key("compute_sensitivity", __name__, config, bundle, scenario, fit_key)
+
+
+def scenario_table_key(
+    table: str, module: str, config: Config, bundle: DataBundle, scenario: ResolvedScenario, fit_key: str
+) -> str:
+    """Cache key of a table of refits projected with one scenario (this module's, the frontier models'): the run's
+    fit key (the other blocks' draws), the config it reads, the scenario resolved and the data files; the refits'
+    draws follow from those, the versions and the source of `module` with its imports. An edit to another scenario
+    leaves the key as it was."""
     return cache.rows_key(
-        "compute_sensitivity",
-        __name__,
+        table,
+        module,
         {
             "fit": fit_key,
             "config": config.model_dump(mode="json", exclude=set(UNREAD_CONFIG)),

@@ -28,7 +28,7 @@ from forecast.model.sample import block_passes, diagnostics_of, posterior_arrays
 from forecast.projection.crossing import censored_quantiles
 from forecast.projection.inputs import flatten
 from forecast.projection.project import project_scenario
-from forecast.run.compute_sensitivity import DATE_QUANTILES, UNREAD_CONFIG
+from forecast.run.compute_sensitivity import DATE_QUANTILES, scenario_table_key
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -76,18 +76,8 @@ def models_compared(config: Config) -> list[str]:
 
 
 def table_key(config: Config, bundle: DataBundle, scenario: ResolvedScenario, fit_key: str) -> str:
-    """Cache key of the table: the run's fit (the other blocks' draws), the config it reads, the scenario resolved
-    and the data files (the refits follow from these, the versions and the source of this module's imports)."""
-    return cache.rows_key(
-        "frontier_models",
-        __name__,
-        {
-            "fit": fit_key,
-            "config": config.model_dump(mode="json", exclude=set(UNREAD_CONFIG)),
-            "scenario": scenario.model_dump(mode="json"),
-            "data": bundle.fingerprint,
-        },
-    )
+    """Cache key of the table: what it is computed from (`compute_sensitivity.scenario_table_key`)."""
+    return scenario_table_key("frontier_models", __name__, config, bundle, scenario, fit_key)
 
 
 def frontier_models_table(
@@ -114,9 +104,9 @@ def frontier_models_table(
         return pd.DataFrame(cached, columns=list(FRONTIER_MODEL_COLUMNS))
     rows: list[dict[str, Any]] = []
     record_trees: dict[str, xr.DataTree] = {}
+    data = fit_data_of(config, bundle)  # what the fit reads does not depend on the frontier model
     for index, name in enumerate(models_compared(config)):
         cfg = with_frontier(config, name)
-        data = fit_data_of(cfg, bundle)
         if index == 0:
             tree, swapped = idata, posterior
         else:
